@@ -1,0 +1,108 @@
+# MicroPython at EL2: the entry points.
+#
+#   make run        build the firmware and boot it in QEMU with the REPL here
+#   make test       every test (host unit tests, on-target tests, MicroPython's basics)
+#   make firmware   build/$(BOARD)/firmware.elf (BOARD=QEMU_VIRT or RPI4)
+#   make bench      benchmarks, written to build/bench.json
+#   make debug      QEMU stopped at the entry point, gdb-multiarch attached
+#   make clean      remove build outputs (keeps the downloaded MicroPython source)
+#
+# Every target does its own set-up: Debian packages, the MicroPython source,
+# the Python virtual environment. Nothing is downloaded or rebuilt twice.
+
+BOARD ?= QEMU_VIRT
+SMP ?= 4
+MICROPY_VERSION = 1.25.0
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD_ROOT := $(TOP)/build
+DEPS := $(BUILD_ROOT)/deps
+STAMPS := $(BUILD_ROOT)/stamps
+VENV := $(TOP)/.venv
+PYTHON := $(VENV)/bin/python
+
+# MICROPY_TOP=/path/to/micropython uses your own checkout instead of the cached Debian source.
+ifdef MICROPY_TOP
+MICROPY_TOP := $(abspath $(MICROPY_TOP))
+MICROPY_STAMP :=
+else
+MICROPY_TOP := $(DEPS)/micropython-$(MICROPY_VERSION)
+MICROPY_STAMP := $(MICROPY_TOP)/.complete
+endif
+
+FIRMWARE := $(BUILD_ROOT)/$(BOARD)/firmware.elf
+
+.PHONY: all run test firmware bench debug clean setup packages venv micropython FORCE
+.DEFAULT_GOAL := run
+
+all: firmware
+
+# ---------------------------------------------------------------------------
+# Set-up
+
+packages: $(STAMPS)/packages
+$(STAMPS)/packages: $(TOP)/tools/setup-debian.sh
+	@bash $(TOP)/tools/setup-debian.sh
+	@mkdir -p $(dir $@) && touch $@
+
+micropython: $(MICROPY_STAMP) | $(STAMPS)/packages
+ifdef MICROPY_STAMP
+$(MICROPY_STAMP): $(TOP)/tools/fetch-micropython.sh | $(STAMPS)/packages
+	@bash $(TOP)/tools/fetch-micropython.sh $(MICROPY_TOP)
+else
+	@test -f $(MICROPY_TOP)/py/mkrules.mk || { echo "error: MICROPY_TOP=$(MICROPY_TOP) is not a MicroPython source tree (no py/mkrules.mk)" >&2; exit 1; }
+endif
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: $(TOP)/pyproject.toml | $(STAMPS)/packages
+	@echo "==> Python virtual environment in .venv (pyproject.toml)"
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	@$(PYTHON) -m pip install -q --disable-pip-version-check -e '$(TOP)[test]' >$(BUILD_ROOT)/pip.log 2>&1 \
+		|| { tail -n 20 $(BUILD_ROOT)/pip.log >&2; echo "error: pip install failed (see build/pip.log)" >&2; exit 1; }
+	@touch $@
+
+setup: packages micropython venv
+
+# ---------------------------------------------------------------------------
+# Build
+
+firmware: $(MICROPY_STAMP) | $(STAMPS)/packages
+	@test -f $(MICROPY_TOP)/py/mkrules.mk || { echo "error: no MicroPython source at $(MICROPY_TOP): run 'make setup' or set MICROPY_TOP=/path" >&2; exit 1; }
+	@$(MAKE) --no-print-directory -C $(TOP)/port BOARD=$(BOARD) MICROPY_TOP=$(MICROPY_TOP) \
+		BUILD=$(BUILD_ROOT)/$(BOARD) -j$(shell nproc) all
+
+# ---------------------------------------------------------------------------
+# Run
+
+QEMU_VIRT_ARGS = -M virt,virtualization=on,gic-version=2 -cpu cortex-a72 -smp $(SMP) -m 256M -nic none
+RPI4_ARGS = -M raspi4b
+QEMU_ARGS = $($(BOARD)_ARGS) -nographic -kernel $(if $(filter RPI4,$(BOARD)),$(BUILD_ROOT)/RPI4/kernel8.img,$(FIRMWARE))
+
+run: firmware venv
+	@if [ -t 0 ]; then \
+		echo "==> booting $(BOARD) in QEMU: the REPL is below; Ctrl-A x quits QEMU, Ctrl-A c its monitor"; \
+		exec qemu-system-aarch64 $(QEMU_ARGS); \
+	else \
+		exec $(PYTHON) -m host_tools pipe --board $(BOARD) --smp $(SMP); \
+	fi
+
+debug: firmware
+	@echo "==> QEMU waits for gdb on :1234; gdb-multiarch stops at the entry point (_start)"
+	@qemu-system-aarch64 $(QEMU_ARGS) -serial pty -monitor none -display none -S -s & \
+	qemu_pid=$$!; \
+	gdb-multiarch -q $(FIRMWARE) -ex 'target remote :1234' -ex 'break _start' -ex 'continue'; \
+	kill $$qemu_pid 2>/dev/null || true
+
+# ---------------------------------------------------------------------------
+# Test
+
+test: firmware venv
+	@echo "==> pytest"
+	@cd $(TOP) && $(PYTHON) -m pytest -q tests; status=$$?; \
+		if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$status
+
+bench: firmware venv
+	@cd $(TOP) && $(PYTHON) -m host_tools.bench --out $(BUILD_ROOT)/bench.json
+
+clean:
+	rm -rf $(BUILD_ROOT)/QEMU_VIRT $(BUILD_ROOT)/RPI4 $(BUILD_ROOT)/mpy-cross $(BUILD_ROOT)/bench.json

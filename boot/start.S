@@ -1,0 +1,92 @@
+// Entry at EL2 (or EL3, dropped to EL2), per-CPU early set-up, secondary entry.
+#include "board.h"
+#include "boot/el2_defs.h"
+
+    .section .text.boot, "ax"
+    .global _start
+_start:
+    mrs     x19, CurrentEL
+    ubfx    x19, x19, #2, #2
+    cmp     x19, #3
+    b.eq    enter_el2_from_el3
+    cmp     x19, #2
+    b.eq    boot_cpu_el2
+    // EL1: the machine was started without virtualization; say so and halt.
+    ldr     x0, =__stacks_start + STACK_SIZE
+    mov     sp, x0
+    mov     x0, x19
+    bl      boot_wrong_el               // does not return
+
+enter_el2_from_el3:
+    ldr     x0, =SCR_EL3_BOOT
+    msr     scr_el3, x0
+    mov     x0, #SPSR_EL2H_MASKED
+    msr     spsr_el3, x0
+    adr     x0, boot_cpu_el2
+    msr     elr_el3, x0
+    eret
+
+boot_cpu_el2:
+    ldr     x0, =__stacks_start + STACK_SIZE
+    mov     sp, x0
+    bl      cpu_el2_init
+    ldr     x0, =__bss_start
+    ldr     x1, =__bss_end
+1:  cmp     x0, x1
+    b.hs    2f
+    stp     xzr, xzr, [x0], #16
+    b       1b
+2:  bl      port_main                   // does not return
+    b       halt
+
+// Secondary CPUs enter here at EL2 (PSCI CPU_ON or the spin table), with x0 = logical CPU id.
+    .global secondary_entry
+secondary_entry:
+    mov     x19, x0
+    ldr     x1, =STACK_SIZE
+    add     x2, x0, #1
+    ldr     x0, =__stacks_start
+    madd    x0, x1, x2, x0              // top of this CPU's stack
+    mov     sp, x0
+    bl      cpu_el2_init
+    mov     x0, x19
+    bl      secondary_main              // does not return
+    b       halt
+
+// Per-CPU EL2 state every CPU starts from: traps, routing, vectors, and the
+// identity-mapped MMU with caches on. Uses x0 only.
+    .global cpu_el2_init
+cpu_el2_init:
+    ldr     x0, =CPTR_EL2_BOOT          // FP/SIMD usable at EL2
+    msr     cptr_el2, x0
+    ldr     x0, =HCR_EL2_BOOT           // physical IRQ/FIQ/SError taken at EL2
+    msr     hcr_el2, x0
+    ldr     x0, =MAIR_EL2_BOOT
+    msr     mair_el2, x0
+    ldr     x0, =TCR_EL2_BOOT
+    msr     tcr_el2, x0
+    ldr     x0, =mmu_l1_table
+    msr     ttbr0_el2, x0
+    isb
+    tlbi    alle2
+    dsb     nsh
+    ic      iallu
+    dsb     nsh
+    isb
+    ldr     x0, =SCTLR_EL2_BOOT         // MMU and caches on
+    msr     sctlr_el2, x0
+    isb
+    mov     x0, #CNTHCTL_EL2_BOOT
+    msr     cnthctl_el2, x0
+    msr     cntvoff_el2, xzr
+    msr     cnthp_ctl_el2, xzr
+    ldr     x0, =host_exception_vectors
+    msr     vbar_el2, x0
+    isb
+    ret
+
+    .global halt
+halt:
+    msr     daifset, #0xf
+1:  wfe
+    b       1b

@@ -1,0 +1,2 @@
+# Python frozen into the firmware image.
+freeze(".", ("sysregs.py",))

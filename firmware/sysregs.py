@@ -1,0 +1,234 @@
+# The system-register table: one source of truth for the firmware's C module
+# (tools/gen_sysregs.py turns it into a C header), for `pcpu` on the target and
+# for the host tools, which decode register values with the same fields.
+#
+# Plain data only: this file runs on MicroPython and on CPython.
+
+RO = "ro"
+RW = "rw"
+
+# Fields: (name, msb, lsb, meaning). Single-bit fields have msb == lsb.
+HCR_EL2_FIELDS = (
+    ("VM", 0, 0, "stage 2 translation for EL1&0 (virtualization enabled)"),
+    ("SWIO", 1, 1, "set/way invalidation override"),
+    ("PTW", 2, 2, "protected table walk"),
+    ("FMO", 3, 3, "physical FIQ routed to EL2, virtual FIQ enabled"),
+    ("IMO", 4, 4, "physical IRQ routed to EL2, virtual IRQ enabled"),
+    ("AMO", 5, 5, "physical SError routed to EL2, virtual SError enabled"),
+    ("VF", 6, 6, "virtual FIQ pending"),
+    ("VI", 7, 7, "virtual IRQ pending"),
+    ("VSE", 8, 8, "virtual SError pending"),
+    ("FB", 9, 9, "force broadcast of TLB and cache maintenance"),
+    ("BSU", 11, 10, "barrier shareability upgrade"),
+    ("DC", 12, 12, "default cacheability"),
+    ("TWI", 13, 13, "trap WFI to EL2"),
+    ("TWE", 14, 14, "trap WFE to EL2"),
+    ("TID0", 15, 15, "trap ID group 0"),
+    ("TID1", 16, 16, "trap ID group 1"),
+    ("TID2", 17, 17, "trap ID group 2"),
+    ("TID3", 18, 18, "trap ID group 3"),
+    ("TSC", 19, 19, "trap SMC from EL1 to EL2"),
+    ("TIDCP", 20, 20, "trap implementation defined functionality"),
+    ("TACR", 21, 21, "trap auxiliary control registers"),
+    ("TSW", 22, 22, "trap data cache set/way instructions"),
+    ("TPCP", 23, 23, "trap data cache clean to point of coherency/persistence"),
+    ("TPU", 24, 24, "trap cache maintenance to point of unification"),
+    ("TTLB", 25, 25, "trap TLB maintenance"),
+    ("TVM", 26, 26, "trap virtual memory controls"),
+    ("TGE", 27, 27, "trap general exceptions (host at EL2)"),
+    ("TDZ", 28, 28, "trap DC ZVA"),
+    ("HCD", 29, 29, "HVC instruction disabled"),
+    ("TRVM", 30, 30, "trap reads of virtual memory controls"),
+    ("RW", 31, 31, "EL1 is AArch64"),
+    ("CD", 32, 32, "stage 2 data access cacheability disabled"),
+    ("ID", 33, 33, "stage 2 instruction access cacheability disabled"),
+    ("E2H", 34, 34, "EL2 host (VHE)"),
+)
+
+ESR_EL2_FIELDS = (
+    ("ISS", 24, 0, "instruction specific syndrome"),
+    ("IL", 25, 25, "32-bit instruction"),
+    ("EC", 31, 26, "exception class"),
+)
+
+SCTLR_EL2_FIELDS = (
+    ("M", 0, 0, "MMU enabled"),
+    ("A", 1, 1, "alignment check"),
+    ("C", 2, 2, "data cacheable"),
+    ("SA", 3, 3, "stack alignment check"),
+    ("I", 12, 12, "instruction cacheable"),
+    ("WXN", 19, 19, "write permission implies execute never"),
+    ("EE", 25, 25, "big-endian data"),
+)
+
+CPTR_EL2_FIELDS = (
+    ("TZ", 8, 8, "trap SVE"),
+    ("TFP", 10, 10, "trap FP/SIMD"),
+    ("TTA", 20, 20, "trap trace registers"),
+    ("TCPAC", 31, 31, "trap CPACR_EL1 accesses"),
+)
+
+SPSR_FIELDS = (
+    ("M", 3, 0, "exception level and stack pointer (4 = EL1t, 5 = EL1h, 8 = EL2t, 9 = EL2h)"),
+    ("nRW", 4, 4, "AArch32 state"),
+    ("F", 6, 6, "FIQ masked"),
+    ("I", 7, 7, "IRQ masked"),
+    ("A", 8, 8, "SError masked"),
+    ("D", 9, 9, "debug masked"),
+    ("V", 28, 28, "overflow"),
+    ("C", 29, 29, "carry"),
+    ("Z", 30, 30, "zero"),
+    ("N", 31, 31, "negative"),
+)
+
+DAIF_FIELDS = (
+    ("F", 6, 6, "FIQ masked"),
+    ("I", 7, 7, "IRQ masked"),
+    ("A", 8, 8, "SError masked"),
+    ("D", 9, 9, "debug masked"),
+)
+
+TIMER_CTL_FIELDS = (
+    ("ENABLE", 0, 0, "timer enabled"),
+    ("IMASK", 1, 1, "timer interrupt masked"),
+    ("ISTATUS", 2, 2, "timer condition met"),
+)
+
+MPIDR_FIELDS = (
+    ("Aff0", 7, 0, "affinity level 0 (core)"),
+    ("Aff1", 15, 8, "affinity level 1 (cluster)"),
+    ("Aff2", 23, 16, "affinity level 2"),
+    ("MT", 24, 24, "multithreaded affinity"),
+    ("U", 30, 30, "uniprocessor"),
+    ("Aff3", 39, 32, "affinity level 3"),
+)
+
+MIDR_FIELDS = (
+    ("Revision", 3, 0, "revision"),
+    ("PartNum", 15, 4, "part number (0xd08 = Cortex-A72)"),
+    ("Architecture", 19, 16, "architecture (0xf = by ID registers)"),
+    ("Variant", 23, 20, "variant"),
+    ("Implementer", 31, 24, "implementer (0x41 = Arm)"),
+)
+
+CURRENTEL_FIELDS = (("EL", 3, 2, "current exception level"),)
+
+VTCR_EL2_FIELDS = (
+    ("T0SZ", 5, 0, "IPA size is 2**(64 - T0SZ)"),
+    ("SL0", 7, 6, "starting level of the stage 2 walk"),
+    ("IRGN0", 9, 8, "inner cacheability of table walks"),
+    ("ORGN0", 11, 10, "outer cacheability of table walks"),
+    ("SH0", 13, 12, "shareability of table walks"),
+    ("TG0", 15, 14, "granule size (0 = 4 KiB)"),
+    ("PS", 18, 16, "physical address size"),
+)
+
+CNTHCTL_EL2_FIELDS = (
+    ("EL1PCTEN", 0, 0, "EL1/EL0 may read the physical counter"),
+    ("EL1PCEN", 1, 1, "EL1/EL0 may use the physical timer"),
+)
+
+# name: (op0, op1, CRn, CRm, op2, access, description, fields)
+REGISTERS = {
+    "CurrentEL": (3, 0, 4, 2, 2, RO, "Current Exception Level", CURRENTEL_FIELDS),
+    "MIDR_EL1": (3, 0, 0, 0, 0, RO, "Main ID Register", MIDR_FIELDS),
+    "MPIDR_EL1": (3, 0, 0, 0, 5, RO, "Multiprocessor Affinity Register", MPIDR_FIELDS),
+    "ID_AA64PFR0_EL1": (3, 0, 0, 4, 0, RO, "Processor Feature Register 0", ()),
+    "ID_AA64MMFR0_EL1": (3, 0, 0, 7, 0, RO, "Memory Model Feature Register 0", ()),
+    "ID_AA64MMFR1_EL1": (3, 0, 0, 7, 1, RO, "Memory Model Feature Register 1", ()),
+    "VBAR_EL2": (3, 4, 12, 0, 0, RW, "Vector Base Address Register (EL2)", ()),
+    "HCR_EL2": (3, 4, 1, 1, 0, RW, "Hypervisor Configuration Register", HCR_EL2_FIELDS),
+    "SCTLR_EL2": (3, 4, 1, 0, 0, RW, "System Control Register (EL2)", SCTLR_EL2_FIELDS),
+    "CPTR_EL2": (3, 4, 1, 1, 2, RW, "Architectural Feature Trap Register (EL2)", CPTR_EL2_FIELDS),
+    "MDCR_EL2": (3, 4, 1, 1, 1, RW, "Monitor Debug Configuration Register (EL2)", ()),
+    "HSTR_EL2": (3, 4, 1, 1, 3, RW, "Hypervisor System Trap Register", ()),
+    "VTTBR_EL2": (3, 4, 2, 1, 0, RW, "Virtualization Translation Table Base Register", ()),
+    "VTCR_EL2": (3, 4, 2, 1, 2, RW, "Virtualization Translation Control Register", VTCR_EL2_FIELDS),
+    "VPIDR_EL2": (3, 4, 0, 0, 0, RW, "Virtualization Processor ID Register", MIDR_FIELDS),
+    "VMPIDR_EL2": (3, 4, 0, 0, 5, RW, "Virtualization Multiprocessor ID Register", MPIDR_FIELDS),
+    "TPIDR_EL2": (3, 4, 13, 0, 2, RW, "Software Thread ID Register (EL2)", ()),
+    "ESR_EL2": (3, 4, 5, 2, 0, RW, "Exception Syndrome Register (EL2)", ESR_EL2_FIELDS),
+    "ELR_EL2": (3, 4, 4, 0, 1, RW, "Exception Link Register (EL2)", ()),
+    "SPSR_EL2": (3, 4, 4, 0, 0, RW, "Saved Program Status Register (EL2)", SPSR_FIELDS),
+    "FAR_EL2": (3, 4, 6, 0, 0, RW, "Fault Address Register (EL2)", ()),
+    "HPFAR_EL2": (3, 4, 6, 0, 4, RW, "Hypervisor IPA Fault Address Register", ()),
+    "CNTHCTL_EL2": (3, 4, 14, 1, 0, RW, "Counter-timer Hypervisor Control Register", CNTHCTL_EL2_FIELDS),
+    "CNTVOFF_EL2": (3, 4, 14, 0, 3, RW, "Counter-timer Virtual Offset Register", ()),
+    "CNTHP_CTL_EL2": (3, 4, 14, 2, 1, RW, "EL2 physical timer control", TIMER_CTL_FIELDS),
+    "CNTHP_CVAL_EL2": (3, 4, 14, 2, 2, RW, "EL2 physical timer compare value", ()),
+    "CNTHP_TVAL_EL2": (3, 4, 14, 2, 0, RW, "EL2 physical timer value", ()),
+    "CNTP_CTL_EL0": (3, 3, 14, 2, 1, RW, "EL1 physical timer control", TIMER_CTL_FIELDS),
+    "CNTP_CVAL_EL0": (3, 3, 14, 2, 2, RW, "EL1 physical timer compare value", ()),
+    "CNTFRQ_EL0": (3, 3, 14, 0, 0, RW, "Counter-timer Frequency Register", ()),
+    "CNTPCT_EL0": (3, 3, 14, 0, 1, RO, "Counter-timer Physical Count Register", ()),
+    "DAIF": (3, 3, 4, 2, 1, RW, "Interrupt Mask Bits", DAIF_FIELDS),
+    "SCTLR_EL1": (3, 0, 1, 0, 0, RW, "System Control Register (EL1)", ()),
+    "VBAR_EL1": (3, 0, 12, 0, 0, RW, "Vector Base Address Register (EL1)", ()),
+    "SP_EL1": (3, 4, 4, 1, 0, RW, "Stack Pointer (EL1)", ()),
+    "ICH_HCR_EL2": (3, 4, 12, 11, 0, RW, "Interrupt Controller Hyp Control Register (GICv3)", ()),
+    "ICC_SRE_EL2": (3, 4, 12, 9, 5, RW, "Interrupt Controller System Register Enable (GICv3)", ()),
+}
+
+# ESR_ELx.EC values: (name, meaning)
+EXCEPTION_CLASSES = {
+    0x00: ("UNKNOWN", "unknown reason"),
+    0x01: ("WFX", "WFI or WFE trapped"),
+    0x07: ("FP_ACCESS", "FP/SIMD access trapped"),
+    0x0E: ("ILLEGAL_STATE", "illegal execution state"),
+    0x11: ("SVC32", "SVC in AArch32"),
+    0x12: ("HVC32", "HVC in AArch32"),
+    0x13: ("SMC32", "SMC in AArch32"),
+    0x15: ("SVC64", "SVC in AArch64"),
+    0x16: ("HVC64", "HVC in AArch64"),
+    0x17: ("SMC64", "SMC in AArch64"),
+    0x18: ("SYSREG", "MSR, MRS or system instruction trapped"),
+    0x20: ("IABT_LOWER", "instruction abort from a lower EL"),
+    0x21: ("IABT_CUR", "instruction abort at the current EL"),
+    0x22: ("PC_ALIGN", "PC alignment fault"),
+    0x24: ("DABT_LOWER", "data abort from a lower EL"),
+    0x25: ("DABT_CUR", "data abort at the current EL"),
+    0x26: ("SP_ALIGN", "SP alignment fault"),
+    0x2C: ("FP64", "floating-point exception"),
+    0x2F: ("SERROR", "SError interrupt"),
+    0x30: ("BREAKPOINT_LOWER", "breakpoint from a lower EL"),
+    0x31: ("BREAKPOINT_CUR", "breakpoint at the current EL"),
+    0x32: ("STEP_LOWER", "software step from a lower EL"),
+    0x33: ("STEP_CUR", "software step at the current EL"),
+    0x34: ("WATCHPOINT_LOWER", "watchpoint from a lower EL"),
+    0x35: ("WATCHPOINT_CUR", "watchpoint at the current EL"),
+    0x3C: ("BRK64", "BRK instruction in AArch64"),
+}
+
+
+def field_value(value, field):
+    name, msb, lsb = field[0], field[1], field[2]
+    return (value >> lsb) & ((1 << (msb - lsb + 1)) - 1)
+
+
+def decode(name, value):
+    """The named fields of `value` for register `name`, as a list of
+    (field name, field value); single-bit fields are listed only when set."""
+    fields = REGISTERS[name][7]
+    out = []
+    for f in fields:
+        v = field_value(value, f)
+        if f[1] == f[2]:
+            if v:
+                out.append((f[0], 1))
+        else:
+            out.append((f[0], v))
+    return out
+
+
+def format_fields(name, value):
+    """A short text of the fields, e.g. 'VM IMO FMO RW' or 'EC=0x16 IL ISS=0x0'."""
+    parts = []
+    for fname, v in decode(name, value):
+        field = [f for f in REGISTERS[name][7] if f[0] == fname][0]
+        parts.append(fname if field[1] == field[2] else "%s=%#x" % (fname, v))
+    return " ".join(parts)
+
+
+def ec_name(esr):
+    ec = (esr >> 26) & 0x3F
+    return EXCEPTION_CLASSES.get(ec, ("EC_%#x" % ec, "reserved"))[0]

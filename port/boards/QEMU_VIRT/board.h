@@ -1,0 +1,27 @@
+// QEMU `virt` (-M virt,virtualization=on,gic-version=2 -cpu cortex-a72).
+// Every address and interrupt number of this board is defined here and only here.
+#ifndef BOARD_H
+#define BOARD_H
+
+#define BOARD_NAME              "QEMU_VIRT"
+#define BOARD_MACHINE           "QEMU virt"
+
+#define BOARD_RAM_BASE          0x40000000UL
+#define BOARD_RAM_SIZE          0x08000000UL    // QEMU's default 128 MiB; -m may give more
+#define BOARD_DEVICE_BASE       0x00000000UL    // everything below RAM is MMIO
+#define BOARD_DEVICE_SIZE       0x40000000UL
+// The EL2 identity map, one entry per GiB of the first 4 GiB; the rest is unmapped.
+#define BOARD_MMU_GIB_MAP       { MMU_DEVICE, MMU_NORMAL, MMU_NORMAL, MMU_NORMAL }
+
+#define BOARD_UART_BASE         0x09000000UL    // PL011 UART0
+#define BOARD_UART_CLOCK_HZ     24000000U
+#define BOARD_UART_INTID        33              // SPI 1
+#define BOARD_UART_ROUTE_GPIO   0               // no pin muxing on virt
+
+#define BOARD_GICD_BASE         0x08000000UL
+#define BOARD_GICC_BASE         0x08010000UL
+
+#define BOARD_MAX_CPUS          4
+#define BOARD_SMP_PSCI          1               // secondaries start with PSCI CPU_ON over SMC
+
+#endif

@@ -1,0 +1,30 @@
+// Raspberry Pi 4 Model B (BCM2711, 4 x Cortex-A72), also QEMU `raspi4b`.
+// Every address and interrupt number of this board is defined here and only here.
+#ifndef BOARD_H
+#define BOARD_H
+
+#define BOARD_NAME              "RPI4"
+#define BOARD_MACHINE           "Raspberry Pi 4 Model B"
+
+#define BOARD_RAM_BASE          0x00000000UL
+#define BOARD_RAM_SIZE          0x3c000000UL    // low RAM below the VideoCore carve-out
+#define BOARD_DEVICE_BASE       0xfc000000UL    // "low peripheral" mode
+#define BOARD_DEVICE_SIZE       0x04000000UL
+// The EL2 identity map, one entry per GiB of the first 4 GiB: RAM below 3 GiB,
+// peripherals (and GIC) in the last GiB.
+#define BOARD_MMU_GIB_MAP       { MMU_NORMAL, MMU_NORMAL, MMU_NORMAL, MMU_DEVICE }
+
+#define BOARD_UART_BASE         0xfe201000UL    // PL011 UART0
+#define BOARD_UART_CLOCK_HZ     48000000U       // unless config.txt sets init_uart_clock
+#define BOARD_UART_INTID        153             // SPI 121
+#define BOARD_UART_ROUTE_GPIO   1               // route GPIO 14/15 to ALT0 ourselves
+#define BOARD_GPIO_BASE         0xfe200000UL
+
+#define BOARD_GICD_BASE         0xff841000UL    // GIC-400
+#define BOARD_GICC_BASE         0xff842000UL
+
+#define BOARD_MAX_CPUS          4
+#define BOARD_SMP_PSCI          0               // secondaries wait on the spin table
+#define BOARD_SPIN_TABLE_BASE   0xd8UL          // entry address of CPU n at 0xd8 + 8 * n
+
+#endif

@@ -1,0 +1,92 @@
+// Per-CPU state and small AArch64 helpers shared by the port's C files.
+#ifndef PORT_CPU_H
+#define PORT_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "board.h"
+
+#define MAX_CPUS BOARD_MAX_CPUS
+
+#define SYSREG_READ(name) ({ uint64_t v_; __asm__ volatile ("mrs %0, " #name : "=r" (v_)); v_; })
+#define SYSREG_WRITE(name, v) __asm__ volatile ("msr " #name ", %0" :: "r" ((uint64_t)(v)) : "memory")
+
+static inline void isb(void) { __asm__ volatile ("isb" ::: "memory"); }
+static inline void dsb_sy(void) { __asm__ volatile ("dsb sy" ::: "memory"); }
+
+// IRQ masking at EL2 (PSTATE.I).
+static inline uint64_t irq_save(void) {
+    uint64_t daif = SYSREG_READ(daif);
+    __asm__ volatile ("msr daifset, #2" ::: "memory");
+    return daif;
+}
+static inline void irq_restore(uint64_t daif) { SYSREG_WRITE(daif, daif); }
+static inline void irq_enable(void) { __asm__ volatile ("msr daifclr, #2" ::: "memory"); }
+
+// The exception trap frame saved by boot/vectors.S.
+typedef struct _trap_frame_t {
+    uint64_t x[31];
+    uint64_t sp_el0;
+    uint64_t elr;
+    uint64_t spsr;
+} trap_frame_t;
+
+typedef void (*irq_handler_fn_t)(void);
+
+// One per CPU, indexed by the logical CPU id (MPIDR.Aff0 on both boards).
+typedef struct _cpu_local_t {
+    bool online;
+    uint64_t mpidr;
+
+    // Guarded access: a fault while `guard_active` at a guarded instruction
+    // is recorded here instead of being reported.
+    volatile bool guard_active;
+    volatile bool guard_faulted;
+    volatile uint64_t guard_esr;
+    volatile uint64_t guard_far;
+    uint64_t fault_esr, fault_far, fault_elr;   // an unguarded fault turned into a Python exception
+
+    // IRQ_HANDLER: set once, called by exception_vector_base_vcpu for IRQs taken at EL2.
+    irq_handler_fn_t irq_handler;
+    volatile uint64_t irq_count;            // IRQs that went through irq_handler
+    volatile uint64_t irq_total;            // every IRQ this CPU took
+    volatile uint64_t irq_no_handler;       // IRQs on the vCPU vectors with no IRQ_HANDLER set
+    volatile uint32_t irq_depth;            // > 0 while in an IRQ handler
+
+    // Generated `mrs`/`msr` instructions for register access by encoding;
+    // the last encoding is remembered so repeated accesses skip the rewrite.
+    uint32_t sysreg_read_stub[2] __attribute__((aligned(64)));
+    uint32_t sysreg_write_stub[3];
+} cpu_local_t;
+
+extern cpu_local_t cpu_local[MAX_CPUS];
+
+static inline unsigned int cpu_index(void) {
+    return SYSREG_READ(mpidr_el1) & 0xff;
+}
+
+static inline cpu_local_t *this_cpu(void) {
+    return &cpu_local[cpu_index()];
+}
+
+unsigned int cpu_online_count(void);
+
+// Exception entry points called from boot/vectors.S.
+void el2_sync_exception(trap_frame_t *frame, uint64_t kind);
+void invalid_exception(trap_frame_t *frame, uint64_t kind);
+void host_irq_entry(trap_frame_t *frame, uint64_t kind);
+void vcpu_irq_entry(trap_frame_t *frame, uint64_t kind);
+void vm_exit(trap_frame_t *frame, uint64_t kind);
+
+// The firmware's host IRQ handler: acknowledge, dispatch by INTID, end of interrupt.
+void host_irq_handler(void);
+
+extern char host_exception_vectors[];
+extern char exception_vector_base_vcpu[];
+extern char __guarded_start[], __guarded_end[];
+extern char __heap_start[], __heap_end[];
+extern char __stacks_start[], __stacks_end[];
+
+void halt(void) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,116 @@
+// Boot CPU: drivers, then the MicroPython runtime and its REPL.
+#include <stdio.h>
+
+#include "py/compile.h"
+#include "py/gc.h"
+#include "py/mperrno.h"
+#include "py/runtime.h"
+#include "py/stackctrl.h"
+#include "shared/readline/readline.h"
+#include "shared/runtime/gchelper.h"
+#include "shared/runtime/pyexec.h"
+#include "shared/runtime/softtimer.h"
+#include "boot/el2_defs.h"
+#include "aarch64.h"
+#include "cpu.h"
+#include "gic.h"
+#include "timer.h"
+#include "uart_pl011.h"
+
+// Stack headroom kept free below the Python limit for IRQ handlers and C calls.
+#define STACK_MARGIN (16 * 1024)
+
+unsigned int cpu_online_count(void) {
+    unsigned int n = 0;
+    for (unsigned int i = 0; i < MAX_CPUS; ++i) {
+        n += cpu_local[i].online;
+    }
+    return n;
+}
+
+// Started at EL1: this firmware is a hypervisor and cannot run there.
+void boot_wrong_el(uint64_t el) {
+    uart_init();
+    printf("\nThis firmware must start at EL2 but was entered at EL%u.\n"
+        "Start QEMU with -M virt,virtualization=on (or let the Pi's firmware enter at EL2).\n",
+        (unsigned)el);
+    halt();
+}
+
+// Every CPU's EL2 registers back to their boot values, so a soft reset never
+// leaves a CPU on the vCPU vectors with its saved state gone.
+static void cpu_restore_boot_state(void) {
+    SYSREG_WRITE(vbar_el2, host_exception_vectors);
+    SYSREG_WRITE(hcr_el2, HCR_EL2_BOOT);
+    isb();
+}
+
+void port_main(void) {
+    cpu_local_t *cpu = this_cpu();
+    cpu->mpidr = SYSREG_READ(mpidr_el1);
+    cpu->online = true;
+
+    uart_init();
+    gic_dist_init();
+    gic_cpu_init();
+    timer_init();
+    uart_irq_enable();
+    irq_enable();
+
+    mp_stack_set_top(__stacks_start + STACK_SIZE);
+    mp_stack_set_limit(STACK_SIZE - STACK_MARGIN);
+    gc_init(__heap_start, __heap_end);
+
+    for (;;) {
+        mp_init();
+        readline_init0();
+
+        for (;;) {
+            if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL) {
+                if (pyexec_raw_repl() != 0) {
+                    break;
+                }
+            } else {
+                if (pyexec_friendly_repl() != 0) {
+                    break;
+                }
+            }
+        }
+
+        mp_printf(&mp_plat_print, "MPY: soft reboot\n");
+        soft_timer_deinit();
+        cpu_restore_boot_state();
+        aarch64_irq_handlers_reset();
+        gc_sweep_all();
+        mp_deinit();
+    }
+}
+
+void secondary_main(uint64_t cpu_id) {
+    (void)cpu_id;
+    halt();
+}
+
+void gc_collect(void) {
+    gc_collect_start();
+    gc_helper_collect_regs_and_stack();
+    soft_timer_gc_mark_all();
+    gc_collect_end();
+}
+
+void nlr_jump_fail(void *val) {
+    mp_printf(&mp_plat_print, "FATAL: uncaught NLR %p\n", val);
+    halt();
+}
+
+void NORETURN __fatal_error(const char *msg) {
+    mp_printf(&mp_plat_print, "FATAL: %s\n", msg);
+    halt();
+}
+
+#ifndef NDEBUG
+void MP_WEAK __assert_func(const char *file, int line, const char *func, const char *expr) {
+    mp_printf(&mp_plat_print, "Assertion '%s' failed, at file %s:%d\n", expr, file, line);
+    __fatal_error("Assertion failed");
+}
+#endif

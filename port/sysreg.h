@@ -1,0 +1,24 @@
+// System-register access by encoding, on the current CPU, with faults caught.
+#ifndef PORT_SYSREG_H
+#define PORT_SYSREG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+// Encoding of a register in MRS/MSR bits [19:5]: op0[0], op1, CRn, CRm, op2.
+#define SYSREG_ENC(op0, op1, crn, crm, op2) \
+    ((((op0) & 1) << 14) | ((op1) << 11) | ((crn) << 7) | ((crm) << 3) | (op2))
+
+typedef struct _sysreg_result_t {
+    bool faulted;
+    uint64_t value;     // the value read (reads only)
+    uint64_t esr;       // ESR_EL2 of the fault
+} sysreg_result_t;
+
+sysreg_result_t sysreg_read_enc(uint32_t enc);
+sysreg_result_t sysreg_write_enc(uint32_t enc, uint64_t value);
+
+// The access carried out on `cpu` (the current CPU, or another through a cross-call).
+sysreg_result_t sysreg_access_on(unsigned int cpu, uint32_t enc, bool write, uint64_t value);
+
+#endif
