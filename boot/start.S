@@ -39,12 +39,14 @@ boot_cpu_el2:
 2:  bl      port_main                   // does not return
     b       halt
 
-// Secondary CPUs enter here at EL2 (PSCI CPU_ON or the spin table), with x0 = logical CPU id.
+// Secondary CPUs enter here at EL2 (PSCI CPU_ON or the spin table). The
+// logical CPU id is MPIDR_EL1.Aff0 on both boards.
     .global secondary_entry
 secondary_entry:
-    mov     x19, x0
+    mrs     x19, mpidr_el1
+    and     x19, x19, #0xff
     ldr     x1, =STACK_SIZE
-    add     x2, x0, #1
+    add     x2, x19, #1
     ldr     x0, =__stacks_start
     madd    x0, x1, x2, x0              // top of this CPU's stack
     mov     sp, x0

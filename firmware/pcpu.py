@@ -244,7 +244,7 @@ def status():
     for cpu in range(aarch64.cpu_count()):
         vbar = _read("VBAR_EL2", cpu)
         hcr = _read("HCR_EL2", cpu)
-        through_handler, total, no_handler = aarch64.irq_counts(cpu)
+        through_handler, total, no_handler, timer_ticks = aarch64.irq_counts(cpu)
         rows.append({
             "cpu_id": cpu,
             "enabled": bool(hcr & HCR_EL2.VM),
@@ -257,5 +257,6 @@ def status():
             "irq_count": through_handler,
             "irq_total": total,
             "irq_no_handler": no_handler,
+            "timer_ticks": timer_ticks,
         })
     return Status(rows)

@@ -22,6 +22,7 @@ extern const mp_obj_type_t aarch64_fault_type;
 extern const mp_obj_type_t aarch64_irq_handler_type;
 extern const aarch64_irq_handler_obj_t aarch64_host_irq_handler_obj;
 
+NORETURN void aarch64_raise_timeout(unsigned int cpu);
 NORETURN void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, ...);
 unsigned int aarch64_cpu_arg(mp_obj_t cpu_in);
 uint64_t aarch64_u64_arg(mp_obj_t value_in);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "board.h"
+#include "smp.h"
 
 #define MAX_CPUS BOARD_MAX_CPUS
 
@@ -35,7 +36,7 @@ typedef void (*irq_handler_fn_t)(void);
 
 // One per CPU, indexed by the logical CPU id (MPIDR.Aff0 on both boards).
 typedef struct _cpu_local_t {
-    bool online;
+    volatile bool online;
     uint64_t mpidr;
 
     // Guarded access: a fault while `guard_active` at a guarded instruction
@@ -52,6 +53,10 @@ typedef struct _cpu_local_t {
     volatile uint64_t irq_total;            // every IRQ this CPU took
     volatile uint64_t irq_no_handler;       // IRQs on the vCPU vectors with no IRQ_HANDLER set
     volatile uint32_t irq_depth;            // > 0 while in an IRQ handler
+
+    smp_mailbox_t mailbox;                  // cross-calls from CPU 0
+    volatile uint64_t timer_period;         // per-CPU EL2 timer tick period (counter ticks), 0 = off
+    volatile uint64_t timer_ticks;
 
     // Generated `mrs`/`msr` instructions for register access by encoding;
     // the last encoding is remembered so repeated accesses skip the rewrite.

@@ -14,6 +14,7 @@
 #include "aarch64.h"
 #include "cpu.h"
 #include "gic.h"
+#include "smp.h"
 #include "timer.h"
 #include "uart_pl011.h"
 
@@ -39,10 +40,25 @@ void boot_wrong_el(uint64_t el) {
 
 // Every CPU's EL2 registers back to their boot values, so a soft reset never
 // leaves a CPU on the vCPU vectors with its saved state gone.
-static void cpu_restore_boot_state(void) {
+static void restore_boot_state_call(smp_mailbox_t *mb) {
+    (void)mb;
     SYSREG_WRITE(vbar_el2, host_exception_vectors);
     SYSREG_WRITE(hcr_el2, HCR_EL2_BOOT);
     isb();
+    if (cpu_index() != 0) {
+        timer_cpu_tick_start(0);
+    }
+}
+
+static void cpu_restore_boot_state(void) {
+    for (unsigned int cpu = 0; cpu < MAX_CPUS; ++cpu) {
+        if (cpu_local[cpu].online) {
+            smp_mailbox_t call = { 0 };
+            if (smp_call(cpu, restore_boot_state_call, &call)) {
+                mp_printf(&mp_plat_print, "[CPU %u did not answer the soft reset]\n", cpu);
+            }
+        }
+    }
 }
 
 void port_main(void) {
@@ -54,8 +70,10 @@ void port_main(void) {
     gic_dist_init();
     gic_cpu_init();
     timer_init();
+    smp_init_irqs();
     uart_irq_enable();
     irq_enable();
+    smp_start_secondaries();
 
     mp_stack_set_top(__stacks_start + STACK_SIZE);
     mp_stack_set_limit(STACK_SIZE - STACK_MARGIN);
@@ -84,11 +102,6 @@ void port_main(void) {
         gc_sweep_all();
         mp_deinit();
     }
-}
-
-void secondary_main(uint64_t cpu_id) {
-    (void)cpu_id;
-    halt();
 }
 
 void gc_collect(void) {

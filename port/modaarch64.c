@@ -10,7 +10,9 @@
 #include "aarch64.h"
 #include "cpu.h"
 #include "exception.h"
+#include "smp.h"
 #include "sysreg.h"
+#include "timer.h"
 
 #define ENC_VBAR_EL2 SYSREG_ENC(3, 4, 12, 0, 0)
 
@@ -74,6 +76,13 @@ void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, ...) {
         mp_obj_new_int_from_ull(far),
     };
     nlr_raise(mp_obj_exception_make_new(&aarch64_fault_type, 4, 0, args));
+}
+
+NORETURN void aarch64_raise_timeout(unsigned int cpu) {
+    char msg[64];
+    snprintf(msg, sizeof(msg), "CPU %u did not answer within %u ms", cpu, SMP_CALL_TIMEOUT_MS);
+    mp_obj_t args[2] = { MP_OBJ_NEW_SMALL_INT(MP_ETIMEDOUT), mp_obj_new_str(msg, strlen(msg)) };
+    nlr_raise(mp_obj_new_exception_args(&mp_type_OSError, 2, args));
 }
 
 // ---------------------------------------------------------------------------
@@ -242,6 +251,9 @@ void aarch64_check_write(const aarch64_sysreg_t *reg, uint64_t value) {
 // Carry out one access on `cpu` and raise aarch64.Fault if it faulted.
 uint64_t aarch64_sysreg_access(unsigned int cpu, const aarch64_sysreg_t *reg, bool write, uint64_t value) {
     sysreg_result_t r = sysreg_access_on(cpu, reg->enc, write, value);
+    if (r.error) {
+        aarch64_raise_timeout(cpu);
+    }
     if (r.faulted) {
         char name[32];
         describe_reg(name, sizeof(name), reg);
@@ -347,13 +359,30 @@ const aarch64_irq_handler_obj_t aarch64_host_irq_handler_obj = {
 
 // What the IRQ_HANDLER slot runs for a handler with a Python callback: the host
 // handler services the interrupt, then the callback is scheduled with the CPU id.
-static void irq_handler_then_schedule(void) {
-    unsigned int cpu = cpu_index();
-    host_irq_handler();
+static void schedule_irq_callback(unsigned int cpu) {
     mp_obj_t h = MP_STATE_PORT(irq_handler_objs)[cpu];
     if (h != MP_OBJ_NULL) {
         aarch64_irq_handler_obj_t *self = MP_OBJ_TO_PTR(h);
         mp_sched_schedule(self->callback, MP_OBJ_NEW_SMALL_INT(cpu));
+    }
+}
+
+static void irq_handler_then_schedule(void) {
+    unsigned int cpu = cpu_index();
+    host_irq_handler();
+    if (cpu == 0) {
+        schedule_irq_callback(0);
+    } else {
+        smp_notify_python();    // CPU 0 schedules it: the scheduler is not SMP-safe
+    }
+}
+
+// On CPU 0, for the CPUs that asked through smp_notify_python().
+void smp_python_pending_hook(uint32_t cpus) {
+    for (unsigned int cpu = 1; cpu < MAX_CPUS; ++cpu) {
+        if (cpus & (1u << cpu)) {
+            schedule_irq_callback(cpu);
+        }
     }
 }
 
@@ -391,16 +420,18 @@ static mp_obj_t aarch64_get_irq_handler(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_get_irq_handler_obj, 0, 1, aarch64_get_irq_handler);
 
-// (through IRQ_HANDLER, all IRQs taken, IRQs on the vCPU vectors with no IRQ_HANDLER)
+// (through IRQ_HANDLER, all IRQs taken, IRQs on the vCPU vectors with no
+// IRQ_HANDLER, per-CPU timer ticks)
 static mp_obj_t aarch64_irq_counts(size_t n_args, const mp_obj_t *args) {
     unsigned int cpu = aarch64_cpu_arg(n_args > 0 ? args[0] : mp_const_none);
     cpu_local_t *c = &cpu_local[cpu];
-    mp_obj_t t[3] = {
+    mp_obj_t t[4] = {
         mp_obj_new_int_from_ull(c->irq_count),
         mp_obj_new_int_from_ull(c->irq_total),
         mp_obj_new_int_from_ull(c->irq_no_handler),
+        mp_obj_new_int_from_ull(c->timer_ticks),
     };
-    return mp_obj_new_tuple(3, t);
+    return mp_obj_new_tuple(4, t);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_irq_counts_obj, 0, 1, aarch64_irq_counts);
 
@@ -417,6 +448,49 @@ static mp_obj_t aarch64_getattr(mp_obj_t attr_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(aarch64_getattr_obj, aarch64_getattr);
 
+// Per-CPU EL2 timer ticks on secondaries (CPU 0's EL2 timer backs machine.Timer).
+static void cpu_timer_call(smp_mailbox_t *mb) {
+    timer_cpu_tick_start(mb->arg[0]);
+}
+
+static mp_obj_t aarch64_cpu_timer(mp_obj_t cpu_in, mp_obj_t hz_in) {
+    unsigned int cpu = aarch64_cpu_arg(cpu_in);
+    mp_int_t hz = mp_obj_get_int(hz_in);
+    if (cpu == 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("CPU 0's EL2 timer backs machine.Timer: use machine.Timer there"));
+    }
+    if (hz < 0 || hz > 100000) {
+        mp_raise_ValueError(MP_ERROR_TEXT("hz must be 0 (off) .. 100000"));
+    }
+    smp_mailbox_t call = { .arg = { hz ? timer_frequency() / hz : 0 } };
+    if (smp_call(cpu, cpu_timer_call, &call)) {
+        aarch64_raise_timeout(cpu);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(aarch64_cpu_timer_obj, aarch64_cpu_timer);
+
+// Test aid: make a CPU unresponsive for `ms` (it spins with IRQs masked), as a
+// hung CPU would be, so the cross-call timeout can be shown.
+static void cpu_stall_call(smp_mailbox_t *mb) {
+    uint64_t end = timer_counter() + timer_ms_to_ticks(mb->arg[0]);
+    while (timer_counter() < end) {
+    }
+}
+
+static mp_obj_t aarch64_stall_cpu(mp_obj_t cpu_in, mp_obj_t ms_in) {
+    unsigned int cpu = aarch64_cpu_arg(cpu_in);
+    mp_int_t ms = mp_obj_get_int(ms_in);
+    if (cpu == cpu_index() || ms < 0 || ms > 10000) {
+        mp_raise_ValueError(MP_ERROR_TEXT("stall_cpu needs another CPU and 0..10000 ms"));
+    }
+    if (smp_post(cpu, cpu_stall_call, ms)) {
+        mp_raise_OSError(MP_EBUSY);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(aarch64_stall_cpu_obj, aarch64_stall_cpu);
+
 static const mp_rom_map_elem_t aarch64_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_aarch64) },
     { MP_ROM_QSTR(MP_QSTR_current_el), MP_ROM_PTR(&aarch64_current_el_obj) },
@@ -430,6 +504,8 @@ static const mp_rom_map_elem_t aarch64_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_set_irq_handler), MP_ROM_PTR(&aarch64_set_irq_handler_obj) },
     { MP_ROM_QSTR(MP_QSTR_get_irq_handler), MP_ROM_PTR(&aarch64_get_irq_handler_obj) },
     { MP_ROM_QSTR(MP_QSTR_irq_counts), MP_ROM_PTR(&aarch64_irq_counts_obj) },
+    { MP_ROM_QSTR(MP_QSTR_cpu_timer), MP_ROM_PTR(&aarch64_cpu_timer_obj) },
+    { MP_ROM_QSTR(MP_QSTR_stall_cpu), MP_ROM_PTR(&aarch64_stall_cpu_obj) },
     { MP_ROM_QSTR(MP_QSTR___getattr__), MP_ROM_PTR(&aarch64_getattr_obj) },
 };
 static MP_DEFINE_CONST_DICT(aarch64_module_globals, aarch64_module_globals_table);

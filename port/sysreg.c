@@ -4,6 +4,7 @@
 #include "py/mpconfig.h"
 #include "cpu.h"
 #include "exception.h"
+#include "smp.h"
 #include "sysreg.h"
 
 #define INSN_MRS_X0     0xd5300000u
@@ -57,7 +58,22 @@ sysreg_result_t sysreg_write_enc(uint32_t enc, uint64_t value) {
     return r;
 }
 
+// Runs on the target CPU: arg = (encoding, write?, value), ret = (faulted, value, esr).
+static void sysreg_access_call(smp_mailbox_t *mb) {
+    sysreg_result_t r = mb->arg[1] ? sysreg_write_enc(mb->arg[0], mb->arg[2]) : sysreg_read_enc(mb->arg[0]);
+    mb->ret[0] = r.faulted;
+    mb->ret[1] = r.value;
+    mb->ret[2] = r.esr;
+}
+
 sysreg_result_t sysreg_access_on(unsigned int cpu, uint32_t enc, bool write, uint64_t value) {
-    (void)cpu;      // only the current CPU until secondaries run
-    return write ? sysreg_write_enc(enc, value) : sysreg_read_enc(enc);
+    smp_mailbox_t call = { .arg = { enc, write, value } };
+    sysreg_result_t r = { 0 };
+    r.error = smp_call(cpu, sysreg_access_call, &call);
+    if (r.error == 0) {
+        r.faulted = call.ret[0];
+        r.value = call.ret[1];
+        r.esr = call.ret[2];
+    }
+    return r;
 }

@@ -10,6 +10,7 @@
     ((((op0) & 1) << 14) | ((op1) << 11) | ((crn) << 7) | ((crm) << 3) | (op2))
 
 typedef struct _sysreg_result_t {
+    int error;          // 0, or -ETIMEDOUT when the CPU did not answer
     bool faulted;
     uint64_t value;     // the value read (reads only)
     uint64_t esr;       // ESR_EL2 of the fault

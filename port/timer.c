@@ -74,10 +74,34 @@ void soft_timer_schedule_at_ms(uint32_t ticks_ms) {
     isb();
 }
 
+// INTID 26 is a PPI: each CPU has its own EL2 timer. CPU 0's runs the soft
+// timers; another CPU's gives periodic ticks when asked (aarch64.cpu_timer).
 static void timer_el2_irq(unsigned int intid) {
     (void)intid;
+    cpu_local_t *cpu = this_cpu();
+    if (cpu_index() != 0) {
+        cpu->timer_ticks++;
+        if (cpu->timer_period) {
+            SYSREG_WRITE(cnthp_cval_el2, SYSREG_READ(cnthp_cval_el2) + cpu->timer_period);
+        } else {
+            SYSREG_WRITE(cnthp_ctl_el2, 0);
+        }
+        return;
+    }
     SYSREG_WRITE(cnthp_ctl_el2, 0);     // deassert; soft_timer_handler re-arms if needed
     soft_timer_handler();
+}
+
+void timer_cpu_tick_start(uint64_t period) {
+    cpu_local_t *cpu = this_cpu();
+    cpu->timer_period = period;
+    if (period) {
+        SYSREG_WRITE(cnthp_cval_el2, timer_counter() + period);
+        SYSREG_WRITE(cnthp_ctl_el2, 1);
+    } else {
+        SYSREG_WRITE(cnthp_ctl_el2, 0);
+    }
+    isb();
 }
 
 static void timer_wakeup_irq(unsigned int intid) {

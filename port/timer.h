@@ -9,5 +9,6 @@ uint64_t timer_counter(void);
 uint64_t timer_frequency(void);
 uint64_t timer_ms_to_ticks(uint64_t ms);
 void timer_wait_for_event(int timeout_ms);  // WFI until an IRQ or the timeout
+void timer_cpu_tick_start(uint64_t period); // this CPU's periodic EL2 timer; 0 stops it
 
 #endif

@@ -1,0 +1,176 @@
+// Secondary CPUs. QEMU virt starts them with PSCI CPU_ON, the Pi 4 from the
+// spin table. Each comes up on its own stack with its own host vectors, MMU,
+// FP/SIMD and GIC CPU interface, then idles in WFI and serves cross-calls:
+// CPU 0 (where Python runs) posts a call in the target's mailbox and raises
+// an SGI; the target runs it in its IRQ handler, on its own registers.
+#include <errno.h>
+
+#include "py/mphal.h"
+#include "py/runtime.h"
+#include "board.h"
+#include "boot/el2_defs.h"
+#include "cpu.h"
+#include "gic.h"
+#include "power.h"
+#include "smp.h"
+#include "timer.h"
+
+enum { MB_IDLE, MB_POSTED, MB_RUNNING, MB_DONE };
+
+#define SMP_BOOT_TIMEOUT_MS 100
+
+extern char secondary_entry[];
+
+static volatile uint32_t python_pending;   // bit n: CPU n has callbacks for Python
+
+static bool mb_claim(volatile uint32_t *state, uint32_t from, uint32_t to) {
+    uint32_t expected = from;
+    return __atomic_compare_exchange_n(state, &expected, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+// On the target CPU: run a posted call, if any.
+static void smp_serve_mailbox(void) {
+    smp_mailbox_t *mb = &this_cpu()->mailbox;
+    if (mb_claim(&mb->state, MB_POSTED, MB_RUNNING)) {
+        mb->fn(mb);
+        __atomic_store_n(&mb->state, MB_DONE, __ATOMIC_RELEASE);
+        __asm__ volatile ("sev");
+    }
+}
+
+static void smp_call_irq(unsigned int intid) {
+    (void)intid;
+    smp_serve_mailbox();
+}
+
+// On CPU 0: callbacks from other CPUs' IRQ_HANDLER, scheduled here because
+// MicroPython's scheduler belongs to the CPU that runs Python.
+static void smp_notify_irq(unsigned int intid);
+
+int smp_call(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call) {
+    if (cpu == cpu_index()) {
+        call->fn = fn;
+        fn(call);
+        return 0;
+    }
+    smp_mailbox_t *mb = &cpu_local[cpu].mailbox;
+    uint64_t deadline = timer_counter() + timer_ms_to_ticks(SMP_CALL_TIMEOUT_MS);
+    // A call abandoned earlier may still be finishing: wait for the mailbox.
+    for (;;) {
+        uint32_t s = __atomic_load_n(&mb->state, __ATOMIC_ACQUIRE);
+        if (s == MB_IDLE || (s == MB_DONE && mb_claim(&mb->state, MB_DONE, MB_IDLE))) {
+            break;
+        }
+        if (timer_counter() > deadline) {
+            return -ETIMEDOUT;
+        }
+    }
+    mb->fn = fn;
+    for (int i = 0; i < 3; ++i) {
+        mb->arg[i] = call->arg[i];
+    }
+    __atomic_store_n(&mb->state, MB_POSTED, __ATOMIC_RELEASE);
+    __asm__ volatile ("dsb ish" ::: "memory");
+    gic_send_sgi(INTID_SGI_CALL, cpu);
+    for (;;) {
+        uint32_t s = __atomic_load_n(&mb->state, __ATOMIC_ACQUIRE);
+        if (s == MB_DONE) {
+            for (int i = 0; i < 3; ++i) {
+                call->ret[i] = mb->ret[i];
+            }
+            __atomic_store_n(&mb->state, MB_IDLE, __ATOMIC_RELEASE);
+            return 0;
+        }
+        if (timer_counter() > deadline) {
+            // Withdraw it if it has not started; if it has, it finishes on its own
+            // and the next call waits for the mailbox.
+            mb_claim(&mb->state, MB_POSTED, MB_IDLE);
+            return -ETIMEDOUT;
+        }
+    }
+}
+
+int smp_post(unsigned int cpu, smp_fn_t fn, uint64_t arg0) {
+    smp_mailbox_t *mb = &cpu_local[cpu].mailbox;
+    if (!mb_claim(&mb->state, MB_IDLE, MB_IDLE)) {
+        return -EBUSY;
+    }
+    mb->fn = fn;
+    mb->arg[0] = arg0;
+    __atomic_store_n(&mb->state, MB_POSTED, __ATOMIC_RELEASE);
+    __asm__ volatile ("dsb ish" ::: "memory");
+    gic_send_sgi(INTID_SGI_CALL, cpu);
+    return 0;
+}
+
+void smp_notify_python(void) {
+    __atomic_fetch_or(&python_pending, 1u << cpu_index(), __ATOMIC_ACQ_REL);
+    __asm__ volatile ("dsb ish" ::: "memory");
+    gic_send_sgi(INTID_SGI_NOTIFY, 0);
+}
+
+uint32_t smp_take_python_pending(void) {
+    return __atomic_exchange_n(&python_pending, 0, __ATOMIC_ACQ_REL);
+}
+
+__attribute__((weak)) void smp_python_pending_hook(uint32_t cpus) {
+    (void)cpus;
+}
+
+static void smp_notify_irq(unsigned int intid) {
+    (void)intid;
+    smp_python_pending_hook(smp_take_python_pending());
+}
+
+void smp_init_irqs(void) {
+    gic_set_handler(INTID_SGI_CALL, smp_call_irq);
+    gic_set_handler(INTID_SGI_NOTIFY, smp_notify_irq);
+}
+
+static bool smp_release_cpu(unsigned int cpu) {
+    #if BOARD_SMP_PSCI
+    int64_t ret = psci_call(PSCI_CPU_ON, cpu, (uint64_t)secondary_entry, cpu);
+    return ret == 0;
+    #else
+    volatile uint64_t *slot = (volatile uint64_t *)(BOARD_SPIN_TABLE_BASE + 8 * cpu);
+    *slot = (uint64_t)secondary_entry;
+    // The waiting CPU reads the slot with its MMU and caches off.
+    __asm__ volatile ("dc civac, %0\n dsb sy\n sev" :: "r" (slot) : "memory");
+    return true;
+    #endif
+}
+
+void smp_start_secondaries(void) {
+    for (unsigned int cpu = 1; cpu < MAX_CPUS; ++cpu) {
+        if (!smp_release_cpu(cpu)) {
+            continue;   // PSCI says there is no such CPU: -smp chose fewer
+        }
+        uint64_t deadline = timer_counter() + timer_ms_to_ticks(SMP_BOOT_TIMEOUT_MS);
+        while (!__atomic_load_n(&cpu_local[cpu].online, __ATOMIC_ACQUIRE)) {
+            if (timer_counter() > deadline) {
+                mp_printf(&mp_plat_print, "[CPU %u did not come up within %u ms: left out]\n",
+                    cpu, SMP_BOOT_TIMEOUT_MS);
+                break;
+            }
+        }
+    }
+}
+
+// A secondary CPU, after boot/start.S set up its stack, vectors and MMU.
+void secondary_main(uint64_t cpu_id) {
+    (void)cpu_id;
+    cpu_local_t *cpu = this_cpu();
+    cpu->mpidr = SYSREG_READ(mpidr_el1);
+    gic_cpu_init();
+    gic_enable_irq(INTID_TIMER_EL2_PHYS);
+    __atomic_store_n(&cpu->online, true, __ATOMIC_RELEASE);
+    irq_enable();
+    for (;;) {
+        __asm__ volatile ("wfi");
+        // Also serve the mailbox here, so a call is answered even if IRQs were
+        // routed away from EL2 on this CPU.
+        uint64_t daif = irq_save();
+        smp_serve_mailbox();
+        irq_restore(daif);
+    }
+}

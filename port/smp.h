@@ -1,0 +1,35 @@
+// Secondary CPUs: bring-up and cross-calls.
+#ifndef PORT_SMP_H
+#define PORT_SMP_H
+
+#include <stdint.h>
+
+#define SMP_CALL_TIMEOUT_MS 100
+
+typedef struct _smp_mailbox_t smp_mailbox_t;
+typedef void (*smp_fn_t)(smp_mailbox_t *mb);
+
+// One per CPU. Arguments and results live in the mailbox itself, so a call
+// that times out never leaves the target writing into the caller's stack.
+struct _smp_mailbox_t {
+    volatile uint32_t state;
+    smp_fn_t fn;
+    uint64_t arg[3];
+    uint64_t ret[3];
+};
+
+void smp_start_secondaries(void);
+
+// Run fn on `cpu` (in its IRQ context) and wait. 0, or -ETIMEDOUT if the CPU
+// did not take the call in time (then the call is withdrawn and never runs).
+int smp_call(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *args_and_results);
+
+// Post without waiting (used by the test aid that makes a CPU unresponsive).
+int smp_post(unsigned int cpu, smp_fn_t fn, uint64_t arg0);
+
+// Tell CPU 0 that this CPU has Python callbacks to schedule.
+void smp_notify_python(void);
+void smp_init_irqs(void);
+uint32_t smp_take_python_pending(void);
+
+#endif
