@@ -12,8 +12,7 @@
 // and the exception kind, and returns through exception_return.
 #include "boot/el2_defs.h"
 
-.macro SAVE_FRAME
-    sub     sp, sp, #(FRAME_SIZE + FPFRAME_SIZE)
+.macro SAVE_GPRS
     stp     x0, x1, [sp, #FRAME_X(0)]
     stp     x2, x3, [sp, #FRAME_X(2)]
     stp     x4, x5, [sp, #FRAME_X(4)]
@@ -34,6 +33,11 @@
     mrs     x10, elr_el2
     mrs     x11, spsr_el2
     stp     x10, x11, [sp, #FRAME_ELR]
+.endm
+
+.macro SAVE_FRAME
+    sub     sp, sp, #(FRAME_SIZE + FPFRAME_SIZE)
+    SAVE_GPRS
     add     x9, sp, #FRAME_SIZE
     stp     q0, q1, [x9, #0]
     stp     q2, q3, [x9, #32]
@@ -68,26 +72,7 @@
     b       exception_return
 .endm
 
-    .text
-    .balign 16
-    .global exception_return
-exception_return:
-    add     x9, sp, #FRAME_SIZE
-    ldp     q0, q1, [x9, #0]
-    ldp     q2, q3, [x9, #32]
-    ldp     q4, q5, [x9, #64]
-    ldp     q6, q7, [x9, #96]
-    ldp     q16, q17, [x9, #128]
-    ldp     q18, q19, [x9, #160]
-    ldp     q20, q21, [x9, #192]
-    ldp     q22, q23, [x9, #224]
-    ldp     q24, q25, [x9, #256]
-    ldp     q26, q27, [x9, #288]
-    ldp     q28, q29, [x9, #320]
-    ldp     q30, q31, [x9, #352]
-    ldp     x10, x11, [x9, #384]
-    msr     fpcr, x10
-    msr     fpsr, x11
+.macro RESTORE_GPRS
     ldp     x10, x11, [sp, #FRAME_ELR]
     msr     elr_el2, x10
     msr     spsr_el2, x11
@@ -108,7 +93,50 @@ exception_return:
     ldp     x24, x25, [sp, #FRAME_X(24)]
     ldp     x26, x27, [sp, #FRAME_X(26)]
     ldp     x28, x29, [sp, #FRAME_X(28)]
+.endm
+
+.macro GUEST_HANDLER name, kind
+\name:
+    sub     sp, sp, #FRAME_SIZE
+    SAVE_GPRS
+    mov     x0, sp
+    mov     x1, #(\kind)
+    bl      vm_exit
+    b       guest_exception_return
+.endm
+
+    .text
+    .balign 16
+    .global exception_return
+exception_return:
+    add     x9, sp, #FRAME_SIZE
+    ldp     q0, q1, [x9, #0]
+    ldp     q2, q3, [x9, #32]
+    ldp     q4, q5, [x9, #64]
+    ldp     q6, q7, [x9, #96]
+    ldp     q16, q17, [x9, #128]
+    ldp     q18, q19, [x9, #160]
+    ldp     q20, q21, [x9, #192]
+    ldp     q22, q23, [x9, #224]
+    ldp     q24, q25, [x9, #256]
+    ldp     q26, q27, [x9, #288]
+    ldp     q28, q29, [x9, #320]
+    ldp     q30, q31, [x9, #352]
+    ldp     x10, x11, [x9, #384]
+    msr     fpcr, x10
+    msr     fpsr, x11
+    RESTORE_GPRS
     add     sp, sp, #(FRAME_SIZE + FPFRAME_SIZE)
+    eret
+
+// A VM exit: the guest's registers go in the frame; vm_exit() either answers
+// in C and returns here (the null hypercall), or leaves through
+// vcpu_exit_to_host() and never returns. C on this path uses no FP/SIMD
+// registers, so the guest's stay live until vcpu_exit_to_host saves them.
+    .global guest_exception_return
+guest_exception_return:
+    RESTORE_GPRS
+    add     sp, sp, #FRAME_SIZE
     eret
 
 // ---------------------------------------------------------------------------
@@ -182,8 +210,8 @@ HANDLER vcpu_el2_sync,               el2_sync_exception, EXC_FROM_CUR_SPX + EXC_
 HANDLER vcpu_el2_irq,                vcpu_irq_entry, EXC_FROM_CUR_SPX + EXC_IRQ
 HANDLER vcpu_invalid_fiq_spx,        invalid_exception, EXC_FROM_CUR_SPX + EXC_FIQ
 HANDLER vcpu_invalid_serror_spx,     invalid_exception, EXC_FROM_CUR_SPX + EXC_SERROR
-HANDLER vcpu_guest_sync,             vm_exit, EXC_FROM_LOWER_A64 + EXC_SYNC
-HANDLER vcpu_guest_irq,              vm_exit, EXC_FROM_LOWER_A64 + EXC_IRQ
+GUEST_HANDLER vcpu_guest_sync,       EXC_FROM_LOWER_A64 + EXC_SYNC
+GUEST_HANDLER vcpu_guest_irq,        EXC_FROM_LOWER_A64 + EXC_IRQ
 HANDLER vcpu_invalid_fiq_lower64,    invalid_exception, EXC_FROM_LOWER_A64 + EXC_FIQ
 HANDLER vcpu_invalid_serror_lower64, invalid_exception, EXC_FROM_LOWER_A64 + EXC_SERROR
 HANDLER vcpu_invalid_sync_lower32,   invalid_exception, EXC_FROM_LOWER_A32 + EXC_SYNC

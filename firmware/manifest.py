@@ -1,2 +1,2 @@
 # Python frozen into the firmware image.
-freeze(".", ("sysregs.py", "pcpu.py"))
+freeze(".", ("sysregs.py", "pcpu.py", "vcpu.py"))

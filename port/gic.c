@@ -101,11 +101,18 @@ void host_irq_handler(void) {
         }
         cpu->irq_total++;
         gic_handler_t handler = gic_handlers[intid];
+        if (intid < 16) {
+            // SGIs end first: a cross-call may run a guest for a long time, and
+            // the GIC signals nothing of equal priority while one is active.
+            GICC(GICC_EOIR) = iar;
+        }
         if (handler) {
             handler(intid);
         } else {
             gic_unexpected_irq(intid);
         }
-        GICC(GICC_EOIR) = iar;
+        if (intid >= 16) {
+            GICC(GICC_EOIR) = iar;
+        }
     }
 }

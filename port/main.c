@@ -17,6 +17,7 @@
 #include "smp.h"
 #include "timer.h"
 #include "uart_pl011.h"
+#include "vcpu.h"
 
 // Stack headroom kept free below the Python limit for IRQ handlers and C calls.
 #define STACK_MARGIN (16 * 1024)
@@ -99,6 +100,7 @@ void port_main(void) {
         soft_timer_deinit();
         cpu_restore_boot_state();
         aarch64_irq_handlers_reset();
+        vcpu_slots_reset();
         gc_sweep_all();
         mp_deinit();
     }

@@ -48,13 +48,24 @@ static void smp_call_irq(unsigned int intid) {
 static void smp_notify_irq(unsigned int intid);
 
 int smp_call(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call) {
+    return smp_call_wait(cpu, fn, call, SMP_CALL_TIMEOUT_MS);
+}
+
+// Kick a CPU that runs a long call (a guest) when Ctrl-C is pending on CPU 0:
+// any IRQ makes its guest exit, which ends the call.
+static bool python_interrupt_pending(void) {
+    return MP_STATE_MAIN_THREAD(mp_pending_exception) != MP_OBJ_NULL;
+}
+
+int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeout_ms) {
     if (cpu == cpu_index()) {
         call->fn = fn;
         fn(call);
         return 0;
     }
     smp_mailbox_t *mb = &cpu_local[cpu].mailbox;
-    uint64_t deadline = timer_counter() + timer_ms_to_ticks(SMP_CALL_TIMEOUT_MS);
+    uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : timer_counter() + timer_ms_to_ticks(timeout_ms);
+    uint64_t next_kick = 0;
     // A call abandoned earlier may still be finishing: wait for the mailbox.
     for (;;) {
         uint32_t s = __atomic_load_n(&mb->state, __ATOMIC_ACQUIRE);
@@ -80,6 +91,10 @@ int smp_call(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call) {
             }
             __atomic_store_n(&mb->state, MB_IDLE, __ATOMIC_RELEASE);
             return 0;
+        }
+        if (timeout_ms < 0 && python_interrupt_pending() && timer_counter() > next_kick) {
+            gic_send_sgi(INTID_SGI_CALL, cpu);
+            next_kick = timer_counter() + timer_ms_to_ticks(10);
         }
         if (timer_counter() > deadline) {
             // Withdraw it if it has not started; if it has, it finishes on its own
@@ -163,6 +178,7 @@ void secondary_main(uint64_t cpu_id) {
     cpu->mpidr = SYSREG_READ(mpidr_el1);
     gic_cpu_init();
     gic_enable_irq(INTID_TIMER_EL2_PHYS);
+    gic_enable_irq(INTID_TIMER_EL1_PHYS);
     __atomic_store_n(&cpu->online, true, __ATOMIC_RELEASE);
     irq_enable();
     for (;;) {

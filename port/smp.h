@@ -24,6 +24,10 @@ void smp_start_secondaries(void);
 // did not take the call in time (then the call is withdrawn and never runs).
 int smp_call(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *args_and_results);
 
+// The same with a timeout of its own; timeout_ms < 0 waits until the call
+// ends, kicking the target with an SGI while Ctrl-C is pending.
+int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *args_and_results, int timeout_ms);
+
 // Post without waiting (used by the test aid that makes a CPU unresponsive).
 int smp_post(unsigned int cpu, smp_fn_t fn, uint64_t arg0);
 

@@ -1,0 +1,163 @@
+# The smallest real vCPU: an EL1 AArch64 guest behind stage 2, over the C core
+# in port/vcpu.c. It proves hardware_enable()'s HCR_EL2 bits take effect:
+# HVC and (with TSC) SMC trap, stage 2 (VM) confines memory, IRQs (IMO) exit
+# to EL2, and the guest runs AArch64 at EL1 (RW).
+#
+#   import pcpu, vcpu
+#   pcpu.Aarch64PerCpu.new(0).hardware_enable()
+#   v = vcpu.Aarch64VCpu(vcpu.code(vcpu.A64.movz(0, 7), vcpu.A64.hvc(0x42)))
+#   v.run()   ->  <VmExit sync EC=0x16 HVC64 ISS=0x42 ...>
+import _vcpu
+import pcpu
+import sysregs
+
+GUEST_IPA = _vcpu.GUEST_IPA
+GUEST_RAM_SIZE = _vcpu.GUEST_RAM_SIZE
+NULL_HVC = _vcpu.NULL_HVC
+_KINDS = {_vcpu.EXIT_SYNC: "sync", _vcpu.EXIT_IRQ: "irq", _vcpu.EXIT_TIMEOUT: "timeout"}
+_ABORT_ECS = (0x20, 0x24)
+
+
+class VmExit:
+    """One VM exit: kind ('sync', 'irq' or 'timeout'), the syndrome and the
+    guest registers at the exit."""
+
+    def __init__(self, kind, esr, elr, far, hpfar, regs):
+        self.kind = kind
+        self.esr = esr
+        self.elr = elr
+        self.far = far
+        self.hpfar = hpfar
+        self.regs = regs
+        self.ec = (esr >> 26) & 0x3F if kind == "sync" else None
+        self.ec_name = sysregs.ec_name(esr) if kind == "sync" else None
+        self.iss = esr & 0x1FFFFFF
+        # The faulting IPA of a stage-2 abort: HPFAR_EL2 gives bits [47:12].
+        self.ipa = ((hpfar >> 4) << 12) | (far & 0xFFF) if self.ec in _ABORT_ECS else None
+
+    def __repr__(self):
+        if self.kind != "sync":
+            return "<VmExit %s ELR=0x%x>" % (self.kind, self.elr)
+        s = "<VmExit sync EC=0x%02x %s ISS=0x%x ELR=0x%x" % (self.ec, self.ec_name, self.iss, self.elr)
+        if self.ipa is not None:
+            s += " IPA=0x%x FAR=0x%x" % (self.ipa, self.far)
+        return s + ">"
+
+
+class Registers:
+    """x0..x30 of the guest, read and written in place."""
+
+    def __init__(self, core):
+        self._core = core
+
+    def __getitem__(self, i):
+        if not 0 <= i <= 30:
+            raise IndexError("x0..x30")
+        return self._core.reg(i)
+
+    def __setitem__(self, i, value):
+        if not 0 <= i <= 30:
+            raise IndexError("x0..x30")
+        self._core.reg(i, value)
+
+    def __len__(self):
+        return 31
+
+    def __repr__(self):
+        return repr(self._core.regs())
+
+
+class Aarch64VCpu:
+    def __init__(self, code, cpu_id=0):
+        pcpu._check_cpu(cpu_id)
+        self.cpu_id = cpu_id
+        self._core = _vcpu.VCpuCore(code, cpu_id)
+        self.regs = Registers(self._core)
+
+    @property
+    def pc(self):
+        return self._core.reg(31)
+
+    @pc.setter
+    def pc(self, value):
+        self._core.reg(31, value)
+
+    @property
+    def sp(self):
+        return self._core.reg(32)
+
+    @sp.setter
+    def sp(self, value):
+        self._core.reg(32, value)
+
+    def run(self, timeout_ms=None):
+        """Enter the guest on its CPU; return the next VmExit. Calling run()
+        again resumes the guest (after a trapped HVC or SMC)."""
+        kind, esr, far, hpfar = self._core.run(timeout_ms)
+        if kind == _vcpu.EXIT_DISABLED:
+            raise pcpu.AxError(pcpu.AxError.BadState,
+                "virtualization is disabled on CPU %d: hardware_enable() it first" % self.cpu_id)
+        core = self._core
+        return VmExit(_KINDS[kind], esr, core.reg(31), far, hpfar, core.regs())
+
+    def stats(self):
+        """(exits, null hypercalls answered in C)"""
+        return self._core.stats()
+
+    def close(self):
+        self._core.close()
+
+
+def code(*words):
+    """Machine code from 32-bit instruction words."""
+    b = bytearray()
+    for w in words:
+        b += w.to_bytes(4, "little")
+    return bytes(b)
+
+
+class A64:
+    """Encoders for the few instructions the examples and tests use."""
+
+    @staticmethod
+    def hvc(imm):
+        return 0xD4000002 | (imm & 0xFFFF) << 5
+
+    @staticmethod
+    def smc(imm):
+        return 0xD4000003 | (imm & 0xFFFF) << 5
+
+    @staticmethod
+    def movz(rd, imm16, shift=0):
+        return 0xD2800000 | (shift // 16) << 21 | (imm16 & 0xFFFF) << 5 | rd
+
+    @staticmethod
+    def add_imm(rd, rn, imm12):
+        return 0x91000000 | (imm12 & 0xFFF) << 10 | rn << 5 | rd
+
+    @staticmethod
+    def subs_imm(rd, rn, imm12):
+        return 0xF1000000 | (imm12 & 0xFFF) << 10 | rn << 5 | rd
+
+    @staticmethod
+    def ldr(rt, rn):
+        return 0xF9400000 | rn << 5 | rt
+
+    @staticmethod
+    def str(rt, rn):
+        return 0xF9000000 | rn << 5 | rt
+
+    @staticmethod
+    def mrs(rt, name):
+        op0, op1, crn, crm, op2 = sysregs.REGISTERS[name][:5]
+        return 0xD5300000 | (op0 & 1) << 19 | op1 << 16 | crn << 12 | crm << 8 | op2 << 5 | rt
+
+    @staticmethod
+    def b(offset_insns):
+        return 0x14000000 | (offset_insns & 0x3FFFFFF)
+
+    @staticmethod
+    def bne(offset_insns):
+        return 0x54000001 | (offset_insns & 0x7FFFF) << 5
+
+    NOP = 0xD503201F

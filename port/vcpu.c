@@ -1,0 +1,179 @@
+// The vCPU core: guest memory and stage 2, entering the guest, VM exits.
+//
+// This file is built with -mgeneral-regs-only: vm_exit() runs with the
+// guest's FP/SIMD registers still live, and must not touch them.
+#include <errno.h>
+
+#include "py/mperrno.h"
+#include "py/runtime.h"
+#include "boot/el2_defs.h"
+#include "cpu.h"
+#include "exception.h"
+#include "smp.h"
+#include "timer.h"
+#include "vcpu.h"
+
+// Guest RAM: one 2 MiB block per vCPU slot, and its stage-2 tables.
+extern uint8_t __guest_ram_start[];     // boot/link.ld: VCPU_MAX x 2 MiB, 2 MiB aligned
+#define guest_ram ((uint8_t (*)[VCPU_GUEST_RAM_SIZE])__guest_ram_start)
+static uint64_t stage2_l1[VCPU_MAX][512] __attribute__((aligned(4096)));
+static uint64_t stage2_l2[VCPU_MAX][512] __attribute__((aligned(4096)));
+static bool slot_used[VCPU_MAX];
+
+#define S2_TABLE        0x3ul
+#define S2_BLOCK        0x1ul
+#define S2_NORMAL_WB    (0xful << 2)    // MemAttr: outer and inner write-back
+#define S2_RW           (3ul << 6)      // S2AP: read/write
+#define S2_SH_INNER     (3ul << 8)
+#define S2_AF           (1ul << 10)
+
+// 4 GiB of IPA space (T0SZ 32) walked from level 1, 4 KiB granule, tables
+// write-back cacheable and inner shareable, 40-bit PA.
+#define VTCR_EL2_VALUE  ((1ul << 31) | (2ul << 16) | (3ul << 12) | (1ul << 10) | (1ul << 8) | (1ul << 6) | 32)
+#define SPSR_EL1H_MASKED 0x3c5
+#define SCTLR_EL1_RESET 0x30d00800ul    // RES1 bits; MMU and caches off
+
+#define EC_HVC64        0x16
+#define EC_SMC64        0x17
+
+int vcpu_slot_alloc(void) {
+    for (int i = 0; i < VCPU_MAX; ++i) {
+        if (!slot_used[i]) {
+            slot_used[i] = true;
+            return i;
+        }
+    }
+    return -1;
+}
+
+void vcpu_slot_free(int slot) {
+    if (slot >= 0 && slot < VCPU_MAX) {
+        slot_used[slot] = false;
+    }
+}
+
+void vcpu_slots_reset(void) {
+    for (int i = 0; i < VCPU_MAX; ++i) {
+        slot_used[i] = false;
+    }
+}
+
+// Guest stage 1 is off, so the guest reads memory uncached: clean what the
+// host wrote to the point of coherency, and drop stale instruction lines.
+static void clean_to_poc(const void *start, size_t len) {
+    for (uintptr_t a = (uintptr_t)start & ~63ul; a < (uintptr_t)start + len; a += 64) {
+        __asm__ volatile ("dc civac, %0" :: "r" (a) : "memory");
+    }
+    __asm__ volatile ("dsb sy\n ic iallu\n dsb sy\n isb" ::: "memory");
+}
+
+void vcpu_ctx_init(vcpu_ctx_t *v, int slot, unsigned int cpu) {
+    uint64_t *p = (uint64_t *)v;
+    for (size_t i = 0; i < sizeof(*v) / 8; ++i) {
+        p[i] = 0;
+    }
+    v->slot = slot;
+    v->cpu = cpu;
+    v->frame.elr = VCPU_GUEST_IPA;
+    v->frame.spsr = SPSR_EL1H_MASKED;
+    v->sp_el1 = VCPU_GUEST_STACK_TOP;
+    v->sctlr_el1 = SCTLR_EL1_RESET;
+    v->spsr_el1 = SPSR_EL1H_MASKED;
+    // Stage 2: IPA 0x4000_0000 (level-1 entry 1, level-2 entry 0) -> this slot's 2 MiB.
+    uint64_t *l1 = stage2_l1[slot], *l2 = stage2_l2[slot];
+    for (int i = 0; i < 512; ++i) {
+        l1[i] = 0;
+        l2[i] = 0;
+    }
+    l2[0] = (uintptr_t)guest_ram[slot] | S2_BLOCK | S2_NORMAL_WB | S2_RW | S2_SH_INNER | S2_AF;
+    l1[VCPU_GUEST_IPA >> 30] = (uintptr_t)l2 | S2_TABLE;
+    __asm__ volatile ("dsb ish" ::: "memory");
+    v->vttbr = ((uint64_t)(slot + 1) << 48) | (uintptr_t)l1;   // VMID = slot + 1
+    v->tlb_fresh = true;
+}
+
+void vcpu_load(vcpu_ctx_t *v, const uint8_t *code, size_t len) {
+    uint8_t *ram = guest_ram[v->slot];
+    for (size_t i = 0; i < VCPU_GUEST_LOADED_SIZE; ++i) {
+        ram[i] = i < len ? code[i] : 0;
+    }
+    clean_to_poc(ram, VCPU_GUEST_LOADED_SIZE);
+}
+
+// Called by the lower-EL vectors of exception_vector_base_vcpu.
+void vm_exit(trap_frame_t *frame, uint64_t kind) {
+    cpu_local_t *cpu = this_cpu();
+    vcpu_ctx_t *v = cpu->current_vcpu;
+    if (v == NULL) {
+        invalid_exception(frame, kind);
+    }
+    uint64_t esr = SYSREG_READ(esr_el2);
+    uint32_t ec = (esr >> 26) & 0x3f;
+    v->exits++;
+    if ((kind & 3) == EXC_SYNC && ec == EC_HVC64 && (esr & 0xffff) == VCPU_NULL_HVC) {
+        // The null hypercall: answered here, straight back into the guest.
+        v->null_hvcs++;
+        frame->x[0] = 0;
+        return;
+    }
+    uint64_t *src = (uint64_t *)frame, *dst = (uint64_t *)&v->frame;
+    for (size_t i = 0; i < sizeof(trap_frame_t) / 8; ++i) {
+        dst[i] = src[i];
+    }
+    v->esr = (kind & 3) == EXC_SYNC ? esr : 0;
+    v->far = SYSREG_READ(far_el2);
+    v->hpfar = SYSREG_READ(hpfar_el2);
+    if ((kind & 3) == EXC_SYNC && ec == EC_SMC64) {
+        v->frame.elr += 4;      // a trapped SMC returns to itself: resume after it
+    }
+    cpu->vcpu_exit_kind = (kind & 3) == EXC_SYNC ? VCPU_EXIT_SYNC : VCPU_EXIT_IRQ;
+    vcpu_exit_to_host(v);
+}
+
+// Run the guest on this CPU until one exit that needs the host.
+int vcpu_run_local(vcpu_ctx_t *v, uint64_t timeout_ticks) {
+    if (!(SYSREG_READ(hcr_el2) & 1)) {
+        return VCPU_EXIT_DISABLED;
+    }
+    cpu_local_t *cpu = this_cpu();
+    uint64_t daif = irq_save();
+    SYSREG_WRITE(vtcr_el2, VTCR_EL2_VALUE);
+    SYSREG_WRITE(vttbr_el2, v->vttbr);
+    isb();
+    if (v->tlb_fresh) {
+        __asm__ volatile ("tlbi vmalls12e1\n dsb nsh\n isb" ::: "memory");
+        v->tlb_fresh = false;
+    }
+    SYSREG_WRITE(sp_el1, v->sp_el1);
+    SYSREG_WRITE(elr_el1, v->elr_el1);
+    SYSREG_WRITE(spsr_el1, v->spsr_el1);
+    SYSREG_WRITE(sctlr_el1, v->sctlr_el1);
+    SYSREG_WRITE(vbar_el1, v->vbar_el1);
+    SYSREG_WRITE(esr_el1, v->esr_el1);
+    SYSREG_WRITE(far_el1, v->far_el1);
+    uint64_t deadline = 0;
+    if (timeout_ticks) {
+        deadline = timer_counter() + timeout_ticks;
+        SYSREG_WRITE(cntp_cval_el0, deadline);
+        SYSREG_WRITE(cntp_ctl_el0, 1);
+    }
+    cpu->current_vcpu = v;
+    vcpu_enter(v);
+    cpu->current_vcpu = NULL;
+    int kind = cpu->vcpu_exit_kind;
+    if (timeout_ticks) {
+        SYSREG_WRITE(cntp_ctl_el0, 0);
+        if (kind == VCPU_EXIT_IRQ && timer_counter() >= deadline) {
+            kind = VCPU_EXIT_TIMEOUT;
+        }
+    }
+    v->sp_el1 = SYSREG_READ(sp_el1);
+    v->elr_el1 = SYSREG_READ(elr_el1);
+    v->spsr_el1 = SYSREG_READ(spsr_el1);
+    v->sctlr_el1 = SYSREG_READ(sctlr_el1);
+    v->vbar_el1 = SYSREG_READ(vbar_el1);
+    v->esr_el1 = SYSREG_READ(esr_el1);
+    v->far_el1 = SYSREG_READ(far_el1);
+    irq_restore(daif);      // the IRQ that ended the run is taken by the host now
+    return kind;
+}

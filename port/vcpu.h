@@ -1,0 +1,59 @@
+// The smallest real vCPU: an EL1 AArch64 guest behind stage 2.
+#ifndef PORT_VCPU_H
+#define PORT_VCPU_H
+
+
+#define VCPU_GUEST_IPA          0x40000000UL    // guest RAM and entry point
+#define VCPU_GUEST_RAM_SIZE     0x200000UL      // one 2 MiB stage-2 block
+#define VCPU_GUEST_STACK_TOP    (VCPU_GUEST_IPA + 0x10000)
+#define VCPU_GUEST_LOADED_SIZE  0x10000UL       // code and stack: what the host writes and cleans
+#define VCPU_NULL_HVC           0x4e55          // HVC #0x4e55 ("NU") is answered in C
+#define VCPU_MAX                8
+
+// Exit kinds (returned by vcpu_run_local)
+#define VCPU_EXIT_SYNC      0   // trap from the guest: see ESR
+#define VCPU_EXIT_IRQ       1   // physical IRQ while the guest ran
+#define VCPU_EXIT_TIMEOUT   2   // the run's deadline passed
+#define VCPU_EXIT_DISABLED  3   // HCR_EL2.VM is clear on that CPU: not run
+
+// Offsets used by boot/vcpu_switch.S.
+#define VCPU_FRAME          0                   // trap_frame_t, 34 x 8
+#define VCPU_HOST           (34 * 8)            // x19..x30, sp, daif (14 x 8)
+#define VCPU_HOST_FP        (VCPU_HOST + 14 * 8)    // d8..d15
+#define VCPU_GUEST_FP       (VCPU_HOST_FP + 8 * 8)  // q0..q31, fpcr, fpsr
+
+#ifndef __ASSEMBLY__
+#include <stddef.h>
+#include <stdint.h>
+#include "cpu.h"
+
+typedef struct _vcpu_ctx_t {
+    trap_frame_t frame;                 // the guest's x0..x30, SP_EL0, ELR_EL2 (pc), SPSR_EL2
+    uint64_t host[14];
+    uint64_t host_fp[8];
+    uint64_t guest_fp[66] __attribute__((aligned(16)));
+    // Guest EL1 state kept across runs
+    uint64_t sp_el1, elr_el1, spsr_el1, sctlr_el1, vbar_el1, esr_el1, far_el1;
+    // Stage 2
+    uint64_t vttbr;
+    int slot;
+    unsigned int cpu;
+    bool tlb_fresh;
+    // The last exit
+    uint64_t esr, far, hpfar;
+    uint64_t exits, null_hvcs;
+} vcpu_ctx_t;
+
+int vcpu_slot_alloc(void);
+void vcpu_slot_free(int slot);
+void vcpu_slots_reset(void);
+void vcpu_ctx_init(vcpu_ctx_t *v, int slot, unsigned int cpu);
+void vcpu_load(vcpu_ctx_t *v, const uint8_t *code, size_t len);
+int vcpu_run_local(vcpu_ctx_t *v, uint64_t timeout_ticks);
+
+// boot/vcpu_switch.S
+void vcpu_enter(vcpu_ctx_t *v);
+void vcpu_exit_to_host(vcpu_ctx_t *v) __attribute__((noreturn));
+#endif
+
+#endif
