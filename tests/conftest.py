@@ -1,0 +1,116 @@
+"""Fixtures: the firmware under test, booted in QEMU and reached over its UART
+exactly as a user's script would (host_tools.connect, mpremote, pyserial).
+
+Every on-target test runs on both boards: QEMU `virt` (QEMU_VIRT) and the
+Raspberry Pi 4 image on QEMU `raspi4b` (RPI4). `pytest --board QEMU_VIRT`
+limits the run to one board.
+"""
+import os
+import time
+
+import pytest
+import serial
+
+from host_tools import boards, connect
+from host_tools.elf import Firmware
+from host_tools.qemu import Qemu
+
+ALL_BOARDS = list(boards.BOARDS)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--board", action="append", choices=ALL_BOARDS,
+                     help="run the on-target tests on this board only (repeatable)")
+
+
+def pytest_generate_tests(metafunc):
+    if "board" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("board") or ALL_BOARDS
+        metafunc.parametrize("board", chosen, scope="module")
+
+
+def require_image(board):
+    path = boards.image_path(board)
+    if not path.exists():
+        pytest.fail("%s is missing: run 'make firmware BOARD=%s' (make test does this)" % (path, board))
+    return path
+
+
+def qemu_url(board, smp=None):
+    machine = {v: k for k, v in boards.MACHINES.items()}[board]
+    return "qemu:%s%s" % (machine, "?smp=%d" % smp if smp else "")
+
+
+@pytest.fixture(scope="module")
+def firmware(board):
+    """The board's firmware ELF, read with pyelftools."""
+    require_image(board)
+    return Firmware(boards.elf_path(board))
+
+
+@pytest.fixture(scope="module")
+def machine(board):
+    """One booted target per test module (4 CPUs)."""
+    require_image(board)
+    t = connect(qemu_url(board), timeout=10)
+    yield t
+    t.close()
+
+
+@pytest.fixture
+def target(machine):
+    """The module's target, soft-reset so each test starts from the boot state."""
+    machine.soft_reset()
+    return machine
+
+
+@pytest.fixture
+def boot(board):
+    """Boot a target of your own: boot(smp=2)."""
+    started = []
+
+    def _boot(smp=None, **kw):
+        require_image(board)
+        t = connect(qemu_url(board, smp), **kw)
+        started.append(t)
+        return t
+
+    yield _boot
+    for t in started:
+        t.close()
+
+
+class Console:
+    """The friendly REPL over a raw pyserial port, for typing as a person does."""
+
+    def __init__(self, qemu):
+        self.qemu = qemu
+        self.port = serial.Serial(qemu.port, 115200, timeout=0.1)
+        self.buffer = b""
+
+    def send(self, text):
+        self.port.write(text.encode() if isinstance(text, str) else text)
+
+    def expect(self, marker, timeout=5.0):
+        """Read until `marker` appears; return everything read up to it."""
+        marker = marker.encode() if isinstance(marker, str) else marker
+        deadline = time.monotonic() + timeout
+        while marker not in self.buffer:
+            if time.monotonic() > deadline:
+                raise AssertionError("no %r within %.1f s; got %r" % (marker, timeout, self.buffer[-300:]))
+            self.buffer += self.port.read(4096)
+        head, _, self.buffer = self.buffer.partition(marker)
+        return (head + marker).decode(errors="replace")
+
+    def close(self):
+        self.port.close()
+        self.qemu.stop()
+
+
+@pytest.fixture
+def console(board):
+    require_image(board)
+    c = Console(Qemu(board))
+    c.expect(">>> ", timeout=10)
+    yield c
+    c.close()
