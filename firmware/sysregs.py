@@ -206,16 +206,12 @@ def field_value(value, field):
 
 
 def decode(name, value):
-    """The named fields of `value` for register `name`, as a list of
-    (field name, field value); single-bit fields are listed only when set."""
-    fields = REGISTERS[name][7]
+    """The named fields of `value` for register `name` that are not zero, as a
+    list of (field name, field value)."""
     out = []
-    for f in fields:
+    for f in REGISTERS[name][7]:
         v = field_value(value, f)
-        if f[1] == f[2]:
-            if v:
-                out.append((f[0], 1))
-        else:
+        if v:
             out.append((f[0], v))
     return out
 
