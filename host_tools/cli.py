@@ -1,0 +1,300 @@
+"""aarch64-el2: drive the EL2 firmware from the host.
+
+    aarch64-el2 boot                      start QEMU, print the port, wait (Ctrl-C stops)
+    aarch64-el2 repl                      the REPL on this terminal (mpremote)
+    aarch64-el2 exec CODE | run FILE.py   run code on the target, print its output
+    aarch64-el2 status [--json]           per-CPU pcpu state
+    aarch64-el2 enable|disable (--cpu N | --all)
+    aarch64-el2 sysreg read NAME [--cpu N] | sysreg write NAME VALUE [--cpu N]
+    aarch64-el2 inspect [firmware.elf] [--symbol NAME | --address ADDR] [--json]
+
+--port names the target everywhere: a serial device, socket://host:port, or
+qemu:virt[?smp=N] / qemu:raspi4b / qemu (boots the last built firmware in
+QEMU for the duration of the command; the default).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+from . import boards
+from .link import DEFAULT_TIMEOUT, LinkError, Target, TargetError, parse_qemu_url
+from .qemu import Qemu, QemuError
+from .regfmt import canonical_name, describe
+from .target import sysregs
+
+
+class CliError(Exception):
+    pass
+
+
+def _int(text):
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number: %r" % text) from None
+
+
+def _connect(args):
+    return Target(args.port, timeout=args.timeout)
+
+
+def _cpus(args, target):
+    if args.all:
+        return list(range(target.cpu_count()))
+    if args.cpu is None:
+        raise CliError("say which CPU: --cpu N or --all")
+    return [args.cpu]
+
+
+# -- commands ---------------------------------------------------------------
+
+def cmd_boot(args):
+    board, smp = (args.board, args.smp) if not args.port.startswith("qemu") or args.port == "qemu" and args.board \
+        else parse_qemu_url(args.port)
+    board = board or boards.last_built_board()
+    if args.attach:
+        # The REPL on this terminal; QEMU's own -nographic console (Ctrl-A x quits).
+        cmd = boards.qemu_command(board, smp, ["-nographic"] + (["-s", "-S"] if args.gdb else []))
+        os.execvp(cmd[0], cmd)
+    with Qemu(board, smp=smp, extra=["-s", "-S"] if args.gdb else []) as q:
+        print(q.port, flush=True)
+        print("QEMU is running %s%s; Ctrl-C stops it" % (board, " (gdbstub on :1234, stopped)" if args.gdb else ""),
+              file=sys.stderr, flush=True)
+        try:
+            q.proc.wait()
+        except KeyboardInterrupt:
+            pass
+        if q.exit_status():
+            raise CliError("QEMU exited with status %d: %s" % (q.exit_status(), q.last_output()))
+
+
+def cmd_repl(args):
+    port, qemu = args.port, None
+    if port == "qemu" or port.startswith("qemu:"):
+        board, smp = parse_qemu_url(port)
+        qemu = Qemu(board, smp=smp)
+        port = qemu.port
+    try:
+        return subprocess.call([sys.executable, "-m", "mpremote", "connect", port, "resume", "repl"])
+    finally:
+        if qemu:
+            qemu.stop()
+
+
+def _run_code(args, code):
+    with _connect(args) as t:
+        out = t.exec(code, timeout=args.timeout)
+    sys.stdout.write(out)
+
+
+def cmd_exec(args):
+    _run_code(args, args.code)
+
+
+def cmd_run(args):
+    try:
+        with open(args.file) as f:
+            code = f.read()
+    except OSError as e:
+        raise CliError("cannot read %s: %s" % (args.file, e.strerror)) from None
+    _run_code(args, code)
+
+
+def cmd_pipe(args):
+    """Standard input as one script for a freshly booted target (make run with a pipe)."""
+    code = sys.stdin.read()
+    url = "qemu:%s%s" % ({v: k for k, v in boards.MACHINES.items()}[args.board],
+                         "?smp=%d" % args.smp if args.smp and boards.BOARDS[args.board]["smp"] else "")
+    with Target(url, timeout=args.timeout) as t:
+        sys.stdout.write(t.exec(code, timeout=args.timeout))
+
+
+def _status_rows(t):
+    return t.pcpu_status()
+
+
+def cmd_status(args):
+    with _connect(args) as t:
+        rows = _status_rows(t)
+    for r in rows:
+        r["hcr_fields"] = sysregs.format_fields("HCR_EL2", r["hcr_el2"]).split()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print("CPU  enabled  VBAR_EL2            vectors  saved VBAR          HCR_EL2             IRQ_HANDLER  IRQs")
+    for r in rows:
+        print("%-4d %-8s 0x%016x  %-8s 0x%016x  0x%016x  %-12s %d" % (
+            r["cpu_id"], "yes" if r["enabled"] else "no", r["vbar_el2"], r["vectors"],
+            r["ori_exception_vector_base"], r["hcr_el2"], "set" if r["irq_handler"] else "-", r["irq_count"]))
+        print("     HCR_EL2: %s" % (" ".join(r["hcr_fields"]) or "-"))
+
+
+def _enable_disable(args, enable):
+    with _connect(args) as t:
+        cpus = _cpus(args, t)
+        for cpu in cpus:
+            (t.pcpu_enable if enable else t.pcpu_disable)(cpu)
+        rows = _status_rows(t)
+    for cpu in cpus:
+        r = rows[cpu]
+        print("CPU %d: %s, VBAR_EL2=0x%x (%s), HCR_EL2=0x%x" % (
+            cpu, "enabled" if r["enabled"] else "disabled", r["vbar_el2"], r["vectors"], r["hcr_el2"]))
+
+
+def cmd_enable(args):
+    _enable_disable(args, True)
+
+
+def cmd_disable(args):
+    _enable_disable(args, False)
+
+
+def _regname(name):
+    known = canonical_name(name)
+    return known or name
+
+
+def cmd_sysreg(args):
+    name = _regname(args.name)
+    with _connect(args) as t:
+        if args.action == "write":
+            t.write_sysreg(name, args.value, cpu=args.cpu)
+        value = t.read_sysreg(name, cpu=args.cpu)
+    if args.json:
+        print(json.dumps({"name": name, "cpu": args.cpu if args.cpu is not None else 0, "value": value,
+                          "fields": dict(sysregs.decode(name, value)) if name in sysregs.REGISTERS else {}}))
+    else:
+        print(describe(name, value))
+
+
+def cmd_inspect(args):
+    from .elf import VECTOR_ALIGN, Firmware
+    path = args.elf or str(boards.elf_path(boards.last_built_board()))
+    if not os.path.exists(path):
+        raise CliError("%s not found: run 'make firmware' or name an ELF" % path)
+    fw = Firmware(path)
+    if args.symbol:
+        try:
+            addr = fw.symbol(args.symbol)
+        except KeyError:
+            raise CliError("no symbol %r in %s" % (args.symbol, path)) from None
+        print(json.dumps({"symbol": args.symbol, "address": addr}) if args.json else "%s = 0x%x" % (args.symbol, addr))
+        return
+    if args.address is not None:
+        try:
+            name, off = fw.lookup(args.address)
+        except KeyError:
+            raise CliError("no symbol at or below 0x%x" % args.address) from None
+        print(json.dumps({"address": args.address, "symbol": name, "offset": off}) if args.json
+              else "0x%x = %s+0x%x" % (args.address, name, off))
+        return
+    vcpu = fw.symbol("exception_vector_base_vcpu")
+    host = fw.symbol("host_exception_vectors")
+    info = {
+        "elf": path, "entry": fw.entry, "loadable_size": fw.loadable_size(), "segments": fw.segments,
+        "exception_vector_base_vcpu": vcpu, "vcpu_vectors_aligned": vcpu % VECTOR_ALIGN == 0,
+        "host_exception_vectors": host, "host_vectors_aligned": host % VECTOR_ALIGN == 0,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print("ELF          %s" % path)
+        print("entry        0x%x" % fw.entry)
+        for s in fw.segments:
+            print("LOAD         0x%08x  file %8d  mem %9d  %s" % (s["vaddr"], s["filesz"], s["memsz"], s["flags"]))
+        print("image size   %d bytes (text + data)" % fw.loadable_size())
+        for label, addr in (("exception_vector_base_vcpu", vcpu), ("host_exception_vectors", host)):
+            print("%-26s 0x%x  %s" % (label, addr, "2 KiB aligned" if addr % VECTOR_ALIGN == 0 else "NOT 2 KiB aligned"))
+    if not (info["vcpu_vectors_aligned"] and info["host_vectors_aligned"]):
+        raise CliError("a vector table is not 2 KiB aligned: VBAR_EL2 cannot hold it")
+
+
+# -- parser -----------------------------------------------------------------
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="aarch64-el2", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    p.add_argument("-p", "--port", default=os.environ.get("EL2_PORT", "qemu"),
+                   help="target: serial device, socket://host:port, qemu:virt[?smp=N], qemu:raspi4b (default: qemu)")
+    p.add_argument("-t", "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for the target (default 5)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("boot", help="start QEMU and print the port to connect to")
+    s.add_argument("--board", choices=list(boards.BOARDS))
+    s.add_argument("--smp", type=int)
+    s.add_argument("--attach", action="store_true", help="the REPL on this terminal instead (Ctrl-A x quits)")
+    s.add_argument("--gdb", action="store_true", help="gdbstub on :1234, stopped at the entry point")
+    s.set_defaults(func=cmd_boot)
+
+    s = sub.add_parser("repl", help="interactive REPL (mpremote)")
+    s.set_defaults(func=cmd_repl)
+
+    s = sub.add_parser("exec", help="run CODE on the target")
+    s.add_argument("code")
+    s.set_defaults(func=cmd_exec)
+
+    s = sub.add_parser("run", help="run FILE.py on the target")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("pipe", help="standard input as a script for a freshly booted QEMU")
+    s.add_argument("--board", choices=list(boards.BOARDS), default="QEMU_VIRT")
+    s.add_argument("--smp", type=int)
+    s.set_defaults(func=cmd_pipe)
+
+    s = sub.add_parser("status", help="per-CPU pcpu state")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_status)
+
+    for name, fn in (("enable", cmd_enable), ("disable", cmd_disable)):
+        s = sub.add_parser(name, help="hardware_%s() on CPUs" % name)
+        g = s.add_mutually_exclusive_group()
+        g.add_argument("--cpu", type=int)
+        g.add_argument("--all", action="store_true")
+        s.set_defaults(func=fn)
+
+    s = sub.add_parser("sysreg", help="read or write a system register")
+    ss = s.add_subparsers(dest="action", required=True)
+    r = ss.add_parser("read")
+    r.add_argument("name")
+    r.add_argument("--cpu", type=int)
+    r.add_argument("--json", action="store_true")
+    w = ss.add_parser("write")
+    w.add_argument("name")
+    w.add_argument("value", type=_int)
+    w.add_argument("--cpu", type=int)
+    w.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_sysreg)
+
+    s = sub.add_parser("inspect", help="what the firmware ELF holds")
+    s.add_argument("elf", nargs="?")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--symbol")
+    g.add_argument("--address", type=_int)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_inspect)
+
+    from . import sdcard
+    sdcard.add_commands(sub)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except TargetError as e:
+        if args.command in ("exec", "run", "pipe"):
+            # The user's own code: the whole traceback, as mpremote shows it.
+            sys.stderr.write(e.traceback if e.traceback.endswith("\n") else e.traceback + "\n")
+        else:
+            print("error: %s" % e, file=sys.stderr)
+        return 1
+    except (LinkError, QemuError, CliError, ValueError) as e:
+        print("error: %s" % e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
