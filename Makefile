@@ -12,6 +12,7 @@
 
 BOARD ?= QEMU_VIRT
 SMP ?= 4
+# Every BOARD's QEMU command line lives in host_tools/boards.py.
 MICROPY_VERSION = 1.25.0
 
 TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
@@ -31,6 +32,9 @@ MICROPY_STAMP := $(MICROPY_TOP)/.complete
 endif
 
 FIRMWARE := $(BUILD_ROOT)/$(BOARD)/firmware.elf
+
+SHELL := /bin/bash
+export BUILD_VERBOSE ?= 0
 
 .PHONY: all run test firmware bench debug clean setup packages venv micropython FORCE
 .DEFAULT_GOAL := run
@@ -68,30 +72,29 @@ setup: packages micropython venv
 
 firmware: $(MICROPY_STAMP) | $(STAMPS)/packages
 	@test -f $(MICROPY_TOP)/py/mkrules.mk || { echo "error: no MicroPython source at $(MICROPY_TOP): run 'make setup' or set MICROPY_TOP=/path" >&2; exit 1; }
-	@$(MAKE) --no-print-directory -C $(TOP)/port BOARD=$(BOARD) MICROPY_TOP=$(MICROPY_TOP) \
-		BUILD=$(BUILD_ROOT)/$(BOARD) -j$(shell nproc) all
+	@set -o pipefail; $(MAKE) --no-print-directory -C $(TOP)/port BOARD=$(BOARD) MICROPY_TOP=$(MICROPY_TOP) \
+		BUILD=$(BUILD_ROOT)/$(BOARD) -j$(shell nproc) all 2>&1 | { grep -Ev '^makeversionhdr.py: Warning: No git|root_pointers.collected$$|registrations not updated$$' || true; }
 
 # ---------------------------------------------------------------------------
 # Run
 
-QEMU_VIRT_ARGS = -M virt,virtualization=on,gic-version=2 -cpu cortex-a72 -smp $(SMP) -m 256M -nic none
-RPI4_ARGS = -M raspi4b
-QEMU_ARGS = $($(BOARD)_ARGS) -nographic -kernel $(if $(filter RPI4,$(BOARD)),$(BUILD_ROOT)/RPI4/kernel8.img,$(FIRMWARE))
+ELF := $(BUILD_ROOT)/$(BOARD)/firmware.elf
+BOOT := $(PYTHON) -m host_tools boot --board $(BOARD) --smp $(SMP)
 
 run: firmware venv
 	@if [ -t 0 ]; then \
-		echo "==> booting $(BOARD) in QEMU: the REPL is below; Ctrl-A x quits QEMU, Ctrl-A c its monitor"; \
-		exec qemu-system-aarch64 $(QEMU_ARGS); \
+		echo "==> booting $(BOARD) in QEMU: the REPL is below; Ctrl-A x quits QEMU, Ctrl-A c is its monitor"; \
+		exec $(BOOT) --attach; \
 	else \
 		exec $(PYTHON) -m host_tools pipe --board $(BOARD) --smp $(SMP); \
 	fi
 
-debug: firmware
-	@echo "==> QEMU waits for gdb on :1234; gdb-multiarch stops at the entry point (_start)"
-	@qemu-system-aarch64 $(QEMU_ARGS) -serial pty -monitor none -display none -S -s & \
-	qemu_pid=$$!; \
-	gdb-multiarch -q $(FIRMWARE) -ex 'target remote :1234' -ex 'break _start' -ex 'continue'; \
-	kill $$qemu_pid 2>/dev/null || true
+# QEMU stopped at the entry point with its gdbstub on :1234, gdb-multiarch
+# attached with the firmware's symbols. The UART is on the pty printed first.
+debug: firmware venv
+	@$(BOOT) --gdb & qemu=$$!; sleep 1; \
+	gdb-multiarch -q $(ELF) -ex 'target remote :1234' $(GDB_ARGS); \
+	kill $$qemu 2>/dev/null; wait $$qemu 2>/dev/null; true
 
 # ---------------------------------------------------------------------------
 # Test

@@ -51,9 +51,11 @@ def _cpus(args, target):
 # -- commands ---------------------------------------------------------------
 
 def cmd_boot(args):
-    board, smp = (args.board, args.smp) if not args.port.startswith("qemu") or args.port == "qemu" and args.board \
-        else parse_qemu_url(args.port)
-    board = board or boards.last_built_board()
+    if args.board:
+        board, smp = args.board, args.smp
+    else:
+        board, smp = parse_qemu_url(args.port if args.port.startswith("qemu") else "qemu")
+        smp = args.smp or smp
     if args.attach:
         # The REPL on this terminal; QEMU's own -nographic console (Ctrl-A x quits).
         cmd = boards.qemu_command(board, smp, ["-nographic"] + (["-s", "-S"] if args.gdb else []))
