@@ -91,9 +91,10 @@ run: firmware venv
 
 # QEMU stopped at the entry point with its gdbstub on :1234, gdb-multiarch
 # attached with the firmware's symbols. The UART is on the pty printed first.
+GDB_PORT ?= 1234
 debug: firmware venv
-	@$(BOOT) --gdb & qemu=$$!; sleep 1; \
-	gdb-multiarch -q $(ELF) -ex 'target remote :1234' $(GDB_ARGS); \
+	@$(BOOT) --gdb --gdb-port $(GDB_PORT) & qemu=$$!; sleep 1; \
+	gdb-multiarch -q $(ELF) -ex 'target remote :$(GDB_PORT)' $(GDB_ARGS); \
 	kill $$qemu 2>/dev/null; wait $$qemu 2>/dev/null; true
 
 # ---------------------------------------------------------------------------

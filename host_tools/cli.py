@@ -15,6 +15,7 @@ QEMU for the duration of the command; the default).
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -56,14 +57,18 @@ def cmd_boot(args):
     else:
         board, smp = parse_qemu_url(args.port if args.port.startswith("qemu") else "qemu")
         smp = args.smp or smp
+    gdb = ["-gdb", "tcp::%d" % args.gdb_port, "-S"] if args.gdb else []
     if args.attach:
         # The REPL on this terminal; QEMU's own -nographic console (Ctrl-A x quits).
-        cmd = boards.qemu_command(board, smp, ["-nographic"] + (["-s", "-S"] if args.gdb else []))
+        cmd = boards.qemu_command(board, smp, ["-nographic"] + gdb)
         os.execvp(cmd[0], cmd)
-    with Qemu(board, smp=smp, extra=["-s", "-S"] if args.gdb else []) as q:
+    # SIGTERM (make debug ending) must stop QEMU too, not orphan it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with Qemu(board, smp=smp, extra=gdb) as q:
         print(q.port, flush=True)
-        print("QEMU is running %s%s; Ctrl-C stops it" % (board, " (gdbstub on :1234, stopped)" if args.gdb else ""),
-              file=sys.stderr, flush=True)
+        print("QEMU is running %s%s; Ctrl-C stops it" % (
+            board, " (gdbstub on :%d, stopped at the entry point)" % args.gdb_port if args.gdb else ""),
+            file=sys.stderr, flush=True)
         try:
             q.proc.wait()
         except KeyboardInterrupt:
@@ -227,7 +232,8 @@ def build_parser():
     s.add_argument("--board", choices=list(boards.BOARDS))
     s.add_argument("--smp", type=int)
     s.add_argument("--attach", action="store_true", help="the REPL on this terminal instead (Ctrl-A x quits)")
-    s.add_argument("--gdb", action="store_true", help="gdbstub on :1234, stopped at the entry point")
+    s.add_argument("--gdb", action="store_true", help="gdbstub, stopped at the entry point")
+    s.add_argument("--gdb-port", type=int, default=1234)
     s.set_defaults(func=cmd_boot)
 
     s = sub.add_parser("repl", help="interactive REPL (mpremote)")

@@ -62,8 +62,15 @@ def test_make_run_on_a_terminal_gives_the_repl_and_ctrl_a_x_quits():
         os.close(fd)
 
 
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_make_debug_stops_at_the_entry_point():
-    r = _make("debug", "GDB_ARGS=-batch -ex 'p/x $$pc' -ex 'info symbol $$pc'")
+    r = _make("debug", "GDB_PORT=%d" % _free_port(), "GDB_ARGS=-batch -ex 'p/x $$pc' -ex 'info symbol $$pc'")
     assert r.returncode == 0, r.stderr
     assert "_start in section .text" in r.stdout
     entry = int(r.stdout.split("$1 = ")[1].split()[0], 16)
