@@ -36,7 +36,7 @@ FIRMWARE := $(BUILD_ROOT)/$(BOARD)/firmware.elf
 SHELL := /bin/bash
 export BUILD_VERBOSE ?= 0
 
-.PHONY: all run test firmware bench debug clean setup packages venv micropython FORCE
+.PHONY: all run test firmware firmware-all sdcard bench debug clean setup packages venv micropython FORCE
 .DEFAULT_GOAL := run
 
 all: firmware
@@ -100,13 +100,25 @@ debug: firmware venv
 # ---------------------------------------------------------------------------
 # Test
 
-test: firmware venv
+BOARDS := QEMU_VIRT RPI4
+
+# Every board's firmware: the on-target tests run on both.
+firmware-all: $(MICROPY_STAMP) | $(STAMPS)/packages
+	@for b in $(BOARDS); do $(MAKE) --no-print-directory firmware BOARD=$$b || exit 1; done
+
+test: firmware-all venv
 	@echo "==> pytest"
 	@cd $(TOP) && $(PYTHON) -m pytest -q tests; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
-bench: firmware venv
+bench: firmware-all venv
 	@cd $(TOP) && $(PYTHON) -m host_tools.bench --out $(BUILD_ROOT)/bench.json
+
+# The Raspberry Pi 4 boot card image: build/RPI4/sdcard.img. Boot files from
+# RPI_FIRMWARE_DIR=/path if given, else from Debian's packages (downloaded once).
+sdcard: venv
+	@$(MAKE) --no-print-directory firmware BOARD=RPI4
+	@$(PYTHON) -m host_tools sdcard build $(if $(RPI_FIRMWARE_DIR),--firmware-dir $(RPI_FIRMWARE_DIR))
 
 clean:
 	rm -rf $(BUILD_ROOT)/QEMU_VIRT $(BUILD_ROOT)/RPI4 $(BUILD_ROOT)/mpy-cross $(BUILD_ROOT)/bench.json
