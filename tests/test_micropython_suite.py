@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from conftest import require_image
 from host_tools import boards
 
 MICROPY_TOP = Path(os.environ.get("MICROPY_TOP", boards.PROJECT_TOP / "build/deps/micropython-1.25.0"))
 
 
 def test_basics(board, tmp_path):
+    require_image(board)
     run_tests = MICROPY_TOP / "tests" / "run-tests.py"
     if not run_tests.exists():
         pytest.fail("%s not found: run 'make setup' or set MICROPY_TOP" % run_tests)
@@ -24,7 +26,9 @@ def test_basics(board, tmp_path):
         cwd=run_tests.parent, capture_output=True, text=True, timeout=600,
         env=dict(os.environ, MICROPY_MICROPYTHON="/nonexistent"))
     out = r.stdout + r.stderr
-    performed = int(re.search(r"^(\d+) tests performed", out, re.M).group(1))
+    summary = re.search(r"^(\d+) tests performed", out, re.M)
+    assert summary, "run-tests.py gave no summary:\n" + out[-2000:]
+    performed = int(summary.group(1))
     passed = int(re.search(r"^(\d+) tests passed", out, re.M).group(1))
     failed = re.search(r"^(\d+) tests failed: (.*)$", out, re.M)
     assert failed is None, "failed: %s" % failed.group(2)
