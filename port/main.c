@@ -19,6 +19,8 @@
 #include "uart_pl011.h"
 #include "vcpu.h"
 
+uint64_t boot_ticks;
+
 // Stack headroom kept free below the Python limit for IRQ handlers and C calls.
 #define STACK_MARGIN (16 * 1024)
 
@@ -83,6 +85,9 @@ void port_main(void) {
     for (;;) {
         mp_init();
         readline_init0();
+        if (boot_ticks == 0) {
+            boot_ticks = timer_counter();   // counter at the first prompt: boot cost under -icount
+        }
 
         for (;;) {
             if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL) {

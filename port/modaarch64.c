@@ -444,6 +444,11 @@ static mp_obj_t aarch64_getattr(mp_obj_t attr_in) {
     if (attr == MP_QSTR_HOST_VECTORS) {
         return mp_obj_new_int_from_ull((uintptr_t)host_exception_vectors);
     }
+    if (attr == MP_QSTR_BOOT_TICKS) {
+        // CNTPCT_EL0 when the runtime was ready for the first prompt
+        extern uint64_t boot_ticks;
+        return mp_obj_new_int_from_ull(boot_ticks);
+    }
     return MP_OBJ_NULL;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(aarch64_getattr_obj, aarch64_getattr);

@@ -71,11 +71,11 @@ def test_write_needs_yes_then_writes_a_loop_file(image, tmp_path):
     assert loop.read_bytes() == image.read_bytes()
 
 
-def test_write_refuses_a_device_with_mounted_filesystems():
+def test_write_refuses_a_device_with_mounted_filesystems(image):
     root = subprocess.run(["findmnt", "-n", "-o", "SOURCE", "/"], capture_output=True, text=True).stdout.strip()
     if not root.startswith("/dev/"):
         pytest.skip("the root filesystem is not on a block device here (%r)" % root)
-    r = _cli("write", root, "--yes")
+    r = _cli("write", root, "--image", str(image), "--yes")
     assert r.returncode == 1
     assert "refusing" in r.stderr
 

@@ -1,0 +1,184 @@
+"""make bench: every benchmark in one report, build/bench.json plus a table.
+
+Instruction counts come from QEMU with -icount shift=0 (deterministic); wall
+times (boot, host round trips) are medians, since those are what a user feels.
+Where upstream MicroPython's own QEMU port has the same measure, it is built
+from the cached 1.25.0 tree and measured in the same run.
+"""
+import argparse
+import ast
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import serial
+
+from . import boards
+from .bench_target import TARGET_CODE
+from .elf import Firmware
+from .link import Target
+from .qemu import Qemu
+
+ICOUNT = ["-icount", "shift=0"]
+
+
+def boot_to_prompt(command_extra, board=None, runs=5, qemu_cmd=None):
+    """Median wall seconds from starting QEMU to the first '>>> ' on the pty."""
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        q = Qemu(board, extra=command_extra) if qemu_cmd is None else _RawQemu(qemu_cmd)
+        try:
+            port = serial.Serial(q.port, 115200, timeout=0.01)
+            seen = b""
+            while b">>> " not in seen:
+                seen += port.read(256)
+                if time.perf_counter() - t0 > 10:
+                    raise RuntimeError("no prompt within 10 s: %r" % seen[-200:])
+            times.append(time.perf_counter() - t0)
+            port.close()
+        finally:
+            q.stop()
+    return statistics.median(times)
+
+
+class _RawQemu(Qemu):
+    """Qemu for an arbitrary command line (the upstream port)."""
+
+    def __init__(self, command, timeout=10.0):
+        import atexit
+        import subprocess as sp
+        self.board = "upstream"
+        self.command = command
+        self.proc = sp.Popen(command, stdin=sp.DEVNULL, stdout=sp.PIPE, stderr=sp.STDOUT, start_new_session=True)
+        atexit.register(self.stop)
+        self.output = b""
+        self.port = self._wait_for_pty(timeout)
+
+
+def exec_round_trip(target, n=100):
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        target.exec("x=1")
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def raw_paste_rate(target, size=32 * 1024):
+    code = "x = '" + "a" * (size - 7) + "'\n"
+    t0 = time.perf_counter()
+    target.exec(code, timeout=60)
+    return len(code) / (time.perf_counter() - t0) / 1024
+
+
+def cli_invocation(port, runs=5):
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        r = subprocess.run([sys.executable, "-m", "host_tools", "-p", port, "exec", "x=1"], capture_output=True)
+        times.append(time.perf_counter() - t0)
+        if r.returncode:
+            raise RuntimeError(r.stderr.decode())
+    return statistics.median(times)
+
+
+def upstream_port(micropy_top):
+    """Build upstream ports/qemu (MPS2_AN385) from the cached tree; its QEMU command, or None."""
+    from shutil import which
+    if not which("arm-none-eabi-gcc"):
+        return None, "arm-none-eabi-gcc not installed"
+    build = boards.BUILD / "upstream" / "MPS2_AN385"
+    r = subprocess.run(["make", "-C", str(micropy_top / "ports/qemu"), "BOARD=MPS2_AN385", "BUILD=%s" % build,
+                        "FROZEN_MANIFEST=", "-j2"], capture_output=True, text=True)
+    if r.returncode:
+        return None, "upstream build failed: " + r.stderr[-300:]
+    return ["qemu-system-arm", "-machine", "mps2-an385", "-nographic", "-monitor", "none", "-display", "none",
+            "-semihosting", "-serial", "pty", "-kernel", str(build / "firmware.elf")], None
+
+
+def run(out_path, micropy_top):
+    results = {"units": "instructions under -icount shift=0 unless the name says s, ms or KB/s"}
+    for board in boards.BOARDS:
+        r = {}
+        fw = Firmware(boards.elf_path(board))
+        r["image_size_bytes"] = fw.loadable_size()
+        with Target(_url(board), timeout=60, qemu_extra=ICOUNT) as t:
+            r.update(ast.literal_eval(t.exec(TARGET_CODE, timeout=300).strip()))
+        r["boot_to_prompt_s"] = boot_to_prompt([], board)
+        with Target(_url(board)) as t:
+            r["host_exec_round_trip_ms"] = exec_round_trip(t) * 1000
+            r["raw_paste_kb_per_s"] = raw_paste_rate(t)
+        with Qemu(board) as q:
+            time.sleep(0.3)
+            r["cli_invocation_s"] = cli_invocation(q.port)
+        results[board] = r
+    cmd, why = upstream_port(micropy_top)
+    if cmd:
+        up = {"boot_to_prompt_s": boot_to_prompt(None, qemu_cmd=cmd)}
+        q = _RawQemu(cmd)
+        try:
+            from .link import _Deadline, _Transport
+            time.sleep(0.3)
+            t = Target.__new__(Target)
+            t.url, t.timeout, t.qemu, t.port = q.port, 5.0, q, q.port
+            t._deadline = _Deadline()
+            t.transport = _Transport(q.port, t._deadline)
+            t._op("enter raw REPL", lambda: t.transport.enter_raw_repl(soft_reset=False), 10)
+            up["host_exec_round_trip_ms"] = exec_round_trip(t) * 1000
+            t.close()
+        finally:
+            q.stop()
+        results["upstream_ports_qemu_MPS2_AN385"] = up
+    else:
+        results["upstream_ports_qemu_MPS2_AN385"] = {"skipped": why}
+    with open(out_path, "w") as f:
+        json.dump(results, f, indent=2)
+    return results
+
+
+def _url(board):
+    return "qemu:" + {v: k for k, v in boards.MACHINES.items()}[board]
+
+
+GOALS = {
+    "read_sysreg_insns": 1500, "enable_disable_insns": 12000, "null_hypercall_insns": 200,
+    "python_exit_round_trip_insns": 8000, "host_exec_round_trip_ms": 1.0, "boot_to_prompt_s": 0.3,
+}
+
+
+def table(results):
+    boards_ = [b for b in results if isinstance(results[b], dict) and "skipped" not in results[b]]
+    names = []
+    for b in boards_:
+        names += [n for n in results[b] if n not in names]
+    lines = ["%-32s %s %s" % ("measure", " ".join("%16s" % b[:16] for b in boards_), "  goal")]
+    for n in names:
+        cells = []
+        for b in boards_:
+            v = results[b].get(n)
+            cells.append("%16s" % ("-" if v is None else ("%.3f" % v if isinstance(v, float) and v < 100 else "%d" % round(v))))
+        goal = GOALS.get(n)
+        lines.append("%-32s %s %s" % (n, " ".join(cells), "  < %s" % goal if goal else ""))
+    for b in results:
+        if isinstance(results[b], dict) and "skipped" in results[b]:
+            lines.append("%s: skipped (%s)" % (b, results[b]["skipped"]))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m host_tools.bench", description=__doc__)
+    p.add_argument("--out", default=str(boards.BUILD / "bench.json"))
+    p.add_argument("--micropy-top", default=os.environ.get("MICROPY_TOP", str(boards.BUILD / "deps/micropython-1.25.0")))
+    args = p.parse_args(argv)
+    from pathlib import Path
+    results = run(args.out, Path(args.micropy_top))
+    print(table(results))
+    print("\nwritten to %s" % args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""The benchmarks that run on the target, as MicroPython source.
+
+Under QEMU's -icount shift=0 one instruction is one nanosecond of virtual
+time, so counter ticks convert to instructions exactly; each figure is per
+operation, with the cost of the Python loop around it measured and removed.
+"""
+
+TARGET_CODE = r'''
+import aarch64, pcpu, vcpu, machine, time
+from vcpu import A64, code
+_r = aarch64.read_sysreg
+_w = aarch64.write_sysreg
+NS_PER_TICK = 1_000_000_000 / _r("CNTFRQ_EL0")
+def _ticks():
+    return _r("CNTPCT_EL0")
+def _loop(body, n, setup=""):
+    src = "def _bench(n):\n%s t0 = _ticks()\n for _ in range(n):\n  %s\n return _ticks() - t0\n" % (
+        "".join(" %s\n" % s for s in setup.split(";") if s), body)
+    g = dict(globals())
+    exec(src, g)
+    return g["_bench"](n)
+def per_op(body, n, setup=""):
+    """instructions per execution of `body`, loop overhead removed"""
+    return (_loop(body, n, setup) - _loop("pass", n, setup)) * NS_PER_TICK / n
+R = {}
+R["boot_to_prompt_insns"] = aarch64.BOOT_TICKS * NS_PER_TICK
+R["read_sysreg_insns"] = per_op("_r('VBAR_EL2')", 2000)
+cpus = [pcpu.Aarch64PerCpu.new(c) for c in range(aarch64.cpu_count())]
+p0 = cpus[0]
+R["enable_disable_insns"] = per_op("p0.hardware_enable(); p0.hardware_disable()", 500)
+V, E = aarch64.VCPU_VECTORS, pcpu.HCR_EL2.ENABLE
+R["bare_enable_disable_insns"] = per_op(
+    "h = _r('HCR_EL2'); o = _r('VBAR_EL2'); _w('VBAR_EL2', V); _w('HCR_EL2', h | E); "
+    "_r('HCR_EL2'); _w('VBAR_EL2', o); _w('HCR_EL2', h)", 500)
+if len(cpus) > 1:
+    R["cross_call_read_insns"] = per_op("_r('HCR_EL2', 1)", 500)
+    R["local_read_with_cpu_insns"] = per_op("_r('HCR_EL2', 0)", 500)
+    acc = [0]
+    one_tick_read = _loop("_ticks()", 200) / 200 - _loop("pass", 200) / 200
+    _loop("t0 = _ticks(); [p.hardware_enable() for p in cpus]; acc[0] += _ticks() - t0; "
+          "[p.hardware_disable() for p in cpus]", 50)
+    R["enable_all_cpus_insns"] = (acc[0] / 50 - one_tick_read) * NS_PER_TICK
+lat = []
+def _cb(t):
+    now = _ticks()
+    lat.append((now - _r("CNTHP_CVAL_EL2")) * NS_PER_TICK)
+for i in range(20):
+    tm = machine.Timer(mode=machine.Timer.ONE_SHOT, period=2, callback=_cb)
+    time.sleep_ms(5)
+lat.sort()
+R["timer_irq_to_callback_insns"] = lat[len(lat) // 2]
+p0.hardware_enable()
+N = 20000
+v = vcpu.Aarch64VCpu(code(A64.movz(2, N), A64.hvc(vcpu.NULL_HVC), A64.subs_imm(2, 2, 1), A64.bne(-2), A64.hvc(1)))
+t0 = _ticks(); v.run(); t = _ticks() - t0
+vl = vcpu.Aarch64VCpu(code(A64.movz(2, N), A64.NOP, A64.subs_imm(2, 2, 1), A64.bne(-2), A64.hvc(1)))
+t0 = _ticks(); vl.run(); tl = _ticks() - t0
+R["null_hypercall_insns"] = (t - tl) * NS_PER_TICK / N
+vx = vcpu.Aarch64VCpu(code(A64.hvc(1), A64.b(-1)))
+R["python_exit_round_trip_insns"] = per_op("vx.run()", 500)
+p0.hardware_disable()
+for x in (v, vl, vx): x.close()
+print(repr(R))
+'''
