@@ -28,8 +28,10 @@
 #define MMU_NORMAL          1
 #define MMU_DEVICE          2
 
-// CNTHCTL_EL2: EL1 may use the physical counter and timer.
-#define CNTHCTL_EL2_BOOT    0x3
+// CNTHCTL_EL2: EL1 may use the physical counter and timer (bits 0, 1); an
+// event stream (EVNTEN, bit 2) every 2^10 counter ticks bounds every WFE
+// wait, so a missed SEV costs microseconds, not a hang.
+#define CNTHCTL_EL2_BOOT    (0x3 | 0x4 | (9 << 4))
 
 // The trap frame the vector code saves: x0..x30, SP_EL0, ELR_EL2, SPSR_EL2
 // (34 x 8 bytes, as the reference's vector code).

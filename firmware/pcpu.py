@@ -11,6 +11,9 @@ import sysregs
 
 _read = aarch64.read_sysreg
 _write = aarch64.write_sysreg
+_VCPU_VECTORS = aarch64.VCPU_VECTORS
+_VM = 1 << 0
+_ENABLE = 0x8008_0019       # VM | FMO | IMO | TSC | RW (HCR_EL2.ENABLE)
 
 
 class AxError(Exception):
@@ -37,6 +40,7 @@ class HCR_EL2:
     RW = 1 << 31
     # What hardware_enable() sets: VM, RW (EL1 is AArch64), IMO, FMO, TSC.
     ENABLE = VM | RW | IMO | FMO | TSC
+    assert ENABLE == _ENABLE
 
     @staticmethod
     def decode(value):
@@ -48,21 +52,15 @@ class HCR_EL2:
         return sysregs.format_fields("HCR_EL2", value)
 
 
-class PerCpuVar:
-    """A per-CPU variable: one slot per possible CPU."""
+class PerCpuVar(list):
+    """A per-CPU variable: one slot per possible CPU, indexed by CPU id."""
 
     def __init__(self, name, initial):
+        super().__init__([initial] * MAX_CPUS)
         self.name = name
-        self._slots = [initial] * MAX_CPUS
-
-    def __getitem__(self, cpu_id):
-        return self._slots[cpu_id]
-
-    def __setitem__(self, cpu_id, value):
-        self._slots[cpu_id] = value
 
     def __repr__(self):
-        return "<per-CPU %s %r>" % (self.name, self._slots)
+        return "<per-CPU %s %r>" % (self.name, list(self))
 
 
 class PerCpuOnceCell:
@@ -172,17 +170,17 @@ class Aarch64PerCpu(AxArchPerCpu):
         return "<Aarch64PerCpu cpu_id=%d %s>" % (self.cpu_id, "enabled" if self.is_enabled() else "disabled")
 
     def is_enabled(self):
-        return bool(_read("HCR_EL2", self.cpu_id) & HCR_EL2.VM)
+        return bool(_read("HCR_EL2", self.cpu_id) & _VM)
 
     def hardware_enable(self):
         cpu = self.cpu_id
         hcr = _read("HCR_EL2", cpu)
-        if hcr & HCR_EL2.VM:
+        if hcr & _VM:
             return      # already enabled: the saved host vectors stay
         vbar = _read("VBAR_EL2", cpu)
         try:
-            _write("VBAR_EL2", aarch64.VCPU_VECTORS, cpu)
-            _write("HCR_EL2", hcr | HCR_EL2.ENABLE, cpu)
+            _write("VBAR_EL2", _VCPU_VECTORS, cpu)
+            _write("HCR_EL2", hcr | _ENABLE, cpu)
         except Exception as e:
             _rollback(cpu, vbar, hcr)
             raise AxError(AxError.BadState, "enable failed on CPU %d (rolled back): %s" % (cpu, e))
@@ -191,7 +189,7 @@ class Aarch64PerCpu(AxArchPerCpu):
 
     def hardware_disable(self):
         cpu = self.cpu_id
-        if not _read("HCR_EL2", cpu) & HCR_EL2.VM:
+        if not _read("HCR_EL2", cpu) & _VM:
             return      # already disabled
         _write("VBAR_EL2", ORI_EXCEPTION_VECTOR_BASE[cpu], cpu)
         _write("HCR_EL2", _ORI_HCR_EL2[cpu], cpu)

@@ -14,34 +14,14 @@ import sysregs
 GUEST_IPA = _vcpu.GUEST_IPA
 GUEST_RAM_SIZE = _vcpu.GUEST_RAM_SIZE
 NULL_HVC = _vcpu.NULL_HVC
-_KINDS = {_vcpu.EXIT_SYNC: "sync", _vcpu.EXIT_IRQ: "irq", _vcpu.EXIT_TIMEOUT: "timeout"}
-_ABORT_ECS = (0x20, 0x24)
 
-
-class VmExit:
-    """One VM exit: kind ('sync', 'irq' or 'timeout'), the syndrome and the
-    guest registers at the exit."""
-
-    def __init__(self, kind, esr, elr, far, hpfar, regs):
-        self.kind = kind
-        self.esr = esr
-        self.elr = elr
-        self.far = far
-        self.hpfar = hpfar
-        self.regs = regs
-        self.ec = (esr >> 26) & 0x3F if kind == "sync" else None
-        self.ec_name = sysregs.ec_name(esr) if kind == "sync" else None
-        self.iss = esr & 0x1FFFFFF
-        # The faulting IPA of a stage-2 abort: HPFAR_EL2 gives bits [47:12].
-        self.ipa = ((hpfar >> 4) << 12) | (far & 0xFFF) if self.ec in _ABORT_ECS else None
-
-    def __repr__(self):
-        if self.kind != "sync":
-            return "<VmExit %s ELR=0x%x>" % (self.kind, self.elr)
-        s = "<VmExit sync EC=0x%02x %s ISS=0x%x ELR=0x%x" % (self.ec, self.ec_name, self.iss, self.elr)
-        if self.ipa is not None:
-            s += " IPA=0x%x FAR=0x%x" % (self.ipa, self.far)
-        return s + ">"
+# An exit record is a _vcpu.VmExit (built in C: Python meets one per exit):
+#   kind     'sync' (a trap), 'irq' (an IRQ while the guest ran) or 'timeout'
+#   ec, ec_name, iss   of ESR_EL2, for 'sync' (else None)
+#   esr, elr, far, hpfar
+#   ipa      the faulting IPA of a stage-2 abort (else None)
+#   regs     the guest's x0..x30 at the exit, as a tuple
+VmExit = _vcpu.VmExit
 
 
 class Registers:
@@ -73,6 +53,9 @@ class Aarch64VCpu:
         self.cpu_id = cpu_id
         self._core = _vcpu.VCpuCore(code, cpu_id)
         self.regs = Registers(self._core)
+        # run() is called once per VM exit: bind the C entry itself, so an
+        # exit costs no Python frame. The method below documents it.
+        self.run = self._core.run
 
     @property
     def pc(self):
@@ -92,13 +75,9 @@ class Aarch64VCpu:
 
     def run(self, timeout_ms=None):
         """Enter the guest on its CPU; return the next VmExit. Calling run()
-        again resumes the guest (after a trapped HVC or SMC)."""
-        kind, esr, far, hpfar = self._core.run(timeout_ms)
-        if kind == _vcpu.EXIT_DISABLED:
-            raise pcpu.AxError(pcpu.AxError.BadState,
-                "virtualization is disabled on CPU %d: hardware_enable() it first" % self.cpu_id)
-        core = self._core
-        return VmExit(_KINDS[kind], esr, core.reg(31), far, hpfar, core.regs())
+        again resumes the guest (after a trapped HVC or SMC). Raises
+        pcpu.AxError(BadState) if that CPU's virtualization is disabled."""
+        return self._core.run(timeout_ms)
 
     def stats(self):
         """(exits, null hypercalls answered in C)"""

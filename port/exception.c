@@ -17,13 +17,23 @@ static const char *const exception_source_names[4] = {
     "current EL with SP_EL0", "current EL with SP_ELx", "lower EL in AArch64", "lower EL in AArch32",
 };
 
-const char *exception_class_name(uint32_t ec) {
+static const exception_class_def_t *exception_class(uint32_t ec) {
     for (size_t i = 0; i < MP_ARRAY_SIZE(exception_class_table); ++i) {
         if (exception_class_table[i].ec == ec) {
-            return exception_class_table[i].name;
+            return &exception_class_table[i];
         }
     }
-    return "reserved";
+    return NULL;
+}
+
+const char *exception_class_name(uint32_t ec) {
+    const exception_class_def_t *c = exception_class(ec);
+    return c ? c->name : "reserved";
+}
+
+qstr exception_class_qstr(uint32_t ec) {
+    const exception_class_def_t *c = exception_class(ec);
+    return c ? c->qname : MP_QSTR_reserved;
 }
 
 // Write straight to the UART: the report must get out whatever state the runtime is in.

@@ -2,9 +2,11 @@
 #define PORT_EXCEPTION_H
 
 #include <stdbool.h>
+#include "py/qstr.h"
 #include "cpu.h"
 
 const char *exception_class_name(uint32_t ec);
+qstr exception_class_qstr(uint32_t ec);     // the same name as a qstr
 
 // Guarded access: faults of guarded instructions between guard_begin() and
 // guard_end() are recorded in cpu->guard_esr/guard_far instead of reported.

@@ -21,6 +21,8 @@
 
 uint64_t boot_ticks;
 
+#define GC_THRESHOLD (16 * 1024)
+
 // Stack headroom kept free below the Python limit for IRQ handlers and C calls.
 #define STACK_MARGIN (16 * 1024)
 
@@ -85,6 +87,10 @@ void port_main(void) {
     for (;;) {
         mp_init();
         readline_init0();
+        // Collect every GC_THRESHOLD bytes allocated: with a heap this large,
+        // waiting for it to fill lets garbage pile up, and multi-block
+        // allocations then search ever longer for free space.
+        MP_STATE_MEM(gc_alloc_threshold) = GC_THRESHOLD / MICROPY_BYTES_PER_GC_BLOCK;
         if (boot_ticks == 0) {
             boot_ticks = timer_counter();   // counter at the first prompt: boot cost under -icount
         }

@@ -72,8 +72,8 @@ void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, ...) {
     mp_obj_t args[4] = {
         MP_OBJ_NEW_SMALL_INT(MP_EFAULT),
         mp_obj_new_str(msg, strlen(msg)),
-        mp_obj_new_int_from_ull(esr),
-        mp_obj_new_int_from_ull(far),
+        mp_obj_new_int_from_uint(esr),
+        mp_obj_new_int_from_uint(far),
     };
     nlr_raise(mp_obj_exception_make_new(&aarch64_fault_type, 4, 0, args));
 }
@@ -300,7 +300,7 @@ static mp_obj_t aarch64_read_sysreg(size_t n_args, const mp_obj_t *args, mp_map_
     aarch64_sysreg_t reg;
     aarch64_sysreg_arg(args[0], &reg);
     unsigned int cpu = aarch64_cpu_arg(cpu_kw(n_args, 2, args, kw));
-    return mp_obj_new_int_from_ull(aarch64_sysreg_access(cpu, &reg, false, 0));
+    return mp_obj_new_int_from_uint(aarch64_sysreg_access(cpu, &reg, false, 0));
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(aarch64_read_sysreg_obj, 1, aarch64_read_sysreg);
 
@@ -426,10 +426,10 @@ static mp_obj_t aarch64_irq_counts(size_t n_args, const mp_obj_t *args) {
     unsigned int cpu = aarch64_cpu_arg(n_args > 0 ? args[0] : mp_const_none);
     cpu_local_t *c = &cpu_local[cpu];
     mp_obj_t t[4] = {
-        mp_obj_new_int_from_ull(c->irq_count),
-        mp_obj_new_int_from_ull(c->irq_total),
-        mp_obj_new_int_from_ull(c->irq_no_handler),
-        mp_obj_new_int_from_ull(c->timer_ticks),
+        mp_obj_new_int_from_uint(c->irq_count),
+        mp_obj_new_int_from_uint(c->irq_total),
+        mp_obj_new_int_from_uint(c->irq_no_handler),
+        mp_obj_new_int_from_uint(c->timer_ticks),
     };
     return mp_obj_new_tuple(4, t);
 }
@@ -439,15 +439,15 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_irq_counts_obj, 0, 1, aarch64
 static mp_obj_t aarch64_getattr(mp_obj_t attr_in) {
     qstr attr = mp_obj_str_get_qstr(attr_in);
     if (attr == MP_QSTR_VCPU_VECTORS) {
-        return mp_obj_new_int_from_ull((uintptr_t)exception_vector_base_vcpu);
+        return mp_obj_new_int_from_uint((uintptr_t)exception_vector_base_vcpu);
     }
     if (attr == MP_QSTR_HOST_VECTORS) {
-        return mp_obj_new_int_from_ull((uintptr_t)host_exception_vectors);
+        return mp_obj_new_int_from_uint((uintptr_t)host_exception_vectors);
     }
     if (attr == MP_QSTR_BOOT_TICKS) {
         // CNTPCT_EL0 when the runtime was ready for the first prompt
         extern uint64_t boot_ticks;
-        return mp_obj_new_int_from_ull(boot_ticks);
+        return mp_obj_new_int_from_uint(boot_ticks);
     }
     return MP_OBJ_NULL;
 }

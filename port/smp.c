@@ -75,6 +75,7 @@ int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeou
         if (timer_counter() > deadline) {
             return -ETIMEDOUT;
         }
+        __asm__ volatile ("wfe");
     }
     mb->fn = fn;
     for (int i = 0; i < 3; ++i) {
@@ -102,6 +103,9 @@ int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeou
             mb_claim(&mb->state, MB_POSTED, MB_IDLE);
             return -ETIMEDOUT;
         }
+        // Until the target's SEV (or the event stream): this lets an emulator
+        // run the other CPU instead of this loop.
+        __asm__ volatile ("wfe");
     }
 }
 
@@ -167,6 +171,7 @@ void smp_start_secondaries(void) {
                     cpu, SMP_BOOT_TIMEOUT_MS);
                 break;
             }
+            __asm__ volatile ("wfe");
         }
     }
 }
@@ -180,6 +185,7 @@ void secondary_main(uint64_t cpu_id) {
     gic_enable_irq(INTID_TIMER_EL2_PHYS);
     gic_enable_irq(INTID_TIMER_EL1_PHYS);
     __atomic_store_n(&cpu->online, true, __ATOMIC_RELEASE);
+    __asm__ volatile ("dsb ish\n sev" ::: "memory");
     irq_enable();
     for (;;) {
         __asm__ volatile ("wfi");

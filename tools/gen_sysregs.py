@@ -30,10 +30,10 @@ def main(src, out):
             % (name, op0, op1, crn, crm, op2, access == table["RW"])
         )
     lines += ["};", ""]
-    lines.append("typedef struct { uint8_t ec; const char *name; } exception_class_def_t;")
+    lines.append("typedef struct { uint8_t ec; uint16_t qname; const char *name; } exception_class_def_t;")
     lines.append("static const exception_class_def_t exception_class_table[] = {")
     for ec, (ecname, _meaning) in sorted(table["EXCEPTION_CLASSES"].items()):
-        lines.append('    { 0x%02x, "%s" },' % (ec, ecname))
+        lines.append('    { 0x%02x, MP_QSTR_%s, "%s" },' % (ec, ecname, ecname))
     lines += ["};", "", "#endif", ""]
     text = "\n".join(lines)
     try:
