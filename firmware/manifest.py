@@ -1,2 +1,2 @@
 # Python frozen into the firmware image.
-freeze(".", ("sysregs.py", "pcpu.py", "vcpu.py"))
+freeze(".", ("_boot.py", "sysregs.py", "pcpu.py", "vcpu.py"))

@@ -20,6 +20,7 @@ typedef struct _aarch64_irq_handler_obj_t {
 
 extern const mp_obj_type_t aarch64_fault_type;
 extern const mp_obj_type_t aarch64_irq_handler_type;
+extern const mp_obj_type_t aarch64_ramdisk_type;     // ramdisk.c
 extern const aarch64_irq_handler_obj_t aarch64_host_irq_handler_obj;
 
 NORETURN void aarch64_raise_timeout(unsigned int cpu);

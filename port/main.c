@@ -91,6 +91,13 @@ void port_main(void) {
         // waiting for it to fill lets garbage pile up, and multi-block
         // allocations then search ever longer for free space.
         MP_STATE_MEM(gc_alloc_threshold) = GC_THRESHOLD / MICROPY_BYTES_PER_GC_BLOCK;
+        // The RAM disk at / (firmware/_boot.py), then the user's boot.py and,
+        // at the friendly REPL only, main.py: as MicroPython's other ports do.
+        pyexec_frozen_module("_boot.py", false);
+        pyexec_file_if_exists("boot.py");
+        if (pyexec_mode_kind == PYEXEC_MODE_FRIENDLY_REPL) {
+            pyexec_file_if_exists("main.py");
+        }
         if (boot_ticks == 0) {
             boot_ticks = timer_counter();   // counter at the first prompt: boot cost under -icount
         }

@@ -29,7 +29,7 @@
 
 // Modules
 #define MICROPY_PY_SYS_STDIO_BUFFER         (1)
-#define MICROPY_PY_SELECT                   (0)
+#define MICROPY_PY_SELECT                   (1)     // mpremote mount polls stdin
 #define MICROPY_PY_ASYNCIO                  (0)
 #define MICROPY_PY_TIME                     (1)
 #define MICROPY_PY_TIME_TIME_TIME_NS        (1)
