@@ -165,7 +165,9 @@ class Target:
                 # Input sent before the firmware's UART is up would be lost.
                 self._op("(waiting for the first prompt)",
                          lambda: self.transport.read_until(1, b">>> "), 10)
-            self._op("enter raw REPL", lambda: self.transport.enter_raw_repl(soft_reset=soft_reset), 10)
+            # A booting QEMU gets 10 s; a port the user named, the user's timeout.
+            self._op("enter raw REPL", lambda: self.transport.enter_raw_repl(soft_reset=soft_reset),
+                     10 if self.qemu is not None else None)
         except BaseException:
             self.close()
             raise
