@@ -155,6 +155,7 @@ class Aarch64PerCpu(AxArchPerCpu):
     """Virtualization control of one physical CPU."""
 
     def __init__(self, cpu_id):
+        _check_cpu(cpu_id)
         self.cpu_id = cpu_id
 
     @classmethod

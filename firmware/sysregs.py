@@ -170,6 +170,25 @@ REGISTERS = {
 }
 
 # ESR_ELx.EC values: (name, meaning)
+# Bits the firmware itself runs on: write_sysreg() refuses a value that would
+# change them (ValueError, nothing written), so the REPL cannot be wedged by a
+# typo. VBAR_EL2 is checked apart: it may hold only the firmware's two tables.
+FIRMWARE_OWNED = {
+    "SCTLR_EL2": ("M", "A", "C", "I", "WXN", "EE"),   # MMU, caches, alignment, endianness
+    "CPTR_EL2": ("TFP",),                            # the firmware uses FP/SIMD at EL2
+    "HCR_EL2": ("E2H",),                             # VHE would redirect EL1 register names
+}
+
+
+def owned_mask(name):
+    fields = dict((f[0], f) for f in REGISTERS[name][7])
+    mask = 0
+    for field in FIRMWARE_OWNED.get(name, ()):
+        _, msb, lsb, _ = fields[field]
+        mask |= ((1 << (msb - lsb + 1)) - 1) << lsb
+    return mask
+
+
 EXCEPTION_CLASSES = {
     0x00: ("UNKNOWN", "unknown reason"),
     0x01: ("WFX", "WFI or WFE trapped"),

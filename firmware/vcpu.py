@@ -95,6 +95,13 @@ def code(*words):
     return bytes(b)
 
 
+def _x(r):
+    """A general register number, 0..30 (31 is XZR or SP, as the instruction says)."""
+    if not isinstance(r, int) or not 0 <= r <= 31:
+        raise ValueError("register must be 0..31, not %r" % (r,))
+    return r
+
+
 class A64:
     """Encoders for the few instructions the examples and tests use."""
 
@@ -108,28 +115,30 @@ class A64:
 
     @staticmethod
     def movz(rd, imm16, shift=0):
-        return 0xD2800000 | (shift // 16) << 21 | (imm16 & 0xFFFF) << 5 | rd
+        return 0xD2800000 | (shift // 16) << 21 | (imm16 & 0xFFFF) << 5 | _x(rd)
 
     @staticmethod
     def add_imm(rd, rn, imm12):
-        return 0x91000000 | (imm12 & 0xFFF) << 10 | rn << 5 | rd
+        return 0x91000000 | (imm12 & 0xFFF) << 10 | _x(rn) << 5 | _x(rd)
 
     @staticmethod
     def subs_imm(rd, rn, imm12):
-        return 0xF1000000 | (imm12 & 0xFFF) << 10 | rn << 5 | rd
+        return 0xF1000000 | (imm12 & 0xFFF) << 10 | _x(rn) << 5 | _x(rd)
 
     @staticmethod
     def ldr(rt, rn):
-        return 0xF9400000 | rn << 5 | rt
+        return 0xF9400000 | _x(rn) << 5 | _x(rt)
 
     @staticmethod
     def str(rt, rn):
-        return 0xF9000000 | rn << 5 | rt
+        return 0xF9000000 | _x(rn) << 5 | _x(rt)
 
     @staticmethod
     def mrs(rt, name):
+        if name not in sysregs.REGISTERS:
+            raise ValueError("unknown system register %r" % (name,))
         op0, op1, crn, crm, op2 = sysregs.REGISTERS[name][:5]
-        return 0xD5300000 | (op0 & 1) << 19 | op1 << 16 | crn << 12 | crm << 8 | op2 << 5 | rt
+        return 0xD5300000 | (op0 & 1) << 19 | op1 << 16 | crn << 12 | crm << 8 | op2 << 5 | _x(rt)
 
     @staticmethod
     def b(offset_insns):

@@ -187,6 +187,8 @@ void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out) {
             if (sysreg_table[i].name == name) {
                 out->enc = sysreg_table[i].enc;
                 out->writable = sysreg_table[i].writable;
+                out->owned = sysreg_table[i].owned;
+                out->owned_names = sysreg_table[i].owned_names;
                 out->name = name;
                 return;
             }
@@ -214,11 +216,15 @@ void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out) {
         out->enc = SYSREG_ENC(f[0], f[1], f[2], f[3], f[4]);
         out->writable = true;
         out->name = MP_QSTRnull;
+        out->owned = 0;
+        out->owned_names = "";
         // A known register named by its encoding keeps its access rule.
         for (size_t i = 0; i < MP_ARRAY_SIZE(sysreg_table); ++i) {
             if (sysreg_table[i].enc == out->enc) {
                 out->writable = sysreg_table[i].writable;
                 out->name = sysreg_table[i].name;
+                out->owned = sysreg_table[i].owned;
+                out->owned_names = sysreg_table[i].owned_names;
             }
         }
         return;
@@ -237,14 +243,34 @@ static void describe_reg(char *buf, size_t len, const aarch64_sysreg_t *reg) {
     }
 }
 
-// Check a write before it is carried out: nothing is written when this raises.
-void aarch64_check_write(const aarch64_sysreg_t *reg, uint64_t value) {
+// Check a write to `cpu` before it is carried out: nothing is written when
+// this raises. Besides type and range (checked by the caller): read-only
+// registers, VBAR_EL2 (aligned, and one of the firmware's two tables, which
+// the firmware itself takes its exceptions through) and the bits the
+// firmware runs on (sysregs.FIRMWARE_OWNED: MMU, caches, FP, VHE).
+void aarch64_check_write(unsigned int cpu, const aarch64_sysreg_t *reg, uint64_t value) {
     if (!reg->writable) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q is read-only"), reg->name);
     }
-    if (reg->enc == ENC_VBAR_EL2 && (value & 0x7ff)) {
-        mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("VBAR_EL2 must be 2 KiB aligned, got 0x%lx"), (unsigned long)value);
+    if (reg->enc == ENC_VBAR_EL2) {
+        if (value & 0x7ff) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("VBAR_EL2 must be 2 KiB aligned, got 0x%lx"), (unsigned long)value);
+        }
+        if (value != (uintptr_t)host_exception_vectors && value != (uintptr_t)exception_vector_base_vcpu) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("VBAR_EL2 may hold HOST_VECTORS (0x%lx) or VCPU_VECTORS (0x%lx), not 0x%lx"),
+                (unsigned long)(uintptr_t)host_exception_vectors,
+                (unsigned long)(uintptr_t)exception_vector_base_vcpu, (unsigned long)value);
+        }
+    }
+    if (reg->owned) {
+        uint64_t changed = (aarch64_sysreg_access(cpu, reg, false, 0) ^ value) & reg->owned;
+        if (changed) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("%q bits 0x%lx (%s) are the firmware's own: write them unchanged"),
+                reg->name, (unsigned long)changed, reg->owned_names);
+        }
     }
 }
 
@@ -315,7 +341,7 @@ static mp_obj_t aarch64_write_sysreg(size_t n_args, const mp_obj_t *args, mp_map
     aarch64_sysreg_arg(args[0], &reg);
     uint64_t value = aarch64_u64_arg(args[1]);
     unsigned int cpu = aarch64_cpu_arg(cpu_kw(n_args, 3, args, kw));
-    aarch64_check_write(&reg, value);
+    aarch64_check_write(cpu, &reg, value);
     aarch64_sysreg_access(cpu, &reg, true, value);
     return mp_const_none;
 }
@@ -407,23 +433,33 @@ void aarch64_irq_handlers_reset(void) {
     }
 }
 
-static mp_obj_t aarch64_set_irq_handler(size_t n_args, const mp_obj_t *args) {
-    unsigned int cpu = aarch64_cpu_arg(n_args > 1 ? args[1] : mp_const_none);
+// set_irq_handler(handler, cpu=None), get_irq_handler(cpu=None), irq_counts(cpu=None)
+static mp_obj_t aarch64_set_irq_handler(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
+    if (n_args > 2) {
+        mp_raise_TypeError(MP_ERROR_TEXT("set_irq_handler(handler, cpu=None)"));
+    }
+    unsigned int cpu = aarch64_cpu_arg(cpu_kw(n_args, 2, args, kw));
     return mp_obj_new_bool(aarch64_irq_handler_set(cpu, args[0]));
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_set_irq_handler_obj, 1, 2, aarch64_set_irq_handler);
+static MP_DEFINE_CONST_FUN_OBJ_KW(aarch64_set_irq_handler_obj, 1, aarch64_set_irq_handler);
 
-static mp_obj_t aarch64_get_irq_handler(size_t n_args, const mp_obj_t *args) {
-    unsigned int cpu = aarch64_cpu_arg(n_args > 0 ? args[0] : mp_const_none);
+static mp_obj_t aarch64_get_irq_handler(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
+    if (n_args > 1) {
+        mp_raise_TypeError(MP_ERROR_TEXT("get_irq_handler(cpu=None)"));
+    }
+    unsigned int cpu = aarch64_cpu_arg(cpu_kw(n_args, 1, args, kw));
     mp_obj_t h = MP_STATE_PORT(irq_handler_objs)[cpu];
     return h == MP_OBJ_NULL ? mp_const_none : h;
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_get_irq_handler_obj, 0, 1, aarch64_get_irq_handler);
+static MP_DEFINE_CONST_FUN_OBJ_KW(aarch64_get_irq_handler_obj, 0, aarch64_get_irq_handler);
 
 // (through IRQ_HANDLER, all IRQs taken, IRQs on the vCPU vectors with no
 // IRQ_HANDLER, per-CPU timer ticks)
-static mp_obj_t aarch64_irq_counts(size_t n_args, const mp_obj_t *args) {
-    unsigned int cpu = aarch64_cpu_arg(n_args > 0 ? args[0] : mp_const_none);
+static mp_obj_t aarch64_irq_counts(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
+    if (n_args > 1) {
+        mp_raise_TypeError(MP_ERROR_TEXT("irq_counts(cpu=None)"));
+    }
+    unsigned int cpu = aarch64_cpu_arg(cpu_kw(n_args, 1, args, kw));
     cpu_local_t *c = &cpu_local[cpu];
     mp_obj_t t[4] = {
         mp_obj_new_int_from_uint(c->irq_count),
@@ -433,7 +469,7 @@ static mp_obj_t aarch64_irq_counts(size_t n_args, const mp_obj_t *args) {
     };
     return mp_obj_new_tuple(4, t);
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_irq_counts_obj, 0, 1, aarch64_irq_counts);
+static MP_DEFINE_CONST_FUN_OBJ_KW(aarch64_irq_counts_obj, 0, aarch64_irq_counts);
 
 // Link-time addresses cannot sit in a ROM table, so these come from __getattr__.
 static mp_obj_t aarch64_getattr(mp_obj_t attr_in) {

@@ -18,7 +18,8 @@ def main(src, out):
         '#include "py/qstr.h"',
         '#include "sysreg.h"',
         "",
-        "typedef struct { uint16_t name; uint16_t enc; uint8_t writable; } sysreg_def_t;",
+        "// owned: bits the firmware runs on, which a write must keep (sysregs.FIRMWARE_OWNED)",
+        "typedef struct { uint16_t name; uint16_t enc; uint8_t writable; uint64_t owned; const char *owned_names; } sysreg_def_t;",
         "",
         "static const sysreg_def_t sysreg_table[] = {",
     ]
@@ -26,8 +27,9 @@ def main(src, out):
         if op0 not in (2, 3):
             raise SystemExit("%s: op0 must be 2 or 3" % name)
         lines.append(
-            "    { MP_QSTR_%s, SYSREG_ENC(%d, %d, %d, %d, %d), %d },"
-            % (name, op0, op1, crn, crm, op2, access == table["RW"])
+            '    { MP_QSTR_%s, SYSREG_ENC(%d, %d, %d, %d, %d), %d, 0x%x, "%s" },'
+            % (name, op0, op1, crn, crm, op2, access == table["RW"], table["owned_mask"](name),
+               " ".join(table["FIRMWARE_OWNED"].get(name, ())))
         )
     lines += ["};", ""]
     lines.append("typedef struct { uint8_t ec; uint16_t qname; const char *name; } exception_class_def_t;")
