@@ -61,14 +61,17 @@ class _BufferedSerial:
         self._port = port
         self._url = url
         self._deadline = deadline
+        self._tail = b""        # the last bytes received, for error messages
 
     def _remaining(self, n):
         if self._deadline.at is None:
             return None
         left = self._deadline.at - time.monotonic()
         if left <= 0:
-            raise LinkTimeout("%s did not answer within the timeout (sent: %s; waiting for %d more bytes)"
-                              % (self._url, self._deadline.what, n))
+            heard = self._tail.decode(errors="replace").strip()
+            raise LinkTimeout("%s did not answer within the timeout (sent: %s; waiting for %d more bytes; %s)"
+                              % (self._url, self._deadline.what, n,
+                                 "last received: %r" % heard[-160:] if heard else "nothing received"))
         return left
 
     def read(self, n=1):
@@ -80,6 +83,8 @@ class _BufferedSerial:
             except serial.SerialException as e:
                 raise LinkError("%s: %s" % (self._url, e)) from None
             data += chunk
+            if chunk:
+                self._tail = (self._tail + chunk)[-400:]
         return data
 
     def inWaiting(self):
@@ -166,8 +171,10 @@ class Target:
                 self._op("(waiting for the first prompt)",
                          lambda: self.transport.read_until(1, b">>> "), 10)
             # A booting QEMU gets 10 s; a port the user named, the user's timeout.
-            self._op("enter raw REPL", lambda: self.transport.enter_raw_repl(soft_reset=soft_reset),
-                     10 if self.qemu is not None else None)
+            if self.qemu is not None:
+                self._op("enter raw REPL", lambda: self.transport.enter_raw_repl(soft_reset=soft_reset), 10)
+            else:
+                self._op("enter raw REPL", lambda: self._enter(soft_reset, 0.05))
         except BaseException:
             self.close()
             raise
@@ -192,18 +199,35 @@ class Target:
                              % (self.qemu.exit_status(), self._deadline.what, self.qemu.last_output()))
         return err
 
+    def _settle(self, quiet, longest=3.0):
+        """Read and drop whatever the target sends until it has been silent for
+        `quiet` seconds (or `longest` passed): input still queued on the line,
+        e.g. garbage a previous user sent, is consumed and echoed by then."""
+        port = self.transport.serial
+        start = last = time.monotonic()
+        while True:
+            now = time.monotonic()
+            n = port.in_waiting
+            if n:
+                port.read(n)
+                last = now
+            elif now - last >= quiet or now - start >= longest:
+                return
+            time.sleep(0.01)
+
+    def _enter(self, soft_reset, quiet):
+        # Interrupt whatever runs, wait for the line to go quiet, interrupt
+        # again (the garbage may have left a paste mode or a half line), then
+        # mpremote's own raw-REPL entry.
+        self.transport.serial.write(b"\r\x03\x03")
+        self._settle(quiet)
+        self.transport.serial.write(b"\r\x03\x03")
+        self.transport.enter_raw_repl(soft_reset=soft_reset)
+
     def recover(self):
-        """Clear garbage or a half-finished command: interrupt, drain the line,
-        re-enter the raw REPL."""
-        def go():
-            t = self.transport
-            t.serial.write(b"\r\x03\x03")
-            time.sleep(0.05)
-            while t.serial.in_waiting:
-                t.serial.read(t.serial.in_waiting)
-                time.sleep(0.02)
-            t.enter_raw_repl(soft_reset=False)
-        self._op("recover (Ctrl-C, raw REPL)", go, 10)
+        """Clear garbage or a half-finished command: interrupt, let the line go
+        quiet, re-enter the raw REPL."""
+        self._op("recover (Ctrl-C, raw REPL)", lambda: self._enter(False, 0.2), 10)
 
     # -- running code -----------------------------------------------------
 
@@ -216,7 +240,7 @@ class Target:
         out, err = self._op(code.strip().replace("\n", "; "), go, timeout)
         if err:
             raise _parse_exception(err.decode(errors="replace"))
-        return out.decode(errors="replace")
+        return out.decode(errors="replace").replace("\r\n", "\n")   # the UART's CRLF as Python text
 
     def eval(self, expr, timeout=None):
         """The value of a Python literal expression evaluated on the target."""

@@ -21,7 +21,36 @@
 
 uint64_t boot_ticks;
 
-#define GC_THRESHOLD (16 * 1024)
+// Garbage collection paced by the live heap. Collecting only when 32 MiB are
+// full lets garbage pile up, and MicroPython's multi-block allocations then
+// rescan every block used since the last collection (a vCPU exit record costs
+// ten times more); collecting every few KiB makes a program that builds
+// megabytes of live data quadratic. So: collect after allocating as much as
+// is live (at least GC_THRESHOLD_MIN), as Go's collector does by default. A
+// gc.threshold() call by the user turns this off.
+#define GC_THRESHOLD_MIN (16 * 1024)
+static size_t gc_auto_threshold;       // in blocks; what we set last
+
+// Bytes in use: the allocation table's non-free entries (2 bits per block),
+// up to the highest block in use, as far as the sweep itself goes.
+static size_t gc_used_bytes(void) {
+    const mp_state_mem_area_t *area = &MP_STATE_MEM(area);
+    const uint64_t *w = (const uint64_t *)area->gc_alloc_table_start;
+    size_t words = MIN(area->gc_last_used_block / 32 + 1, area->gc_alloc_table_byte_len / 8);
+    size_t used = 0;
+    for (size_t i = 0; i < words; ++i) {
+        used += __builtin_popcountll((w[i] | (w[i] >> 1)) & 0x5555555555555555ull);
+    }
+    return used * MICROPY_BYTES_PER_GC_BLOCK;
+}
+
+static void gc_pace(void) {
+    if (MP_STATE_MEM(gc_alloc_threshold) == gc_auto_threshold) {
+        size_t bytes = MAX(GC_THRESHOLD_MIN, gc_used_bytes() / 2);
+        gc_auto_threshold = bytes / MICROPY_BYTES_PER_GC_BLOCK;
+        MP_STATE_MEM(gc_alloc_threshold) = gc_auto_threshold;
+    }
+}
 
 // Stack headroom kept free below the Python limit for IRQ handlers and C calls.
 #define STACK_MARGIN (16 * 1024)
@@ -87,10 +116,8 @@ void port_main(void) {
     for (;;) {
         mp_init();
         readline_init0();
-        // Collect every GC_THRESHOLD bytes allocated: with a heap this large,
-        // waiting for it to fill lets garbage pile up, and multi-block
-        // allocations then search ever longer for free space.
-        MP_STATE_MEM(gc_alloc_threshold) = GC_THRESHOLD / MICROPY_BYTES_PER_GC_BLOCK;
+        gc_auto_threshold = MP_STATE_MEM(gc_alloc_threshold);
+        gc_pace();
         // The RAM disk at / (firmware/_boot.py), then the user's boot.py and,
         // at the friendly REPL only, main.py: as MicroPython's other ports do.
         pyexec_frozen_module("_boot.py", false);
@@ -129,6 +156,7 @@ void gc_collect(void) {
     gc_helper_collect_regs_and_stack();
     soft_timer_gc_mark_all();
     gc_collect_end();
+    gc_pace();
 }
 
 void nlr_jump_fail(void *val) {

@@ -12,6 +12,9 @@
 #define MICROPY_ENABLE_GC                   (1)
 #define MICROPY_MALLOC_USES_ALLOCATED_SIZE  (1)
 #define MICROPY_MEM_STATS                   (1)
+// A deep GC mark stack: long chains (a nested list, a linked list) then
+// overflow it rarely, and each overflow costs a rescan of the 32 MiB heap.
+#define MICROPY_ALLOC_GC_STACK_SIZE         (4096)
 #define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF (1)
 #define MICROPY_EMERGENCY_EXCEPTION_BUF_SIZE (256)
 #define MICROPY_STACK_CHECK                 (1)
