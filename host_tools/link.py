@@ -15,6 +15,7 @@ board built last).
 """
 import ast
 import re
+import subprocess
 import time
 from urllib.parse import parse_qs
 
@@ -194,6 +195,12 @@ class Target:
             self._deadline.at = None
 
     def _explain(self, err):
+        if self.qemu is not None:
+            # The pty can close a moment before the dying QEMU can be reaped.
+            try:
+                self.qemu.proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
         if self.qemu is not None and self.qemu.exit_status() is not None:
             return LinkError("QEMU exited with status %d during '%s': %s"
                              % (self.qemu.exit_status(), self._deadline.what, self.qemu.last_output()))

@@ -1,5 +1,6 @@
 """Boot the firmware in QEMU with its UART on a pty, for as long as needed."""
 import atexit
+import ctypes
 import os
 import re
 import select
@@ -10,6 +11,16 @@ import time
 from . import boards
 
 _PTY_RE = re.compile(rb"char device redirected to (/dev/pts/\d+)")
+
+
+def _die_with_parent():
+    """In the child, before exec: QEMU gets SIGKILL when its launcher dies,
+    however it dies (a killed test run, a closed terminal), so no QEMU is
+    left running on its own."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 class QemuError(Exception):
@@ -31,7 +42,8 @@ class Qemu:
         self.command = boards.qemu_command(board, smp, ["-display", "none", "-monitor", "none",
                                                         "-serial", "pty"] + list(extra))
         self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+                                     stderr=subprocess.STDOUT, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         atexit.register(self.stop)
         self.output = b""
         self.port = self._wait_for_pty(timeout)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from host_tools import LinkError, TargetError, connect
+from host_tools import TargetError, connect
 from host_tools.qemu import Qemu
 
 from conftest import require_image
@@ -137,8 +137,6 @@ def test_a_port_that_never_answers_times_out_naming_the_port():
         took = time.monotonic() - t0
         assert r.returncode == 1 and took < 10
         assert r.stderr.startswith("error: %s did not answer within the timeout" % name), r.stderr
-        with pytest.raises(LinkError, match="did not answer"):
-            connect(name, timeout=0.5)
     finally:
         os.close(master)
         os.close(slave)

@@ -3,6 +3,7 @@ UART abuse, faults inside callbacks, and a host link that loses its target.
 
 Each drill checks what a user would: the error they see, the registers
 afterwards, and that the next ordinary command works."""
+import os
 import random
 import subprocess
 import sys
@@ -11,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-import serial
 
 from host_tools import LinkError, TargetError, connect
 
@@ -318,8 +318,7 @@ def test_a_target_that_resets_in_the_middle_of_a_command(board):
         assert t.eval("6 * 7") == 42
 
 
-def test_a_port_that_never_answers(tmp_path):
-    import os
+def test_a_port_that_never_answers():
     master, slave = os.openpty()
     try:
         t0 = time.monotonic()
