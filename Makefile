@@ -49,6 +49,11 @@ $(STAMPS)/packages: $(TOP)/tools/setup-debian.sh
 	@bash $(TOP)/tools/setup-debian.sh
 	@mkdir -p $(dir $@) && touch $@
 
+# make bench only: the Arm bare-metal toolchain for upstream's ports/qemu.
+$(STAMPS)/bench-packages: $(TOP)/tools/setup-debian.sh | $(STAMPS)/packages
+	@bash $(TOP)/tools/setup-debian.sh --bench
+	@mkdir -p $(dir $@) && touch $@
+
 micropython: $(MICROPY_STAMP) | $(STAMPS)/packages
 ifdef MICROPY_STAMP
 $(MICROPY_STAMP): $(TOP)/tools/fetch-micropython.sh | $(STAMPS)/packages
@@ -111,7 +116,7 @@ test: firmware-all venv
 	@cd $(TOP) && $(PYTHON) -m pytest -q tests; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
-bench: firmware-all venv
+bench: firmware-all venv $(STAMPS)/bench-packages
 	@cd $(TOP) && $(PYTHON) -m host_tools.bench --out $(BUILD_ROOT)/bench.json
 
 # The Raspberry Pi 4 boot card image: build/RPI4/sdcard.img. Boot files from

@@ -136,9 +136,9 @@ def run(out_path, micropy_top):
             t.close()
         finally:
             q.stop()
-        results["upstream_ports_qemu_MPS2_AN385"] = up
+        results["upstream_qemu_AN385"] = up
     else:
-        results["upstream_ports_qemu_MPS2_AN385"] = {"skipped": why}
+        results["upstream_qemu_AN385"] = {"skipped": why}
     with open(out_path, "w") as f:
         json.dump(results, f, indent=2)
     return results
@@ -159,12 +159,12 @@ def table(results):
     names = []
     for b in boards_:
         names += [n for n in results[b] if n not in names]
-    lines = ["%-32s %s %s" % ("measure", " ".join("%16s" % b[:16] for b in boards_), "  goal")]
+    lines = ["%-32s %s %s" % ("measure", " ".join("%19s" % b for b in boards_), "  goal")]
     for n in names:
         cells = []
         for b in boards_:
             v = results[b].get(n)
-            cells.append("%16s" % ("-" if v is None else ("%.3f" % v if isinstance(v, float) and v < 100 else "%d" % round(v))))
+            cells.append("%19s" % ("-" if v is None else ("%.3f" % v if isinstance(v, float) and v < 100 else "%d" % round(v))))
         goal = GOALS.get(n)
         lines.append("%-32s %s %s" % (n, " ".join(cells), "  < %s" % goal if goal else ""))
     for b in results:

@@ -48,6 +48,22 @@ if [ "${1:-}" = --archive-uri ]; then
     exit 0
 fi
 
+# make bench: the bare-metal Arm toolchain, only to build upstream MicroPython's
+# ports/qemu beside ours for comparison.
+if [ "${1:-}" = --bench ]; then
+    bench_pkgs=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
+    have_pkgs "${bench_pkgs[@]}" && exit 0
+    command -v apt-get >/dev/null || die "apt-get not found: install ${bench_pkgs[*]} by hand"
+    log=$(mktemp)
+    trap 'rm -f "$log"' EXIT
+    say "installing ${bench_pkgs[*]} (to build upstream ports/qemu for comparison)"
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${bench_pkgs[@]}" >"$log" 2>&1 \
+        || { $SUDO apt-get update >"$log" 2>&1 && $SUDO env DEBIAN_FRONTEND=noninteractive \
+             apt-get install -y -qq --no-install-recommends "${bench_pkgs[@]}" >"$log" 2>&1; } \
+        || { tail -n 20 "$log" >&2; die "apt-get install ${bench_pkgs[*]} failed"; }
+    exit 0
+fi
+
 if have_pkgs "${pkgs[@]}" && qemu_ok; then
     exit 0
 fi
