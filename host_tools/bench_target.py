@@ -61,6 +61,10 @@ t0 = _ticks(); vl.run(); tl = _ticks() - t0
 R["null_hypercall_insns"] = (t - tl) * NS_PER_TICK / N
 vx = vcpu.Aarch64VCpu(code(A64.hvc(1), A64.b(-1)))
 R["python_exit_round_trip_insns"] = per_op("vx.run()", 500)
+# Allocation-heavy Python with a growing live heap (GC pacing): per item.
+t0 = _ticks(); _big = [str(i) for i in range(100000)]; t = _ticks() - t0
+R["build_100k_str_list_insns_per_item"] = t * NS_PER_TICK / 100000
+_big = None
 p0.hardware_disable()
 for x in (v, vl, vx): x.close()
 print(repr(R))
