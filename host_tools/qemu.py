@@ -13,14 +13,18 @@ from . import boards
 _PTY_RE = re.compile(rb"char device redirected to (/dev/pts/\d+)")
 
 
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl     # looked up before any fork
+except (OSError, AttributeError):
+    _prctl = None
+
+
 def _die_with_parent():
     """In the child, before exec: QEMU gets SIGKILL when its launcher dies,
     however it dies (a killed test run, a closed terminal), so no QEMU is
     left running on its own."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    if _prctl is not None:
+        _prctl(1, signal.SIGKILL)       # PR_SET_PDEATHSIG
 
 
 class QemuError(Exception):
