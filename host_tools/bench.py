@@ -76,9 +76,8 @@ def raw_paste_rate(target, size=32 * 1024):
 
 
 def cli_invocation(port, runs=5):
-    """One `aarch64-el2 -p PORT exec x=1` process, end to end. Against a running
-    QEMU's pty this includes QEMU noticing the reopened pty (it polls once a
-    second); with a qemu: URL it includes booting QEMU."""
+    """One `aarch64-el2 -p PORT exec x=1` process, end to end: against a
+    running QEMU's pty (our relay's), or with a qemu: URL including the boot."""
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
