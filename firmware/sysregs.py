@@ -169,7 +169,6 @@ REGISTERS = {
     "ICC_SRE_EL2": (3, 4, 12, 9, 5, RW, "Interrupt Controller System Register Enable (GICv3)", ()),
 }
 
-# ESR_ELx.EC values: (name, meaning)
 # Bits the firmware itself runs on: write_sysreg() refuses a value that would
 # change them (ValueError, nothing written), so the REPL cannot be wedged by a
 # typo. VBAR_EL2 is checked apart: it may hold only the firmware's two tables.
@@ -189,6 +188,7 @@ def owned_mask(name):
     return mask
 
 
+# ESR_ELx.EC values: (name, meaning)
 EXCEPTION_CLASSES = {
     0x00: ("UNKNOWN", "unknown reason"),
     0x01: ("WFX", "WFI or WFE trapped"),

@@ -53,8 +53,10 @@ class Aarch64VCpu:
         self.cpu_id = cpu_id
         self._core = _vcpu.VCpuCore(code, cpu_id)
         self.regs = Registers(self._core)
-        # run() is called once per VM exit: bind the C entry itself, so an
-        # exit costs no Python frame. The method below documents it.
+        # run(timeout_ms=None): enter the guest on its CPU and return the next
+        # VmExit; calling it again resumes the guest (after a trapped HVC or
+        # SMC). pcpu.AxError(BadState) if that CPU's virtualization is
+        # disabled. It runs once per exit, so it is the C entry itself.
         self.run = self._core.run
 
     @property
@@ -72,12 +74,6 @@ class Aarch64VCpu:
     @sp.setter
     def sp(self, value):
         self._core.reg(32, value)
-
-    def run(self, timeout_ms=None):
-        """Enter the guest on its CPU; return the next VmExit. Calling run()
-        again resumes the guest (after a trapped HVC or SMC). Raises
-        pcpu.AxError(BadState) if that CPU's virtualization is disabled."""
-        return self._core.run(timeout_ms)
 
     def stats(self):
         """(exits, null hypercalls answered in C)"""

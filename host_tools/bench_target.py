@@ -6,7 +6,7 @@ operation, with the cost of the Python loop around it measured and removed.
 """
 
 TARGET_CODE = r'''
-import aarch64, pcpu, vcpu, machine, time
+import aarch64, pcpu, vcpu, machine, time, gc
 from vcpu import A64, code
 _r = aarch64.read_sysreg
 _w = aarch64.write_sysreg
@@ -18,6 +18,9 @@ def _loop(body, n, setup=""):
         "".join(" %s\n" % s for s in setup.split(";") if s), body)
     g = dict(globals())
     exec(src, g)
+    # Start each timed loop on a fresh heap: a collection owed to earlier
+    # allocations must not land inside it. One the loop itself causes counts.
+    gc.collect()
     return g["_bench"](n)
 def per_op(body, n, setup=""):
     """instructions per execution of `body`, loop overhead removed"""

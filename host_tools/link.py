@@ -195,16 +195,15 @@ class Target:
             self._deadline.at = None
 
     def _explain(self, err):
-        if self.qemu is not None:
-            # The pty can close a moment before the dying QEMU can be reaped.
-            try:
-                self.qemu.proc.wait(timeout=1)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.qemu is not None and self.qemu.exit_status() is not None:
-            return LinkError("QEMU exited with status %d during '%s': %s"
-                             % (self.qemu.exit_status(), self._deadline.what, self.qemu.last_output()))
-        return err
+        if self.qemu is None:
+            return err
+        # The pty can close a moment before the dying QEMU can be reaped.
+        try:
+            self.qemu.proc.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return err
+        return LinkError("QEMU exited with status %d during '%s': %s"
+                         % (self.qemu.exit_status(), self._deadline.what, self.qemu.last_output()))
 
     def _settle(self, quiet, longest=3.0):
         """Read and drop whatever the target sends until it has been silent for
@@ -222,19 +221,20 @@ class Target:
                 return
             time.sleep(0.01)
 
-    def _enter(self, soft_reset, quiet):
+    def _enter(self, soft_reset, quiet, longest=3.0):
         # Interrupt whatever runs, wait for the line to go quiet, interrupt
         # again (the garbage may have left a paste mode or a half line), then
         # mpremote's own raw-REPL entry.
         self.transport.serial.write(b"\r\x03\x03")
-        self._settle(quiet)
+        self._settle(quiet, longest)
         self.transport.serial.write(b"\r\x03\x03")
         self.transport.enter_raw_repl(soft_reset=soft_reset)
 
     def recover(self):
         """Clear garbage or a half-finished command: interrupt, let the line go
-        quiet, re-enter the raw REPL."""
-        self._op("recover (Ctrl-C, raw REPL)", lambda: self._enter(False, 0.2), 10)
+        quiet (a flood of typed garbage still queued can take seconds to
+        echo), re-enter the raw REPL."""
+        self._op("recover (Ctrl-C, raw REPL)", lambda: self._enter(False, 0.2, 15.0), 20)
 
     # -- running code -----------------------------------------------------
 

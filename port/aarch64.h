@@ -30,7 +30,7 @@ NORETURN void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, .
 unsigned int aarch64_cpu_arg(mp_obj_t cpu_in);
 uint64_t aarch64_u64_arg(mp_obj_t value_in);
 void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out);
-void aarch64_check_write(unsigned int cpu, const aarch64_sysreg_t *reg, uint64_t value);
+void aarch64_check_write(const aarch64_sysreg_t *reg, uint64_t value);
 uint64_t aarch64_sysreg_access(unsigned int cpu, const aarch64_sysreg_t *reg, bool write, uint64_t value);
 bool aarch64_irq_handler_set(unsigned int cpu, mp_obj_t handler);
 void aarch64_irq_handlers_reset(void);

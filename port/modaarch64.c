@@ -180,16 +180,20 @@ static NORETURN void raise_unknown_register(qstr name) {
         sysreg_table[best[0]].name, sysreg_table[best[1]].name, sysreg_table[best[2]].name);
 }
 
+static void sysreg_from_table(aarch64_sysreg_t *out, const sysreg_def_t *def) {
+    out->enc = def->enc;
+    out->writable = def->writable;
+    out->name = def->name;
+    out->owned = def->owned;
+    out->owned_names = def->owned_names;
+}
+
 void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out) {
     if (mp_obj_is_str(reg_in)) {
         qstr name = mp_obj_str_get_qstr(reg_in);
         for (size_t i = 0; i < MP_ARRAY_SIZE(sysreg_table); ++i) {
             if (sysreg_table[i].name == name) {
-                out->enc = sysreg_table[i].enc;
-                out->writable = sysreg_table[i].writable;
-                out->owned = sysreg_table[i].owned;
-                out->owned_names = sysreg_table[i].owned_names;
-                out->name = name;
+                sysreg_from_table(out, &sysreg_table[i]);
                 return;
             }
         }
@@ -213,20 +217,15 @@ void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out) {
         if (f[0] < 2) {
             mp_raise_ValueError(MP_ERROR_TEXT("op0 must be 2 or 3 (0 and 1 are not registers)"));
         }
-        out->enc = SYSREG_ENC(f[0], f[1], f[2], f[3], f[4]);
-        out->writable = true;
-        out->name = MP_QSTRnull;
-        out->owned = 0;
-        out->owned_names = "";
-        // A known register named by its encoding keeps its access rule.
+        // A known register named by its encoding keeps its access rules.
+        uint32_t enc = SYSREG_ENC(f[0], f[1], f[2], f[3], f[4]);
         for (size_t i = 0; i < MP_ARRAY_SIZE(sysreg_table); ++i) {
-            if (sysreg_table[i].enc == out->enc) {
-                out->writable = sysreg_table[i].writable;
-                out->name = sysreg_table[i].name;
-                out->owned = sysreg_table[i].owned;
-                out->owned_names = sysreg_table[i].owned_names;
+            if (sysreg_table[i].enc == enc) {
+                sysreg_from_table(out, &sysreg_table[i]);
+                return;
             }
         }
+        *out = (aarch64_sysreg_t){ .enc = enc, .writable = true, .name = MP_QSTRnull, .owned_names = "" };
         return;
     }
     mp_raise_msg_varg(&mp_type_TypeError,
@@ -243,12 +242,12 @@ static void describe_reg(char *buf, size_t len, const aarch64_sysreg_t *reg) {
     }
 }
 
-// Check a write to `cpu` before it is carried out: nothing is written when
-// this raises. Besides type and range (checked by the caller): read-only
-// registers, VBAR_EL2 (aligned, and one of the firmware's two tables, which
-// the firmware itself takes its exceptions through) and the bits the
-// firmware runs on (sysregs.FIRMWARE_OWNED: MMU, caches, FP, VHE).
-void aarch64_check_write(unsigned int cpu, const aarch64_sysreg_t *reg, uint64_t value) {
+// Check a write before it is carried out: nothing is written when this
+// raises. Besides type and range (checked by the caller): read-only registers
+// and VBAR_EL2 (aligned, and one of the firmware's two tables, which the
+// firmware itself takes its exceptions through). The bits the firmware runs
+// on (sysregs.FIRMWARE_OWNED) are checked by the access itself, on its CPU.
+void aarch64_check_write(const aarch64_sysreg_t *reg, uint64_t value) {
     if (!reg->writable) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%q is read-only"), reg->name);
     }
@@ -264,21 +263,19 @@ void aarch64_check_write(unsigned int cpu, const aarch64_sysreg_t *reg, uint64_t
                 (unsigned long)(uintptr_t)exception_vector_base_vcpu, (unsigned long)value);
         }
     }
-    if (reg->owned) {
-        uint64_t changed = (aarch64_sysreg_access(cpu, reg, false, 0) ^ value) & reg->owned;
-        if (changed) {
-            mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("%q bits 0x%lx (%s) are the firmware's own: write them unchanged"),
-                reg->name, (unsigned long)changed, reg->owned_names);
-        }
-    }
 }
 
-// Carry out one access on `cpu` and raise aarch64.Fault if it faulted.
+// Carry out one access on `cpu`: aarch64.Fault if it faulted, ValueError if
+// a write would have changed bits the firmware runs on.
 uint64_t aarch64_sysreg_access(unsigned int cpu, const aarch64_sysreg_t *reg, bool write, uint64_t value) {
-    sysreg_result_t r = sysreg_access_on(cpu, reg->enc, write, value);
+    sysreg_result_t r = sysreg_access_on(cpu, reg->enc, write, value, write ? reg->owned : 0);
     if (r.error) {
         aarch64_raise_timeout(cpu);
+    }
+    if (r.refused) {
+        mp_raise_msg_varg(&mp_type_ValueError,
+            MP_ERROR_TEXT("%q bits 0x%lx (%s) are the firmware's own: write them unchanged"),
+            reg->name, (unsigned long)((r.value ^ value) & reg->owned), reg->owned_names);
     }
     if (r.faulted) {
         char name[32];
@@ -341,7 +338,7 @@ static mp_obj_t aarch64_write_sysreg(size_t n_args, const mp_obj_t *args, mp_map
     aarch64_sysreg_arg(args[0], &reg);
     uint64_t value = aarch64_u64_arg(args[1]);
     unsigned int cpu = aarch64_cpu_arg(cpu_kw(n_args, 3, args, kw));
-    aarch64_check_write(cpu, &reg, value);
+    aarch64_check_write(&reg, value);
     aarch64_sysreg_access(cpu, &reg, true, value);
     return mp_const_none;
 }

@@ -25,6 +25,15 @@ typedef struct _vm_exit_obj_t {
     uint64_t regs[31];
 } vm_exit_obj_t;
 
+// x0..x30 as a tuple of ints.
+static mp_obj_t regs_tuple(const uint64_t *x) {
+    mp_obj_t t[31];
+    for (int i = 0; i < 31; ++i) {
+        t[i] = mp_obj_new_int_from_uint(x[i]);
+    }
+    return mp_obj_new_tuple(31, t);
+}
+
 static const qstr exit_kind_names[] = { MP_QSTR_sync, MP_QSTR_irq, MP_QSTR_timeout };
 
 #define EC_IABT_LOWER 0x20
@@ -95,14 +104,9 @@ static void vm_exit_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         case MP_QSTR_ipa:
             dest[0] = exit_has_ipa(e) ? mp_obj_new_int_from_uint(exit_ipa(e)) : mp_const_none;
             break;
-        case MP_QSTR_regs: {
-            mp_obj_tuple_t *t = MP_OBJ_TO_PTR(mp_obj_new_tuple(31, NULL));
-            for (int i = 0; i < 31; ++i) {
-                t->items[i] = mp_obj_new_int_from_uint(e->regs[i]);
-            }
-            dest[0] = MP_OBJ_FROM_PTR(t);
+        case MP_QSTR_regs:
+            dest[0] = regs_tuple(e->regs);
             break;
-        }
     }
 }
 
@@ -244,12 +248,7 @@ static mp_obj_t vcpu_core_reg(size_t n_args, const mp_obj_t *args) {
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vcpu_core_reg_obj, 2, 3, vcpu_core_reg);
 
 static mp_obj_t vcpu_core_regs(mp_obj_t self_in) {
-    vcpu_ctx_t *v = core_get(self_in)->ctx;
-    mp_obj_t t[31];
-    for (int i = 0; i < 31; ++i) {
-        t[i] = mp_obj_new_int_from_uint(v->frame.x[i]);
-    }
-    return mp_obj_new_tuple(31, t);
+    return regs_tuple(core_get(self_in)->ctx->frame.x);
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(vcpu_core_regs_obj, vcpu_core_regs);
 

@@ -37,7 +37,7 @@ static void stub_set(uint32_t *stub, uint32_t insn, uint32_t next) {
 sysreg_result_t sysreg_read_enc(uint32_t enc) {
     cpu_local_t *cpu = this_cpu();
     stub_set(cpu->sysreg_read_stub, INSN_MRS_X0 | (enc << 5), INSN_RET);
-    sysreg_result_t r;
+    sysreg_result_t r = { 0 };
     guard_begin(cpu);
     r.value = ((uint64_t (*)(void))(uintptr_t)cpu->sysreg_read_stub)();
     r.faulted = guard_end(cpu);
@@ -49,7 +49,7 @@ sysreg_result_t sysreg_write_enc(uint32_t enc, uint64_t value) {
     cpu_local_t *cpu = this_cpu();
     // The ISB makes the new value take effect before the stub returns.
     stub_set(cpu->sysreg_write_stub, INSN_MSR_X0 | (enc << 5), INSN_ISB);
-    sysreg_result_t r;
+    sysreg_result_t r = { 0 };
     guard_begin(cpu);
     ((void (*)(uint64_t))(uintptr_t)cpu->sysreg_write_stub)(value);
     r.faulted = guard_end(cpu);
@@ -58,20 +58,36 @@ sysreg_result_t sysreg_write_enc(uint32_t enc, uint64_t value) {
     return r;
 }
 
-// Runs on the target CPU: arg = (encoding, write?, value), ret = (faulted, value, esr).
+#define ACCESS_WRITE    (1u << 16)      // above the 15 bits of an encoding
+enum { ACCESS_DONE, ACCESS_FAULTED, ACCESS_REFUSED };
+
+// Runs on the target CPU: arg = (encoding | ACCESS_WRITE, value, bits to
+// keep), ret = (ACCESS_*, value, esr).
 static void sysreg_access_call(smp_mailbox_t *mb) {
-    sysreg_result_t r = mb->arg[1] ? sysreg_write_enc(mb->arg[0], mb->arg[2]) : sysreg_read_enc(mb->arg[0]);
-    mb->ret[0] = r.faulted;
+    uint32_t enc = mb->arg[0] & (ACCESS_WRITE - 1);
+    uint64_t value = mb->arg[1], keep = mb->arg[2];
+    sysreg_result_t r;
+    if (!(mb->arg[0] & ACCESS_WRITE)) {
+        r = sysreg_read_enc(enc);
+    } else {
+        r = keep ? sysreg_read_enc(enc) : (sysreg_result_t){ 0 };
+        r.refused = !r.faulted && ((r.value ^ value) & keep);
+        if (!r.faulted && !r.refused) {
+            r = sysreg_write_enc(enc, value);
+        }
+    }
+    mb->ret[0] = r.faulted ? ACCESS_FAULTED : r.refused ? ACCESS_REFUSED : ACCESS_DONE;
     mb->ret[1] = r.value;
     mb->ret[2] = r.esr;
 }
 
-sysreg_result_t sysreg_access_on(unsigned int cpu, uint32_t enc, bool write, uint64_t value) {
-    smp_mailbox_t call = { .arg = { enc, write, value } };
+sysreg_result_t sysreg_access_on(unsigned int cpu, uint32_t enc, bool write, uint64_t value, uint64_t keep) {
+    smp_mailbox_t call = { .arg = { enc | (write ? ACCESS_WRITE : 0), value, keep } };
     sysreg_result_t r = { 0 };
     r.error = smp_call(cpu, sysreg_access_call, &call);
     if (r.error == 0) {
-        r.faulted = call.ret[0];
+        r.faulted = call.ret[0] == ACCESS_FAULTED;
+        r.refused = call.ret[0] == ACCESS_REFUSED;
         r.value = call.ret[1];
         r.esr = call.ret[2];
     }

@@ -12,14 +12,18 @@
 typedef struct _sysreg_result_t {
     int error;          // 0, or -ETIMEDOUT when the CPU did not answer
     bool faulted;
-    uint64_t value;     // the value read (reads only)
+    bool refused;       // a write that would have changed a kept bit: nothing written
+    uint64_t value;     // the value read (reads; for a refused write, the current value)
     uint64_t esr;       // ESR_EL2 of the fault
 } sysreg_result_t;
 
 sysreg_result_t sysreg_read_enc(uint32_t enc);
 sysreg_result_t sysreg_write_enc(uint32_t enc, uint64_t value);
 
-// The access carried out on `cpu` (the current CPU, or another through a cross-call).
-sysreg_result_t sysreg_access_on(unsigned int cpu, uint32_t enc, bool write, uint64_t value);
+// The access carried out on `cpu` (the current CPU, or another through a
+// cross-call). A write with `keep` non-zero is checked there first, against
+// the register's value at that moment: one that would change a bit of `keep`
+// is refused and writes nothing.
+sysreg_result_t sysreg_access_on(unsigned int cpu, uint32_t enc, bool write, uint64_t value, uint64_t keep);
 
 #endif

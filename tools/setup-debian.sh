@@ -48,18 +48,26 @@ if [ "${1:-}" = --archive-uri ]; then
     exit 0
 fi
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# apt-get install, quietly: its output goes to the log, shown only on failure.
+apt_install() {
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >"$log" 2>&1
+}
+apt_update() {
+    say "apt-get update"
+    $SUDO apt-get update >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "apt-get update failed"; }
+}
+
 # make bench: the bare-metal Arm toolchain, only to build upstream MicroPython's
 # ports/qemu beside ours for comparison.
 if [ "${1:-}" = --bench ]; then
     bench_pkgs=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
     have_pkgs "${bench_pkgs[@]}" && exit 0
     command -v apt-get >/dev/null || die "apt-get not found: install ${bench_pkgs[*]} by hand"
-    log=$(mktemp)
-    trap 'rm -f "$log"' EXIT
     say "installing ${bench_pkgs[*]} (to build upstream ports/qemu for comparison)"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${bench_pkgs[@]}" >"$log" 2>&1 \
-        || { $SUDO apt-get update >"$log" 2>&1 && $SUDO env DEBIAN_FRONTEND=noninteractive \
-             apt-get install -y -qq --no-install-recommends "${bench_pkgs[@]}" >"$log" 2>&1; } \
+    apt_install "${bench_pkgs[@]}" || { apt_update && apt_install "${bench_pkgs[@]}"; } \
         || { tail -n 20 "$log" >&2; die "apt-get install ${bench_pkgs[*]} failed"; }
     exit 0
 fi
@@ -80,17 +88,12 @@ if ! qemu_ok && ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/
     echo "deb $uri bookworm-backports main" | $SUDO tee "$backports_list" >/dev/null
 fi
 
-say "apt-get update"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-$SUDO apt-get update >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "apt-get update failed"; }
+apt_update
 say "installing ${pkgs[*]}"
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >"$log" 2>&1 \
-    || { tail -n 20 "$log" >&2; die "apt-get install failed"; }
+apt_install "${pkgs[@]}" || { tail -n 20 "$log" >&2; die "apt-get install failed"; }
 if ! qemu_ok; then
     say "installing qemu-system-arm from bookworm-backports"
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        -t bookworm-backports qemu-system-arm >"$log" 2>&1 \
+    apt_install -t bookworm-backports qemu-system-arm \
         || { tail -n 20 "$log" >&2; die "installing qemu-system-arm failed"; }
 fi
 qemu_ok || die "qemu-system-aarch64 >= $qemu_min_major is not available"
