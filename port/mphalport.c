@@ -3,6 +3,7 @@
 #include "py/ringbuf.h"
 #include "py/runtime.h"
 #include "py/stream.h"
+#include "shared/readline/readline.h"
 #include "cpu.h"
 #include "uart_pl011.h"
 
@@ -14,7 +15,12 @@ void stdin_rx_byte(int c) {
         mp_sched_keyboard_interrupt();
         return;
     }
-    ringbuf_put(&stdin_ringbuf, c);     // a full buffer drops the byte
+    if (ringbuf_put(&stdin_ringbuf, c) < 0 && c == CHAR_CTRL_C) {
+        // A full buffer drops what arrives, but not a Ctrl-C: the input queued
+        // ahead of it is what the user is cancelling, so it goes instead.
+        stdin_ringbuf.iget = stdin_ringbuf.iput;
+        ringbuf_put(&stdin_ringbuf, c);
+    }
 }
 
 bool stdin_rx_any(void) {

@@ -80,13 +80,17 @@ int uart_rx_poll(void) {
 }
 
 // Move received bytes into the stdin ring buffer; Ctrl-C schedules KeyboardInterrupt.
+// The interrupt is cleared before the FIFO is drained, not after: a byte that
+// lands between the last empty check and a late clear would sit in the FIFO
+// with its interrupt gone (QEMU raises RX only as the FIFO goes from empty to
+// one byte), and a running program would never see the user's Ctrl-C.
 static void uart_irq_handler(unsigned int intid) {
     (void)intid;
+    UART_ICR = INT_RX | INT_RT;
     int c;
     while ((c = uart_rx_poll()) >= 0) {
         stdin_rx_byte(c);
     }
-    UART_ICR = INT_RX | INT_RT;
 }
 
 void uart_irq_enable(void) {
