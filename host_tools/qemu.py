@@ -40,10 +40,11 @@ class _PtyRelay(threading.Thread):
 
     QEMU's own pty backend notices a client that reopens the pty by polling
     once a second, so every short-lived client (a CLI command, mpremote) would
-    wait a second. This relay looks every 10 ms. While no client has the pty
-    open, the target's output is dropped, as a UART with nobody listening
-    drops it; both directions are buffered without blocking, so a slow side
-    never stalls the other."""
+    wait a second. This relay looks every 10 ms. Output from before the first
+    client opens the pty is kept for it (the boot banner and first prompt);
+    after a client has closed it, output is dropped until the next one, as a
+    UART with nobody listening drops it. Both directions are buffered without
+    blocking, so a slow side never stalls the other."""
 
     HUP = select.POLLHUP | select.POLLERR
     RECHECK = 0.01          # s between looks for a client while none is there
@@ -86,6 +87,7 @@ class _PtyRelay(threading.Thread):
         sock, master = self.sock.fileno(), self.master
         to_sock, to_pty = bytearray(), bytearray()
         client, hup_at = True, 0.0
+        served = False          # has a client ever read or written?
         poller = select.poll()
         poller.register(self._wake_r, select.POLLIN)
         while not self.closed:
@@ -116,7 +118,7 @@ class _PtyRelay(threading.Thread):
                             return
                         if data == b"":
                             return      # QEMU has gone
-                        if data and client:
+                        if data and (client or not served):
                             to_pty += data[-self.MAX_PENDING:]
                             del to_pty[:-self.MAX_PENDING]
                     if ev & select.POLLOUT and to_sock:
@@ -129,16 +131,19 @@ class _PtyRelay(threading.Thread):
                 elif fd == master and client:
                     try:
                         if ev & select.POLLIN:
-                            to_sock += os.read(master, 65536)
+                            to_sock += os.read(master, self.MAX_TO_TARGET - len(to_sock))
+                            served = True
                         elif ev & self.HUP:
                             raise OSError("no client")
                         if ev & select.POLLOUT and to_pty:
                             del to_pty[:os.write(master, to_pty)]
+                            served = True
                     except BlockingIOError:
                         pass
                     except OSError:     # EIO: nobody has the pty open
                         client, hup_at = False, time.monotonic()
-                        to_pty.clear()
+                        if served:
+                            to_pty.clear()
 
 
 class Qemu:

@@ -128,6 +128,17 @@ def test_mpremote_mount_runs_host_files_and_the_target_writes_back(pty, tmp_path
     assert (tmp_path / "from_target.txt").read_text() == "hi"
 
 
+def test_a_client_that_opens_the_pty_late_still_sees_the_first_prompt(board):
+    # `aarch64-el2 boot` prints the port; the user may open it seconds after
+    # the firmware printed its banner and prompt.
+    require_image(board)
+    with Qemu(board) as q:
+        time.sleep(1.0)
+        with serial.Serial(q.port, 115200, timeout=5) as s:
+            seen = s.read_until(b">>> ")
+    assert seen.endswith(b">>> ") and b"MicroPython v1.25.0" in seen, seen
+
+
 def test_a_port_that_never_answers_times_out_naming_the_port():
     master, slave = os.openpty()
     try:
