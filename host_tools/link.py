@@ -14,6 +14,7 @@ rfc2217://host:port, or qemu:virt[?smp=N], qemu:raspi4b, or plain qemu (the
 board built last).
 """
 import ast
+import random
 import re
 import subprocess
 import time
@@ -105,6 +106,14 @@ class _BufferedSerial:
     def reset_input_buffer(self):
         self._port.reset_input_buffer()
 
+    def reset_output_buffer(self):
+        """Drop what was written but not yet sent (a serial driver's queue, the
+        far side of a pty); a no-op where the port cannot."""
+        try:
+            self._port.reset_output_buffer()
+        except (OSError, serial.SerialException):
+            pass
+
     def close(self):
         self._port.close()
 
@@ -150,6 +159,8 @@ def _parse_exception(text):
 
 class Target:
     """A connected target. See the module docstring."""
+
+    ATTEMPT = 2.0       # s for one attempt to reach a proven raw REPL (see _enter)
 
     def __init__(self, url="qemu", timeout=DEFAULT_TIMEOUT, soft_reset=False, qemu_extra=()):
         self.url = url
@@ -222,19 +233,40 @@ class Target:
             time.sleep(0.01)
 
     def _enter(self, soft_reset, quiet, longest=3.0):
-        # Interrupt whatever runs, wait for the line to go quiet, interrupt
-        # again (the garbage may have left a paste mode or a half line), then
-        # mpremote's own raw-REPL entry.
-        self.transport.serial.write(b"\r\x03\x03")
-        self._settle(quiet, longest)
-        self.transport.serial.write(b"\r\x03\x03")
-        self.transport.enter_raw_repl(soft_reset=soft_reset)
+        """Bring the target, whatever state garbage left it in (a half line, a
+        paste mode, a raw-paste transfer, a running program), to a raw REPL
+        that is proven to be listening. Each attempt drops input not yet
+        sent, interrupts, waits for the line to go quiet, interrupts again,
+        enters the raw REPL the mpremote way, then runs a nonce: a raw REPL
+        banner alone may be an echo of the garbage itself. Attempts repeat
+        until the operation's deadline."""
+        op_deadline = self._deadline.at
+        port = self.transport.serial
+        while True:
+            port.reset_output_buffer()
+            port.write(b"\r\x03\x03")
+            self._settle(quiet, longest)
+            port.write(b"\r\x03\x03")
+            try:
+                self._deadline.at = min(op_deadline, time.monotonic() + self.ATTEMPT)
+                self.transport.enter_raw_repl(soft_reset=False)
+                nonce = random.getrandbits(48)
+                port.write(b"\x03print(%d + 1)\x04" % nonce)
+                self.transport.read_until(1, b"OK%d\r\n\x04\x04" % (nonce + 1))
+                break
+            except LinkTimeout:
+                if time.monotonic() >= op_deadline:
+                    raise
+            finally:
+                self._deadline.at = op_deadline
+        if soft_reset:
+            self.transport.enter_raw_repl(soft_reset=True)
 
     def recover(self):
         """Clear garbage or a half-finished command: interrupt, let the line go
         quiet (a flood of typed garbage still queued can take seconds to
-        echo), re-enter the raw REPL."""
-        self._op("recover (Ctrl-C, raw REPL)", lambda: self._enter(False, 0.2, 15.0), 20)
+        echo), re-enter the raw REPL and prove it answers."""
+        self._op("recover (Ctrl-C, raw REPL)", lambda: self._enter(False, 0.2, 5.0), 20)
 
     # -- running code -----------------------------------------------------
 
