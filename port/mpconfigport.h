@@ -22,7 +22,10 @@
 #define MICROPY_FLOAT_IMPL                  (MICROPY_FLOAT_IMPL_DOUBLE)
 #define MICROPY_WARNINGS                    (1)
 #define MICROPY_ENABLE_SCHEDULER            (1)
-#define MICROPY_SCHEDULER_DEPTH             (16)
+// CPU 0 runs every Python callback, and cannot while it waits in C for a
+// cross-call (up to SMP_CALL_TIMEOUT_MS = 100 ms for a slow CPU): the queue
+// holds that long of a 1 kHz machine.Timer, so none is dropped meanwhile.
+#define MICROPY_SCHEDULER_DEPTH             (128)
 #define MICROPY_KBD_EXCEPTION               (1)
 #define MICROPY_HELPER_REPL                 (1)
 #define MICROPY_REPL_AUTO_INDENT            (1)

@@ -78,3 +78,25 @@ def test_a_cpu_that_does_not_answer_times_out_and_nothing_changes(target):
                       "time.sleep_ms(500)")
     assert out.strip() == "110"      # ETIMEDOUT
     assert target.read_sysreg("HCR_EL2", cpu=1) == hcr
+
+
+def test_a_1khz_timer_loses_no_callback_while_a_cross_call_waits(target):
+    # CPU 0 runs Python callbacks and cannot while it waits in C for a slow
+    # CPU; the callbacks queue up meanwhile (MICROPY_SCHEDULER_DEPTH covers
+    # the 100 ms cross-call timeout) and all run afterwards.
+    out = target.exec("import aarch64, machine, time\n"
+                      "n = 0\n"
+                      "def tick(t):\n global n\n n += 1\n"
+                      "tm = machine.Timer(period=1, callback=tick)\n"
+                      "time.sleep_ms(20)\n"
+                      "n0, t0 = n, time.ticks_ms()\n"
+                      "aarch64.stall_cpu(1, 80)\n"
+                      "aarch64.read_sysreg('MPIDR_EL1', cpu=1)\n"
+                      "waited = time.ticks_diff(time.ticks_ms(), t0)\n"
+                      "time.sleep_ms(5)\n"
+                      "ticks, ms = n - n0, time.ticks_diff(time.ticks_ms(), t0)\n"
+                      "tm.deinit()\n"
+                      "print(waited, ticks, ms)")
+    waited, ticks, ms = map(int, out.split())
+    assert waited >= 70                  # the read did wait for the stalled CPU
+    assert ms - 2 <= ticks <= ms + 2
