@@ -29,6 +29,8 @@ NORETURN void aarch64_raise_timeout(unsigned int cpu);
 NORETURN void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, ...);
 unsigned int aarch64_cpu_arg(mp_obj_t cpu_in);
 uint64_t aarch64_u64_arg(mp_obj_t value_in);
+mp_obj_t aarch64_opt_arg(size_t n_pos, size_t n_pos_max, const mp_obj_t *args, mp_map_t *kw,
+    qstr name, mp_rom_error_text_t usage);
 void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out);
 void aarch64_check_write(const aarch64_sysreg_t *reg, uint64_t value);
 uint64_t aarch64_sysreg_access(unsigned int cpu, const aarch64_sysreg_t *reg, bool write, uint64_t value);

@@ -303,17 +303,25 @@ static mp_obj_t aarch64_cpu_count(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(aarch64_cpu_count_obj, aarch64_cpu_count);
 
-// The `cpu` keyword of read_sysreg/write_sysreg, parsed by hand: these calls are hot.
-static mp_obj_t cpu_kw(size_t n_pos, size_t n_pos_max, const mp_obj_t *args, mp_map_t *kw) {
-    mp_obj_t cpu = n_pos > n_pos_max - 1 ? args[n_pos_max - 1] : mp_const_none;
+// The one optional argument of f(..., name=None), positional (at
+// index n_pos_max - 1) or by keyword, parsed by hand: these calls are hot.
+// Any other keyword is a TypeError with `usage`.
+mp_obj_t aarch64_opt_arg(size_t n_pos, size_t n_pos_max, const mp_obj_t *args, mp_map_t *kw,
+    qstr name, mp_rom_error_text_t usage) {
+    mp_obj_t arg = n_pos > n_pos_max - 1 ? args[n_pos_max - 1] : mp_const_none;
     if (kw->used) {
-        mp_map_elem_t *e = mp_map_lookup(kw, MP_OBJ_NEW_QSTR(MP_QSTR_cpu), MP_MAP_LOOKUP);
+        mp_map_elem_t *e = mp_map_lookup(kw, MP_OBJ_NEW_QSTR(name), MP_MAP_LOOKUP);
         if (e == NULL || kw->used != 1 || n_pos >= n_pos_max) {
-            mp_raise_TypeError(MP_ERROR_TEXT("unexpected keyword argument (only cpu=)"));
+            mp_raise_TypeError(usage);
         }
-        cpu = e->value;
+        arg = e->value;
     }
-    return cpu;
+    return arg;
+}
+
+static mp_obj_t cpu_kw(size_t n_pos, size_t n_pos_max, const mp_obj_t *args, mp_map_t *kw) {
+    return aarch64_opt_arg(n_pos, n_pos_max, args, kw, MP_QSTR_cpu,
+        MP_ERROR_TEXT("unexpected keyword argument (only cpu=)"));
 }
 
 static mp_obj_t aarch64_read_sysreg(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {

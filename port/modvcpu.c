@@ -187,14 +187,8 @@ static NORETURN void raise_ax_error(qstr kind, const char *fmt, unsigned int arg
 // run(timeout_ms=None) -> VmExit. Called straight from Python once per exit.
 static mp_obj_t vcpu_core_run(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
     vcpu_ctx_t *v = core_get(args[0])->ctx;
-    mp_obj_t timeout_in = n_args > 1 ? args[1] : mp_const_none;
-    if (kw->used) {
-        mp_map_elem_t *e = mp_map_lookup(kw, MP_OBJ_NEW_QSTR(MP_QSTR_timeout_ms), MP_MAP_LOOKUP);
-        if (e == NULL || kw->used != 1 || n_args > 1) {
-            mp_raise_TypeError(MP_ERROR_TEXT("run(timeout_ms=None)"));
-        }
-        timeout_in = e->value;
-    }
+    mp_obj_t timeout_in = aarch64_opt_arg(n_args, 2, args, kw, MP_QSTR_timeout_ms,
+        MP_ERROR_TEXT("run(timeout_ms=None)"));
     uint64_t ticks = 0;
     if (timeout_in != mp_const_none) {
         mp_int_t ms = mp_obj_get_int(timeout_in);
