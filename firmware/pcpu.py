@@ -7,6 +7,7 @@
 #   3. every access names its CPU: a bad or offline cpu_id is an error;
 #   4. an enable that fails part-way leaves the CPU exactly as before.
 import aarch64
+import pcpu_status
 import sysregs
 
 _read = aarch64.read_sysreg
@@ -228,14 +229,7 @@ class Status:
         return self.rows[i]
 
     def __repr__(self):
-        lines = ["CPU  enabled  VBAR_EL2            vectors  saved VBAR          HCR_EL2             handler  IRQs"]
-        for r in self.rows:
-            lines.append("%-4d %-8s 0x%016x  %-8s 0x%016x  0x%016x  %-8s %d" % (
-                r["cpu_id"], "yes" if r["enabled"] else "no", r["vbar_el2"], r["vectors"],
-                r["ori_exception_vector_base"], r["hcr_el2"],
-                "yes" if r["irq_handler"] else "no", r["irq_count"]))
-            lines.append("     HCR_EL2: %s" % (" ".join(r["hcr_fields"]) or "-"))
-        return "\n".join(lines)
+        return pcpu_status.format_table(self.rows)
 
 
 def status():

@@ -180,12 +180,7 @@ FIRMWARE_OWNED = {
 
 
 def owned_mask(name):
-    fields = dict((f[0], f) for f in REGISTERS[name][7])
-    mask = 0
-    for field in FIRMWARE_OWNED.get(name, ()):
-        _, msb, lsb, _ = fields[field]
-        mask |= ((1 << (msb - lsb + 1)) - 1) << lsb
-    return mask
+    return mask(name, *FIRMWARE_OWNED.get(name, ()))
 
 
 # ESR_ELx.EC values: (name, meaning)
@@ -217,6 +212,23 @@ EXCEPTION_CLASSES = {
     0x35: ("WATCHPOINT_CUR", "watchpoint at the current EL"),
     0x3C: ("BRK64", "BRK instruction in AArch64"),
 }
+
+
+def field(reg, name):
+    """(name, msb, lsb, meaning) of field `name` of register `reg`; KeyError if unknown."""
+    for f in REGISTERS[reg][7]:
+        if f[0] == name:
+            return f
+    raise KeyError("%s has no field %s" % (reg, name))
+
+
+def mask(reg, *names):
+    """The bits of the named fields of `reg`: mask("HCR_EL2", "VM", "RW")."""
+    m = 0
+    for name in names:
+        _, msb, lsb, _ = field(reg, name)
+        m |= ((1 << (msb - lsb + 1)) - 1) << lsb
+    return m
 
 
 def field_value(value, field):
