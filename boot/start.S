@@ -1,12 +1,11 @@
 // Entry at EL2 (or EL3, dropped to EL2), per-CPU early set-up, secondary entry.
-#include "board.h"
-#include "boot/el2_defs.h"
+#include "el2_defs.h"
 
     .section .text.boot, "ax"
     .global _start
 _start:
     mrs     x19, CurrentEL
-    ubfx    x19, x19, #2, #2
+    ubfx    x19, x19, #CURRENTEL_EL_SHIFT, #2
     cmp     x19, #3
     b.eq    enter_el2_from_el3
     cmp     x19, #2
@@ -44,7 +43,7 @@ boot_cpu_el2:
     .global secondary_entry
 secondary_entry:
     mrs     x19, mpidr_el1
-    and     x19, x19, #0xff
+    and     x19, x19, #MPIDR_EL1_AFF0_MASK
     ldr     x1, =STACK_SIZE
     add     x2, x19, #1
     ldr     x0, =__stacks_start

@@ -2,8 +2,8 @@
 // callee-saved state in the vCPU context and ERETs from the guest's trap
 // frame, as the reference's run_guest does; a VM exit that must reach the
 // host calls vcpu_exit_to_host(), which makes vcpu_enter() return.
-#include "boot/el2_defs.h"
-#include "port/vcpu.h"
+#include "el2_defs.h"
+#include "vcpu.h"
 
     .text
     .balign 16
@@ -42,7 +42,7 @@ vcpu_enter:
     ldp     q26, q27, [x9, #416]
     ldp     q28, q29, [x9, #448]
     ldp     q30, q31, [x9, #480]
-    add     x9, x9, #512
+    add     x9, x9, #VCPU_FP_FPCR
     ldp     x10, x11, [x9]
     msr     fpcr, x10
     msr     fpsr, x11
@@ -92,7 +92,7 @@ vcpu_exit_to_host:
     stp     q30, q31, [x9, #480]
     mrs     x10, fpcr
     mrs     x11, fpsr
-    add     x9, x9, #512
+    add     x9, x9, #VCPU_FP_FPCR
     stp     x10, x11, [x9]
     add     x9, x0, #VCPU_HOST_FP
     ldp     d8, d9, [x9, #0]

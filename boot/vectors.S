@@ -10,7 +10,7 @@
 // Every entry saves the 34-register trap frame (x0..x30, SP_EL0, ELR_EL2,
 // SPSR_EL2) plus the caller-saved FP/SIMD registers, calls C with the frame
 // and the exception kind, and returns through exception_return.
-#include "boot/el2_defs.h"
+#include "el2_defs.h"
 
 .macro SAVE_GPRS
     stp     x0, x1, [sp, #FRAME_X(0)]
@@ -53,7 +53,7 @@
     stp     q30, q31, [x9, #352]
     mrs     x10, fpcr
     mrs     x11, fpsr
-    stp     x10, x11, [x9, #384]
+    stp     x10, x11, [x9, #FPFRAME_FPCR]
 .endm
 
 // Entry: branch to the handler for this kind; each slot is 0x80 bytes.
@@ -122,7 +122,7 @@ exception_return:
     ldp     q26, q27, [x9, #288]
     ldp     q28, q29, [x9, #320]
     ldp     q30, q31, [x9, #352]
-    ldp     x10, x11, [x9, #384]
+    ldp     x10, x11, [x9, #FPFRAME_FPCR]
     msr     fpcr, x10
     msr     fpsr, x11
     RESTORE_GPRS

@@ -1,2 +1,2 @@
 # Python frozen into the firmware image.
-freeze(".", ("_boot.py", "sysregs.py", "pcpu_status.py", "pcpu.py", "vcpu.py"))
+freeze(".", ("_boot.py", "sysregs.py", "axerrno.py", "axvcpu.py", "percpu.py", "pcpu.py", "pcpu_status.py", "vcpu.py"))

@@ -61,6 +61,41 @@ SCTLR_EL2_FIELDS = (
     ("EE", 25, 25, "big-endian data"),
 )
 
+SCTLR_EL1_FIELDS = (
+    ("M", 0, 0, "stage 1 MMU enabled"),
+    ("A", 1, 1, "alignment check"),
+    ("C", 2, 2, "data cacheable"),
+    ("SA", 3, 3, "stack alignment check"),
+    ("SA0", 4, 4, "stack alignment check at EL0"),
+    ("I", 12, 12, "instruction cacheable"),
+    ("WXN", 19, 19, "write permission implies execute never"),
+    ("E0E", 24, 24, "big-endian data at EL0"),
+    ("EE", 25, 25, "big-endian data"),
+)
+
+TCR_EL2_FIELDS = (
+    ("T0SZ", 5, 0, "VA size is 2**(64 - T0SZ)"),
+    ("IRGN0", 9, 8, "inner cacheability of table walks (1 = write-back)"),
+    ("ORGN0", 11, 10, "outer cacheability of table walks (1 = write-back)"),
+    ("SH0", 13, 12, "shareability of table walks (3 = inner)"),
+    ("TG0", 15, 14, "granule size (0 = 4 KiB)"),
+    ("PS", 18, 16, "physical address size (2 = 40 bits)"),
+)
+
+MAIR_FIELDS = tuple(("Attr%d" % i, 8 * i + 7, 8 * i, "memory attribute %d" % i) for i in range(8))
+
+# Not accessible from EL2: only its fields are used (the EL3 -> EL2 drop at boot).
+SCR_EL3_FIELDS = (
+    ("NS", 0, 0, "lower ELs are Non-secure"),
+    ("HCE", 8, 8, "HVC enabled"),
+    ("RW", 10, 10, "EL2 is AArch64"),
+)
+
+CPACR_EL1_FIELDS = (
+    ("ZEN", 17, 16, "SVE access at EL1/EL0 (3 = no trap)"),
+    ("FPEN", 21, 20, "FP/SIMD access at EL1/EL0 (3 = no trap)"),
+)
+
 CPTR_EL2_FIELDS = (
     ("TZ", 8, 8, "trap SVE"),
     ("TFP", 10, 10, "trap FP/SIMD"),
@@ -126,6 +161,9 @@ VTCR_EL2_FIELDS = (
 CNTHCTL_EL2_FIELDS = (
     ("EL1PCTEN", 0, 0, "EL1/EL0 may read the physical counter"),
     ("EL1PCEN", 1, 1, "EL1/EL0 may use the physical timer"),
+    ("EVNTEN", 2, 2, "event stream enabled"),
+    ("EVNTDIR", 3, 3, "event stream on a 1-to-0 transition"),
+    ("EVNTI", 7, 4, "event stream from counter bit EVNTI"),
 )
 
 # name: (op0, op1, CRn, CRm, op2, access, description, fields)
@@ -140,6 +178,10 @@ REGISTERS = {
     "HCR_EL2": (3, 4, 1, 1, 0, RW, "Hypervisor Configuration Register", HCR_EL2_FIELDS),
     "SCTLR_EL2": (3, 4, 1, 0, 0, RW, "System Control Register (EL2)", SCTLR_EL2_FIELDS),
     "CPTR_EL2": (3, 4, 1, 1, 2, RW, "Architectural Feature Trap Register (EL2)", CPTR_EL2_FIELDS),
+    # The firmware's own EL2 translation: changing any of them wedges it, so read-only here.
+    "TCR_EL2": (3, 4, 2, 0, 2, RO, "Translation Control Register (EL2)", TCR_EL2_FIELDS),
+    "MAIR_EL2": (3, 4, 10, 2, 0, RO, "Memory Attribute Indirection Register (EL2)", MAIR_FIELDS),
+    "TTBR0_EL2": (3, 4, 2, 0, 0, RO, "Translation Table Base Register 0 (EL2)", ()),
     "MDCR_EL2": (3, 4, 1, 1, 1, RW, "Monitor Debug Configuration Register (EL2)", ()),
     "HSTR_EL2": (3, 4, 1, 1, 3, RW, "Hypervisor System Trap Register", ()),
     "VTTBR_EL2": (3, 4, 2, 1, 0, RW, "Virtualization Translation Table Base Register", ()),
@@ -162,11 +204,27 @@ REGISTERS = {
     "CNTFRQ_EL0": (3, 3, 14, 0, 0, RW, "Counter-timer Frequency Register", ()),
     "CNTPCT_EL0": (3, 3, 14, 0, 1, RO, "Counter-timer Physical Count Register", ()),
     "DAIF": (3, 3, 4, 2, 1, RW, "Interrupt Mask Bits", DAIF_FIELDS),
-    "SCTLR_EL1": (3, 0, 1, 0, 0, RW, "System Control Register (EL1)", ()),
+    "SCTLR_EL1": (3, 0, 1, 0, 0, RW, "System Control Register (EL1)", SCTLR_EL1_FIELDS),
     "VBAR_EL1": (3, 0, 12, 0, 0, RW, "Vector Base Address Register (EL1)", ()),
     "SP_EL1": (3, 4, 4, 1, 0, RW, "Stack Pointer (EL1)", ()),
     "ICH_HCR_EL2": (3, 4, 12, 11, 0, RW, "Interrupt Controller Hyp Control Register (GICv3)", ()),
     "ICC_SRE_EL2": (3, 4, 12, 9, 5, RW, "Interrupt Controller System Register Enable (GICv3)", ()),
+}
+
+# Registers named only for their fields (not accessible from EL2).
+FIELDS_ONLY = {
+    "SCR_EL3": SCR_EL3_FIELDS,
+    "CPACR_EL1": CPACR_EL1_FIELDS,
+}
+
+# Bits that read as one and must be written as one (RES1), where the firmware
+# writes a whole register.
+RES1 = {
+    "SCTLR_EL2": 0x30C50830,
+    "SCTLR_EL1": 0x30D00800,
+    "CPTR_EL2": 0x32FF,
+    "TCR_EL2": (1 << 31) | (1 << 23),
+    "SCR_EL3": (1 << 5) | (1 << 4),
 }
 
 # Bits the firmware itself runs on: write_sysreg() refuses a value that would
@@ -214,9 +272,14 @@ EXCEPTION_CLASSES = {
 }
 
 
+def fields(reg):
+    """The field tuples of a register of the table (or of FIELDS_ONLY)."""
+    return REGISTERS[reg][7] if reg in REGISTERS else FIELDS_ONLY[reg]
+
+
 def field(reg, name):
     """(name, msb, lsb, meaning) of field `name` of register `reg`; KeyError if unknown."""
-    for f in REGISTERS[reg][7]:
+    for f in fields(reg):
         if f[0] == name:
             return f
     raise KeyError("%s has no field %s" % (reg, name))

@@ -8,8 +8,9 @@
 #   v = vcpu.Aarch64VCpu(vcpu.code(vcpu.A64.movz(0, 7), vcpu.A64.hvc(0x42)))
 #   v.run()   ->  <VmExit sync EC=0x16 HVC64 ISS=0x42 ...>
 import _vcpu
-import pcpu
 import sysregs
+from axerrno import AxError
+from percpu import check_cpu_id
 
 GUEST_IPA = _vcpu.GUEST_IPA
 GUEST_RAM_SIZE = _vcpu.GUEST_RAM_SIZE
@@ -49,13 +50,13 @@ class Registers:
 
 class Aarch64VCpu:
     def __init__(self, code, cpu_id=0):
-        pcpu._check_cpu(cpu_id)
+        check_cpu_id(cpu_id)
         self.cpu_id = cpu_id
-        self._core = _vcpu.VCpuCore(code, cpu_id)
+        self._core = _vcpu.VCpuCore(code, cpu_id, AxError)
         self.regs = Registers(self._core)
         # run(timeout_ms=None): enter the guest on its CPU and return the next
         # VmExit; calling it again resumes the guest (after a trapped HVC or
-        # SMC). pcpu.AxError(BadState) if that CPU's virtualization is
+        # SMC). AxError(BadState) if that CPU's virtualization is
         # disabled. It runs once per exit, so it is the C entry itself.
         self.run = self._core.run
 

@@ -1,4 +1,6 @@
-// The `aarch64` module's C interface, shared with the port's other modules.
+// What the `aarch64` module's files offer each other and the port's other
+// modules (_vcpu, machine): the Fault exception, argument parsers, register
+// arguments and accesses, and the IRQ_HANDLER objects.
 #ifndef PORT_AARCH64_H
 #define PORT_AARCH64_H
 
@@ -7,6 +9,20 @@
 #include <stdint.h>
 #include "py/obj.h"
 
+// aarch64_fault.c
+extern const mp_obj_type_t aarch64_fault_type;
+NORETURN void aarch64_raise_timeout(unsigned int cpu);
+NORETURN void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, ...);
+void aarch64_fault_resume(void);    // registered with the core by main.c
+
+// aarch64_args.c
+unsigned int aarch64_cpu_arg(mp_obj_t cpu_in);
+uint64_t aarch64_u64_arg(mp_obj_t value_in);
+mp_obj_t aarch64_opt_arg(size_t n_pos, size_t n_pos_max, const mp_obj_t *args, mp_map_t *kw,
+    qstr name, mp_rom_error_text_t usage);
+mp_obj_t aarch64_cpu_kw(size_t n_pos, size_t n_pos_max, const mp_obj_t *args, mp_map_t *kw);
+
+// aarch64_sysreg_name.c, aarch64_sysreg_access.c
 typedef struct _aarch64_sysreg_t {
     uint32_t enc;
     bool writable;
@@ -15,26 +31,29 @@ typedef struct _aarch64_sysreg_t {
     const char *owned_names;
 } aarch64_sysreg_t;
 
+void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out);
+void aarch64_describe_reg(char *buf, size_t len, const aarch64_sysreg_t *reg);
+void aarch64_check_write(const aarch64_sysreg_t *reg, uint64_t value);
+uint64_t aarch64_sysreg_access(unsigned int cpu, const aarch64_sysreg_t *reg, bool write, uint64_t value);
+
+// aarch64_irq_handler.c
 typedef struct _aarch64_irq_handler_obj_t {
     mp_obj_base_t base;
     mp_obj_t callback;  // None: the firmware's host handler only
 } aarch64_irq_handler_obj_t;
 
-extern const mp_obj_type_t aarch64_fault_type;
 extern const mp_obj_type_t aarch64_irq_handler_type;
-extern const mp_obj_type_t aarch64_ramdisk_type;     // ramdisk.c
 extern const aarch64_irq_handler_obj_t aarch64_host_irq_handler_obj;
-
-NORETURN void aarch64_raise_timeout(unsigned int cpu);
-NORETURN void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, ...);
-unsigned int aarch64_cpu_arg(mp_obj_t cpu_in);
-uint64_t aarch64_u64_arg(mp_obj_t value_in);
-mp_obj_t aarch64_opt_arg(size_t n_pos, size_t n_pos_max, const mp_obj_t *args, mp_map_t *kw,
-    qstr name, mp_rom_error_text_t usage);
-void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out);
-void aarch64_check_write(const aarch64_sysreg_t *reg, uint64_t value);
-uint64_t aarch64_sysreg_access(unsigned int cpu, const aarch64_sysreg_t *reg, bool write, uint64_t value);
 bool aarch64_irq_handler_set(unsigned int cpu, mp_obj_t handler);
-void aarch64_irq_handlers_reset(void);
+MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_set_irq_handler_obj);
+MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_get_irq_handler_obj);
+MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_irq_counts_obj);
+
+// aarch64_cpu_timer.c
+MP_DECLARE_CONST_FUN_OBJ_2(aarch64_cpu_timer_obj);
+MP_DECLARE_CONST_FUN_OBJ_2(aarch64_stall_cpu_obj);
+
+// ramdisk.c
+extern const mp_obj_type_t aarch64_ramdisk_type;
 
 #endif

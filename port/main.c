@@ -1,4 +1,5 @@
-// Boot CPU: drivers, then the MicroPython runtime and its REPL.
+// Boot CPU: the core's drivers, then the MicroPython runtime and its REPL,
+// restarted at each soft reset.
 #include <stdio.h>
 
 #include "py/compile.h"
@@ -10,58 +11,21 @@
 #include "shared/runtime/gchelper.h"
 #include "shared/runtime/pyexec.h"
 #include "shared/runtime/softtimer.h"
-#include "boot/el2_defs.h"
+#include "core/cpu.h"
+#include "core/exception.h"
+#include "core/gic.h"
+#include "core/smp.h"
+#include "core/timer.h"
+#include "core/uart_pl011.h"
+#include "core/vcpu.h"
 #include "aarch64.h"
-#include "cpu.h"
-#include "gic.h"
-#include "smp.h"
-#include "timer.h"
-#include "uart_pl011.h"
-#include "vcpu.h"
+#include "gccollect.h"
+#include "mphalport.h"
 
 uint64_t boot_ticks;
 
-// Garbage collection paced by the live heap. Collecting only when 32 MiB are
-// full lets garbage pile up, and MicroPython's multi-block allocations then
-// rescan every block used since the last collection (a vCPU exit record costs
-// ten times more); collecting every few KiB makes a program that builds
-// megabytes of live data quadratic. So: collect after allocating as much as
-// is live (at least GC_THRESHOLD_MIN), as Go's collector does by default. A
-// gc.threshold() call by the user turns this off.
-#define GC_THRESHOLD_MIN (16 * 1024)
-static size_t gc_auto_threshold;       // in blocks; what we set last
-
-// Bytes in use: the allocation table's non-free entries (2 bits per block),
-// up to the highest block in use, as far as the sweep itself goes.
-static size_t gc_used_bytes(void) {
-    const mp_state_mem_area_t *area = &MP_STATE_MEM(area);
-    const uint64_t *w = (const uint64_t *)area->gc_alloc_table_start;
-    size_t words = MIN(area->gc_last_used_block / 32 + 1, area->gc_alloc_table_byte_len / 8);
-    size_t used = 0;
-    for (size_t i = 0; i < words; ++i) {
-        used += __builtin_popcountll((w[i] | (w[i] >> 1)) & 0x5555555555555555ull);
-    }
-    return used * MICROPY_BYTES_PER_GC_BLOCK;
-}
-
-static void gc_pace(void) {
-    if (MP_STATE_MEM(gc_alloc_threshold) == gc_auto_threshold) {
-        size_t bytes = MAX(GC_THRESHOLD_MIN, gc_used_bytes() / 2);
-        gc_auto_threshold = bytes / MICROPY_BYTES_PER_GC_BLOCK;
-        MP_STATE_MEM(gc_alloc_threshold) = gc_auto_threshold;
-    }
-}
-
 // Stack headroom kept free below the Python limit for IRQ handlers and C calls.
 #define STACK_MARGIN (16 * 1024)
-
-unsigned int cpu_online_count(void) {
-    unsigned int n = 0;
-    for (unsigned int i = 0; i < MAX_CPUS; ++i) {
-        n += cpu_local[i].online;
-    }
-    return n;
-}
 
 // Started at EL1: this firmware is a hypervisor and cannot run there.
 void boot_wrong_el(uint64_t el) {
@@ -72,40 +36,15 @@ void boot_wrong_el(uint64_t el) {
     halt();
 }
 
-// Every CPU's EL2 registers back to their boot values, so a soft reset never
-// leaves a CPU on the vCPU vectors with its saved state gone.
-static void restore_boot_state_call(smp_mailbox_t *mb) {
-    (void)mb;
-    SYSREG_WRITE(vbar_el2, host_exception_vectors);
-    SYSREG_WRITE(hcr_el2, HCR_EL2_BOOT);
-    isb();
-    if (cpu_index() != 0) {
-        timer_cpu_tick_start(0);
-    }
-}
-
-static void cpu_restore_boot_state(void) {
-    for (unsigned int cpu = 0; cpu < MAX_CPUS; ++cpu) {
-        if (cpu_local[cpu].online) {
-            smp_mailbox_t call = { 0 };
-            if (smp_call(cpu, restore_boot_state_call, &call)) {
-                mp_printf(&mp_plat_print, "[CPU %u did not answer the soft reset]\n", cpu);
-            }
-        }
-    }
-}
-
 void port_main(void) {
-    cpu_local_t *cpu = this_cpu();
-    cpu->mpidr = SYSREG_READ(mpidr_el1);
-    cpu->online = true;
-
+    cpu_local_online();
     uart_init();
     gic_dist_init();
     gic_cpu_init();
     timer_init();
     smp_init_irqs();
-    uart_irq_enable();
+    mphal_init();
+    exception_set_fault_resume(aarch64_fault_resume);
     irq_enable();
     smp_start_secondaries();
 
@@ -116,8 +55,7 @@ void port_main(void) {
     for (;;) {
         mp_init();
         readline_init0();
-        gc_auto_threshold = MP_STATE_MEM(gc_alloc_threshold);
-        gc_pace();
+        gc_pacing_start();
         // The RAM disk at / (firmware/_boot.py), then the user's boot.py and,
         // at the friendly REPL only, main.py: as MicroPython's other ports do.
         pyexec_frozen_module("_boot.py", false);
@@ -143,20 +81,11 @@ void port_main(void) {
 
         mp_printf(&mp_plat_print, "MPY: soft reboot\n");
         soft_timer_deinit();
-        cpu_restore_boot_state();
-        aarch64_irq_handlers_reset();
+        cpu_restore_boot_state_all();
         vcpu_slots_reset();
         gc_sweep_all();
         mp_deinit();
     }
-}
-
-void gc_collect(void) {
-    gc_collect_start();
-    gc_helper_collect_regs_and_stack();
-    soft_timer_gc_mark_all();
-    gc_collect_end();
-    gc_pace();
 }
 
 void nlr_jump_fail(void *val) {

@@ -2,10 +2,10 @@
 // mem8/mem16/mem32 are guarded: an access that faults raises aarch64.Fault
 // (an OSError) instead of stopping the firmware.
 #include "py/mphal.h"
+#include "core/cpu.h"
+#include "core/exception.h"
+#include "core/power.h"
 #include "aarch64.h"
-#include "cpu.h"
-#include "exception.h"
-#include "power.h"
 
 typedef struct _machine_gmem_obj_t {
     mp_obj_base_t base;

@@ -1,6 +1,6 @@
 // MicroPython configuration of the AArch64 EL2 port.
 #include <stdint.h>
-#include "board.h"
+#include "mpconfigboard.h"
 
 #define MICROPY_CONFIG_ROM_LEVEL            (MICROPY_CONFIG_ROM_LEVEL_EXTRA_FEATURES)
 

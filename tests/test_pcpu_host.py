@@ -1,6 +1,7 @@
 """pcpu.py in CPython against a simulated register file: the semantics in
 milliseconds, beside the on-target tests that prove them on real registers."""
 import importlib
+import os
 import sys
 import types
 
@@ -18,6 +19,7 @@ class FakeAarch64(types.ModuleType):
         self.regs = [{"VBAR_EL2": HOST_VECTORS, "HCR_EL2": BOOT_HCR} for _ in range(cpus)]
         self.handlers = [None] * cpus
         self.HOST_VECTORS, self.VCPU_VECTORS = HOST_VECTORS, VCPU_VECTORS
+        self.MAX_CPUS = 8
         self.fail_write = None
         outer = self
 
@@ -48,13 +50,19 @@ class FakeAarch64(types.ModuleType):
         self.irq_counts = lambda cpu=None: (0, 0, 0, 0)
 
 
+# The target's own modules, imported by their target names as the firmware does.
+TARGET_MODULES = ("axerrno", "axvcpu", "percpu", "pcpu", "pcpu_status")
+
+
 @pytest.fixture
 def pcpu(monkeypatch):
     fake = FakeAarch64()
     monkeypatch.setitem(sys.modules, "aarch64", fake)
     monkeypatch.setitem(sys.modules, "sysregs", sysregs)
-    monkeypatch.delitem(sys.modules, "host_tools.target.pcpu", raising=False)
-    module = importlib.import_module("host_tools.target.pcpu")
+    monkeypatch.syspath_prepend(os.path.dirname(sysregs.__file__))
+    for name in TARGET_MODULES:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    module = importlib.import_module("pcpu")
     module.fake = fake
     return module
 

@@ -2,6 +2,9 @@
 # Link address inside RAM: QEMU places the device tree at the start of RAM.
 LOAD_ADDR = 0x40080000
 
+# CPUs the firmware brings up and keeps state for.
+MAX_CPUS = 4
+
 # How QEMU runs this board: the Makefile and host_tools/boards.py read these.
 # QEMU_SMP is the default CPU count; QEMU_SMP_FIXED = 1 means -smp cannot change it.
 QEMU_MACHINE = virt

@@ -3,6 +3,9 @@
 LOAD_ADDR = 0x80000
 BUILD_KERNEL_IMG = 1
 
+# CPUs the firmware brings up and keeps state for.
+MAX_CPUS = 4
+
 # How QEMU runs this board: the Makefile and host_tools/boards.py read these.
 QEMU_MACHINE = raspi4b
 QEMU_ARGS = -M raspi4b

@@ -7,8 +7,7 @@
 
 #include "py/mphal.h"
 #include "py/runtime.h"
-#include "board.h"
-#include "boot/el2_defs.h"
+#include "mpconfigboard.h"
 #include "cpu.h"
 #include "gic.h"
 #include "power.h"
@@ -22,6 +21,7 @@ enum { MB_IDLE, MB_POSTED, MB_RUNNING, MB_DONE };
 extern char secondary_entry[];
 
 static volatile uint32_t python_pending;   // bit n: CPU n has callbacks for Python
+static void (*python_pending_handler)(uint32_t cpus);
 
 static bool mb_claim(volatile uint32_t *state, uint32_t from, uint32_t to) {
     uint32_t expected = from;
@@ -132,13 +132,16 @@ uint32_t smp_take_python_pending(void) {
     return __atomic_exchange_n(&python_pending, 0, __ATOMIC_ACQ_REL);
 }
 
-__attribute__((weak)) void smp_python_pending_hook(uint32_t cpus) {
-    (void)cpus;
+void smp_set_python_pending_handler(void (*handler)(uint32_t cpus)) {
+    python_pending_handler = handler;
 }
 
 static void smp_notify_irq(unsigned int intid) {
     (void)intid;
-    smp_python_pending_hook(smp_take_python_pending());
+    uint32_t cpus = smp_take_python_pending();
+    if (python_pending_handler) {
+        python_pending_handler(cpus);
+    }
 }
 
 void smp_init_irqs(void) {
@@ -179,13 +182,9 @@ void smp_start_secondaries(void) {
 // A secondary CPU, after boot/start.S set up its stack, vectors and MMU.
 void secondary_main(uint64_t cpu_id) {
     (void)cpu_id;
-    cpu_local_t *cpu = this_cpu();
-    cpu->mpidr = SYSREG_READ(mpidr_el1);
     gic_cpu_init();
-    gic_enable_irq(INTID_TIMER_EL2_PHYS);
-    gic_enable_irq(INTID_TIMER_EL1_PHYS);
-    __atomic_store_n(&cpu->online, true, __ATOMIC_RELEASE);
-    __asm__ volatile ("dsb ish\n sev" ::: "memory");
+    timer_cpu_init();
+    cpu_local_online();
     irq_enable();
     for (;;) {
         __asm__ volatile ("wfi");

@@ -2,8 +2,8 @@
 // memory map. Built by the compiler as initialised data, so every CPU can turn
 // its MMU on in boot/start.S before running any C.
 #include <stdint.h>
-#include "board.h"
-#include "boot/el2_defs.h"
+#include "mpconfigboard.h"
+#include "el2_defs.h"
 
 #define BLOCK_1G        0x1ul
 #define AF              (1ul << 10)

@@ -1,13 +1,19 @@
-// Per-CPU state and small AArch64 helpers shared by the port's C files.
-#ifndef PORT_CPU_H
-#define PORT_CPU_H
+// CPU-local data (one cpu_local_t per CPU) and small AArch64 helpers shared
+// by the core and the modules above it. MAX_CPUS comes from the board's
+// mpconfigboard.mk (passed by port/Makefile to the compiler and the linker).
+#ifndef CORE_CPU_H
+#define CORE_CPU_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
-#include "board.h"
+#include "mpconfigboard.h"
+#include "el2_defs.h"
 #include "smp.h"
 
-#define MAX_CPUS BOARD_MAX_CPUS
+#ifndef MAX_CPUS
+#error "MAX_CPUS comes from the board's mpconfigboard.mk"
+#endif
 
 #define SYSREG_READ(name) ({ uint64_t v_; __asm__ volatile ("mrs %0, " #name : "=r" (v_)); v_; })
 #define SYSREG_WRITE(name, v) __asm__ volatile ("msr " #name ", %0" :: "r" ((uint64_t)(v)) : "memory")
@@ -31,6 +37,19 @@ typedef struct _trap_frame_t {
     uint64_t elr;
     uint64_t spsr;
 } trap_frame_t;
+_Static_assert(offsetof(trap_frame_t, x[30]) == FRAME_X(30), "trap frame x30");
+_Static_assert(offsetof(trap_frame_t, sp_el0) == FRAME_SP_EL0, "trap frame SP_EL0");
+_Static_assert(offsetof(trap_frame_t, elr) == FRAME_ELR, "trap frame ELR_EL2");
+_Static_assert(offsetof(trap_frame_t, spsr) == FRAME_SPSR, "trap frame SPSR_EL2");
+_Static_assert(sizeof(trap_frame_t) == FRAME_SIZE, "trap frame size");
+
+// The FP/SIMD registers boot/vectors.S keeps beside the frame (C never reads them).
+typedef struct _fp_frame_t {
+    __uint128_t q[FPFRAME_QREGS];
+    uint64_t fpcr, fpsr;
+} fp_frame_t;
+_Static_assert(offsetof(fp_frame_t, fpcr) == FPFRAME_FPCR, "FP frame FPCR");
+_Static_assert(sizeof(fp_frame_t) == FPFRAME_SIZE, "FP frame size");
 
 typedef void (*irq_handler_fn_t)(void);
 
@@ -47,8 +66,12 @@ typedef struct _cpu_local_t {
     volatile uint64_t guard_far;
     uint64_t fault_esr, fault_far, fault_elr;   // an unguarded fault turned into a Python exception
 
-    // IRQ_HANDLER: set once, called by exception_vector_base_vcpu for IRQs taken at EL2.
+    // IRQ_HANDLER: set once, called by exception_vector_base_vcpu for IRQs
+    // taken at EL2. irq_handler_obj is the object of whoever registered it
+    // (the aarch64 module's IrqHandler), kept here so it lives exactly as long
+    // as the slot; the garbage collector scans it (gccollect.c).
     irq_handler_fn_t irq_handler;
+    void *irq_handler_obj;
     volatile uint64_t irq_count;            // IRQs that went through irq_handler
     volatile uint64_t irq_total;            // every IRQ this CPU took
     volatile uint64_t irq_no_handler;       // IRQs on the vCPU vectors with no IRQ_HANDLER set
@@ -69,7 +92,7 @@ typedef struct _cpu_local_t {
 extern cpu_local_t cpu_local[MAX_CPUS];
 
 static inline unsigned int cpu_index(void) {
-    return SYSREG_READ(mpidr_el1) & 0xff;
+    return FIELD_GET(MPIDR_EL1_AFF0, SYSREG_READ(mpidr_el1));
 }
 
 static inline cpu_local_t *this_cpu(void) {
@@ -78,15 +101,15 @@ static inline cpu_local_t *this_cpu(void) {
 
 unsigned int cpu_online_count(void);
 
-// Exception entry points called from boot/vectors.S.
-void el2_sync_exception(trap_frame_t *frame, uint64_t kind);
-void invalid_exception(trap_frame_t *frame, uint64_t kind);
-void host_irq_entry(trap_frame_t *frame, uint64_t kind);
-void vcpu_irq_entry(trap_frame_t *frame, uint64_t kind);
-void vm_exit(trap_frame_t *frame, uint64_t kind);
+// This CPU comes online (boot CPU and secondaries).
+void cpu_local_online(void);
 
-// The firmware's host IRQ handler: acknowledge, dispatch by INTID, end of interrupt.
-void host_irq_handler(void);
+// Fill a CPU's IRQ_HANDLER slot once: false if it was already set.
+bool cpu_irq_handler_set(unsigned int cpu, irq_handler_fn_t fn, void *obj);
+
+// Every CPU's EL2 state back to its boot values, its IRQ_HANDLER slot
+// emptied and its timer ticks stopped (soft reset); says which CPU did not answer.
+void cpu_restore_boot_state_all(void);
 
 extern char host_exception_vectors[];
 extern char exception_vector_base_vcpu[];

@@ -1,6 +1,8 @@
-// GICv2 driver (distributor and CPU interface).
-#ifndef PORT_GIC_H
-#define PORT_GIC_H
+// GICv2 driver (distributor and CPU interface) and the firmware's host IRQ
+// handler: acknowledge, dispatch by INTID to the handler a driver registered,
+// end of interrupt.
+#ifndef CORE_GIC_H
+#define CORE_GIC_H
 
 #include <stdint.h>
 
@@ -21,5 +23,8 @@ void gic_enable_irq(unsigned int intid);
 void gic_disable_irq(unsigned int intid);
 void gic_send_sgi(unsigned int intid, unsigned int cpu);
 uint32_t gic_typer(void);
+
+// The firmware's host IRQ handler (IRQ_HANDLER's default).
+void host_irq_handler(void);
 
 #endif

@@ -2,11 +2,6 @@
 //
 // This file is built with -mgeneral-regs-only: vm_exit() runs with the
 // guest's FP/SIMD registers still live, and must not touch them.
-#include <errno.h>
-
-#include "py/mperrno.h"
-#include "py/runtime.h"
-#include "boot/el2_defs.h"
 #include "cpu.h"
 #include "exception.h"
 #include "smp.h"
@@ -14,7 +9,7 @@
 #include "vcpu.h"
 
 // Guest RAM: one 2 MiB block per vCPU slot, and its stage-2 tables.
-extern uint8_t __guest_ram_start[];     // boot/link.ld: VCPU_MAX x 2 MiB, 2 MiB aligned
+extern uint8_t __guest_ram_start[];     // boot/link.ld: VCPU_MAX x VCPU_GUEST_RAM_SIZE, 2 MiB aligned
 #define guest_ram ((uint8_t (*)[VCPU_GUEST_RAM_SIZE])__guest_ram_start)
 static uint64_t stage2_l1[VCPU_MAX][512] __attribute__((aligned(4096)));
 static uint64_t stage2_l2[VCPU_MAX][512] __attribute__((aligned(4096)));
@@ -27,14 +22,17 @@ static bool slot_used[VCPU_MAX];
 #define S2_SH_INNER     (3ul << 8)
 #define S2_AF           (1ul << 10)
 
-// 4 GiB of IPA space (T0SZ 32) walked from level 1, 4 KiB granule, tables
-// write-back cacheable and inner shareable, 40-bit PA.
-#define VTCR_EL2_VALUE  ((1ul << 31) | (2ul << 16) | (3ul << 12) | (1ul << 10) | (1ul << 8) | (1ul << 6) | 32)
-#define SPSR_EL1H_MASKED 0x3c5
-#define SCTLR_EL1_RESET 0x30d00800ul    // RES1 bits; MMU and caches off
+// 4 GiB of IPA space (T0SZ 32) walked from level 1 (SL0 1), 4 KiB granule,
+// tables write-back cacheable and inner shareable, 40-bit PA; bit 31 is RES1.
+#define VTCR_EL2_VALUE  ((1ul << 31) | FIELD_PREP(VTCR_EL2_PS, 2) | FIELD_PREP(VTCR_EL2_SH0, 3) \
+                         | FIELD_PREP(VTCR_EL2_ORGN0, 1) | FIELD_PREP(VTCR_EL2_IRGN0, 1) \
+                         | FIELD_PREP(VTCR_EL2_SL0, 1) | FIELD_PREP(VTCR_EL2_T0SZ, 32))
+#define SCTLR_EL1_RESET SCTLR_EL1_RES1  // MMU and caches off
 
-#define EC_HVC64        0x16
-#define EC_SMC64        0x17
+_Static_assert(offsetof(vcpu_ctx_t, frame) == VCPU_FRAME, "vCPU frame offset");
+_Static_assert(offsetof(vcpu_ctx_t, host) == VCPU_HOST, "vCPU host registers offset");
+_Static_assert(offsetof(vcpu_ctx_t, host_fp) == VCPU_HOST_FP, "vCPU host FP offset");
+_Static_assert(offsetof(vcpu_ctx_t, guest_fp) == VCPU_GUEST_FP, "vCPU guest FP offset");
 
 int vcpu_slot_alloc(void) {
     for (int i = 0; i < VCPU_MAX; ++i) {
@@ -108,9 +106,9 @@ void vm_exit(trap_frame_t *frame, uint64_t kind) {
         invalid_exception(frame, kind);
     }
     uint64_t esr = SYSREG_READ(esr_el2);
-    uint32_t ec = (esr >> 26) & 0x3f;
+    uint32_t ec = FIELD_GET(ESR_EL2_EC, esr);
     v->exits++;
-    if ((kind & 3) == EXC_SYNC && ec == EC_HVC64 && (esr & 0xffff) == VCPU_NULL_HVC) {
+    if (EXC_TYPE(kind) == EXC_SYNC && ec == EC_HVC64 && FIELD_GET(ESR_EL2_ISS, esr) == VCPU_NULL_HVC) {
         // The null hypercall: answered here, straight back into the guest.
         v->null_hvcs++;
         frame->x[0] = 0;
@@ -120,19 +118,19 @@ void vm_exit(trap_frame_t *frame, uint64_t kind) {
     for (size_t i = 0; i < sizeof(trap_frame_t) / 8; ++i) {
         dst[i] = src[i];
     }
-    v->esr = (kind & 3) == EXC_SYNC ? esr : 0;
+    v->esr = EXC_TYPE(kind) == EXC_SYNC ? esr : 0;
     v->far = SYSREG_READ(far_el2);
     v->hpfar = SYSREG_READ(hpfar_el2);
-    if ((kind & 3) == EXC_SYNC && ec == EC_SMC64) {
+    if (EXC_TYPE(kind) == EXC_SYNC && ec == EC_SMC64) {
         v->frame.elr += 4;      // a trapped SMC returns to itself: resume after it
     }
-    cpu->vcpu_exit_kind = (kind & 3) == EXC_SYNC ? VCPU_EXIT_SYNC : VCPU_EXIT_IRQ;
+    cpu->vcpu_exit_kind = EXC_TYPE(kind) == EXC_SYNC ? VCPU_EXIT_SYNC : VCPU_EXIT_IRQ;
     vcpu_exit_to_host(v);
 }
 
 // Run the guest on this CPU until one exit that needs the host.
 int vcpu_run_local(vcpu_ctx_t *v, uint64_t timeout_ticks) {
-    if (!(SYSREG_READ(hcr_el2) & 1)) {
+    if (!(SYSREG_READ(hcr_el2) & HCR_EL2_VM)) {
         return VCPU_EXIT_DISABLED;
     }
     cpu_local_t *cpu = this_cpu();

@@ -1,7 +1,8 @@
 // QEMU `virt` (-M virt,virtualization=on,gic-version=2 -cpu cortex-a72).
-// Every address and interrupt number of this board is defined here and only here.
-#ifndef BOARD_H
-#define BOARD_H
+// Every address and interrupt number of this board is defined here and only here;
+// how QEMU runs it and its CPU count are in mpconfigboard.mk.
+#ifndef MICROPY_INCLUDED_MPCONFIGBOARD_H
+#define MICROPY_INCLUDED_MPCONFIGBOARD_H
 
 #define BOARD_NAME              "QEMU_VIRT"
 #define BOARD_MACHINE           "QEMU virt"
@@ -21,7 +22,7 @@
 #define BOARD_GICD_BASE         0x08000000UL
 #define BOARD_GICC_BASE         0x08010000UL
 
-#define BOARD_MAX_CPUS          4
 #define BOARD_SMP_PSCI          1               // secondaries start with PSCI CPU_ON over SMC
+#define BOARD_RESET_PSCI        1               // reset: PSCI SYSTEM_RESET
 
 #endif

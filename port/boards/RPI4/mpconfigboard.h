@@ -1,7 +1,8 @@
 // Raspberry Pi 4 Model B (BCM2711, 4 x Cortex-A72), also QEMU `raspi4b`.
-// Every address and interrupt number of this board is defined here and only here.
-#ifndef BOARD_H
-#define BOARD_H
+// Every address and interrupt number of this board is defined here and only here;
+// how QEMU runs it and its CPU count are in mpconfigboard.mk.
+#ifndef MICROPY_INCLUDED_MPCONFIGBOARD_H
+#define MICROPY_INCLUDED_MPCONFIGBOARD_H
 
 #define BOARD_NAME              "RPI4"
 #define BOARD_MACHINE           "Raspberry Pi 4 Model B"
@@ -23,8 +24,8 @@
 #define BOARD_GICD_BASE         0xff841000UL    // GIC-400
 #define BOARD_GICC_BASE         0xff842000UL
 
-#define BOARD_MAX_CPUS          4
 #define BOARD_SMP_PSCI          0               // secondaries wait on the spin table
 #define BOARD_SPIN_TABLE_BASE   0xd8UL          // entry address of CPU n at 0xd8 + 8 * n
+#define BOARD_RESET_BCM2711_WATCHDOG 1          // reset: the power manager's watchdog
 
 #endif

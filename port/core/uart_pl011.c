@@ -1,14 +1,12 @@
-// PL011 UART driver: polled transmit, interrupt-driven receive into the
-// stdin ring buffer, Ctrl-C detected in the interrupt handler.
+// PL011 UART driver: polled transmit, interrupt-driven receive handed byte
+// by byte to the sink the console registers (uart_irq_enable).
 #include <stdint.h>
 
-#include "py/mphal.h"
-#include "py/ringbuf.h"
-#include "shared/runtime/interrupt_char.h"
-#include "board.h"
+#include "mpconfigboard.h"
 #include "gic.h"
-#include "mphalport.h"
 #include "uart_pl011.h"
+
+static uart_rx_sink_t rx_sink;
 
 #define UART_REG(off) (*(volatile uint32_t *)(BOARD_UART_BASE + (off)))
 #define UART_DR     UART_REG(0x00)
@@ -79,8 +77,7 @@ int uart_rx_poll(void) {
     return UART_DR & 0xff;
 }
 
-// Move received bytes into the stdin ring buffer; Ctrl-C schedules KeyboardInterrupt.
-// The interrupt is cleared before the FIFO is drained, not after: a byte that
+// Hand received bytes to the sink. The interrupt is cleared before the FIFO is drained, not after: a byte that
 // lands between the last empty check and a late clear would sit in the FIFO
 // with its interrupt gone (QEMU raises RX only as the FIFO goes from empty to
 // one byte), and a running program would never see the user's Ctrl-C.
@@ -89,11 +86,12 @@ static void uart_irq_handler(unsigned int intid) {
     UART_ICR = INT_RX | INT_RT;
     int c;
     while ((c = uart_rx_poll()) >= 0) {
-        stdin_rx_byte(c);
+        rx_sink(c);
     }
 }
 
-void uart_irq_enable(void) {
+void uart_irq_enable(uart_rx_sink_t sink) {
+    rx_sink = sink;
     gic_set_handler(BOARD_UART_INTID, uart_irq_handler);
     UART_IMSC = INT_RX | INT_RT;
     gic_enable_irq(BOARD_UART_INTID);

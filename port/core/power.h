@@ -1,6 +1,6 @@
 // PSCI calls and board reset.
-#ifndef PORT_POWER_H
-#define PORT_POWER_H
+#ifndef CORE_POWER_H
+#define CORE_POWER_H
 
 #include <stdint.h>
 

@@ -1,14 +1,18 @@
-// The smallest real vCPU: an EL1 AArch64 guest behind stage 2.
-#ifndef PORT_VCPU_H
-#define PORT_VCPU_H
+// The vCPU core: an EL1 AArch64 guest behind stage 2, entered and left on
+// the CPU it belongs to. VCPU_MAX and VCPU_GUEST_RAM_SIZE (the guest-RAM
+// slots boot/link.ld reserves) come from port/Makefile.
+#ifndef CORE_VCPU_H
+#define CORE_VCPU_H
 
+#include "el2_defs.h"
 
+#if !defined(VCPU_MAX) || !defined(VCPU_GUEST_RAM_SIZE)
+#error "VCPU_MAX and VCPU_GUEST_RAM_SIZE come from port/Makefile"
+#endif
 #define VCPU_GUEST_IPA          0x40000000UL    // guest RAM and entry point
-#define VCPU_GUEST_RAM_SIZE     0x200000UL      // one 2 MiB stage-2 block
 #define VCPU_GUEST_STACK_TOP    (VCPU_GUEST_IPA + 0x10000)
 #define VCPU_GUEST_LOADED_SIZE  0x10000UL       // code and stack: what the host writes and cleans
 #define VCPU_NULL_HVC           0x4e55          // HVC #0x4e55 ("NU") is answered in C
-#define VCPU_MAX                8
 
 // Exit kinds (returned by vcpu_run_local)
 #define VCPU_EXIT_SYNC      0   // trap from the guest: see ESR
@@ -16,11 +20,12 @@
 #define VCPU_EXIT_TIMEOUT   2   // the run's deadline passed
 #define VCPU_EXIT_DISABLED  3   // HCR_EL2.VM is clear on that CPU: not run
 
-// Offsets used by boot/vcpu_switch.S.
-#define VCPU_FRAME          0                   // trap_frame_t, 34 x 8
-#define VCPU_HOST           (34 * 8)            // x19..x30, sp, daif (14 x 8)
+// Offsets used by boot/vcpu_switch.S, checked against vcpu_ctx_t in core/vcpu.c.
+#define VCPU_FRAME          0                   // trap_frame_t, FRAME_SIZE
+#define VCPU_HOST           FRAME_SIZE          // x19..x30, sp, daif (14 x 8)
 #define VCPU_HOST_FP        (VCPU_HOST + 14 * 8)    // d8..d15
 #define VCPU_GUEST_FP       (VCPU_HOST_FP + 8 * 8)  // q0..q31, fpcr, fpsr
+#define VCPU_FP_FPCR        (32 * 16)               // fpcr, fpsr after q0..q31
 
 #ifndef __ASSEMBLY__
 #include <stddef.h>

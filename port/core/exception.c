@@ -4,13 +4,16 @@
 
 #include "py/mphal.h"
 #include "py/runtime.h"
-#include "boot/el2_defs.h"
 #include "genhdr/sysregs.h"
-#include "aarch64.h"
 #include "cpu.h"
 #include "exception.h"
+#include "gic.h"
 
-cpu_local_t cpu_local[MAX_CPUS];
+static void (*fault_resume)(void);
+
+void exception_set_fault_resume(void (*resume)(void)) {
+    fault_resume = resume;
+}
 
 static const char *const exception_kind_names[4] = { "synchronous", "IRQ", "FIQ", "SError" };
 static const char *const exception_source_names[4] = {
@@ -39,22 +42,14 @@ qstr exception_class_qstr(uint32_t ec) {
 // Write straight to the UART: the report must get out whatever state the runtime is in.
 static void report_fault(const char *what, trap_frame_t *frame, uint64_t kind) {
     uint64_t esr = SYSREG_READ(esr_el2);
-    uint32_t ec = (esr >> 26) & 0x3f;
+    uint32_t ec = FIELD_GET(ESR_EL2_EC, esr);
     mp_printf(&mp_plat_print,
         "\n*** %s: %s exception from %s on CPU %u\n"
         "    ESR_EL2=0x%016lx (EC=0x%02x %s, ISS=0x%07lx)\n"
         "    ELR_EL2=0x%016lx FAR_EL2=0x%016lx SPSR_EL2=0x%016lx\n",
-        what, exception_kind_names[kind & 3], exception_source_names[(kind >> 2) & 3], cpu_index(),
-        esr, (unsigned)ec, exception_class_name(ec), esr & 0x1ffffff,
+        what, exception_kind_names[EXC_TYPE(kind)], exception_source_names[EXC_SOURCE(kind)], cpu_index(),
+        esr, (unsigned)ec, exception_class_name(ec), FIELD_GET(ESR_EL2_ISS, esr),
         frame->elr, SYSREG_READ(far_el2), frame->spsr);
-}
-
-// Where an unexpected fault in Python's thread of execution resumes: raise a
-// Python exception so the REPL survives it.
-static void el2_fault_raise(void) {
-    cpu_local_t *cpu = this_cpu();
-    aarch64_raise_fault(cpu->fault_esr, cpu->fault_far, "unexpected exception at ELR 0x%lx",
-        (unsigned long)cpu->fault_elr);
 }
 
 static bool in_guarded_code(cpu_local_t *cpu, uint64_t pc) {
@@ -74,13 +69,13 @@ void el2_sync_exception(trap_frame_t *frame, uint64_t kind) {
         return;
     }
     report_fault("fault", frame, kind);
-    if (cpu_index() == 0 && cpu->irq_depth == 0 && MP_STATE_THREAD(nlr_top) != NULL) {
-        // Resume in el2_fault_raise with IRQs on; the stack is intact.
+    if (fault_resume != NULL && cpu_index() == 0 && cpu->irq_depth == 0 && MP_STATE_THREAD(nlr_top) != NULL) {
+        // Resume in fault_resume with IRQs on; the stack is intact.
         cpu->fault_esr = SYSREG_READ(esr_el2);
         cpu->fault_far = SYSREG_READ(far_el2);
         cpu->fault_elr = frame->elr;
-        frame->elr = (uint64_t)el2_fault_raise;
-        frame->spsr &= ~(uint64_t)(1 << 7);     // IRQs on again: the REPL needs them
+        frame->elr = (uint64_t)fault_resume;
+        frame->spsr &= ~SPSR_EL2_I;     // IRQs on again: the REPL needs them
         return;
     }
     mp_printf(&mp_plat_print, "    halted\n");
@@ -121,11 +116,6 @@ void vcpu_irq_entry(trap_frame_t *frame, uint64_t kind) {
         host_irq_handler();
     }
     cpu->irq_depth--;
-}
-
-__attribute__((weak)) void vm_exit(trap_frame_t *frame, uint64_t kind) {
-    report_fault("VM exit with no vCPU running", frame, kind);
-    halt();
 }
 
 bool guard_end(cpu_local_t *cpu) {

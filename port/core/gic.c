@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "py/mphal.h"
-#include "board.h"
+#include "mpconfigboard.h"
 #include "cpu.h"
 #include "gic.h"
 

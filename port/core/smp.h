@@ -1,6 +1,6 @@
-// Secondary CPUs: bring-up and cross-calls.
-#ifndef PORT_SMP_H
-#define PORT_SMP_H
+// Secondary CPUs: bring-up, cross-calls, and notifying the CPU that runs Python.
+#ifndef CORE_SMP_H
+#define CORE_SMP_H
 
 #include <stdint.h>
 
@@ -20,8 +20,10 @@ struct _smp_mailbox_t {
 
 void smp_start_secondaries(void);
 
-// Run fn on `cpu` (in its IRQ context) and wait. 0, or -ETIMEDOUT if the CPU
-// did not take the call in time (then the call is withdrawn and never runs).
+// Run fn on `cpu` (in its IRQ context) and wait. 0, or -ETIMEDOUT if the call
+// did not finish in time: a call the CPU had not started is withdrawn and
+// never runs; one it had started finishes on its own, its result lost, and
+// the next call to that CPU waits for it.
 int smp_call(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *args_and_results);
 
 // The same with a timeout of its own; timeout_ms < 0 waits until the call
@@ -31,8 +33,10 @@ int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *args_and_results
 // Post without waiting (used by the test aid that makes a CPU unresponsive).
 int smp_post(unsigned int cpu, smp_fn_t fn, uint64_t arg0);
 
-// Tell CPU 0 that this CPU has Python callbacks to schedule.
+// Tell CPU 0 that this CPU has Python callbacks to schedule: CPU 0 calls the
+// handler registered here, in IRQ context, with the set of CPUs that asked.
 void smp_notify_python(void);
+void smp_set_python_pending_handler(void (*handler)(uint32_t cpus));
 void smp_init_irqs(void);
 uint32_t smp_take_python_pending(void);
 

@@ -1,0 +1,56 @@
+// Garbage collection: the roots (registers, CPU 0's stack, soft timers, the
+// objects behind the per-CPU IRQ_HANDLER slots) and pacing by the live heap.
+//
+// Collecting only when the 32 MiB heap is full lets garbage pile up, and
+// MicroPython's multi-block allocations then rescan every block used since
+// the last collection (a vCPU exit record costs ten times more); collecting
+// every few KiB makes a program that builds megabytes of live data quadratic.
+// So: collect after allocating half as much as is live (at least
+// GC_THRESHOLD_MIN), as Go's collector does by default. A gc.threshold() call
+// by the user turns this off.
+#include "py/gc.h"
+#include "py/mpstate.h"
+#include "shared/runtime/gchelper.h"
+#include "shared/runtime/softtimer.h"
+#include "core/cpu.h"
+#include "gccollect.h"
+
+#define GC_THRESHOLD_MIN (16 * 1024)
+static size_t gc_auto_threshold;       // in blocks; what we set last
+
+// Bytes in use: the allocation table's non-free entries (2 bits per block),
+// up to the highest block in use, as far as the sweep itself goes.
+static size_t gc_used_bytes(void) {
+    const mp_state_mem_area_t *area = &MP_STATE_MEM(area);
+    const uint64_t *w = (const uint64_t *)area->gc_alloc_table_start;
+    size_t words = MIN(area->gc_last_used_block / 32 + 1, area->gc_alloc_table_byte_len / 8);
+    size_t used = 0;
+    for (size_t i = 0; i < words; ++i) {
+        used += __builtin_popcountll((w[i] | (w[i] >> 1)) & 0x5555555555555555ull);
+    }
+    return used * MICROPY_BYTES_PER_GC_BLOCK;
+}
+
+static void gc_pace(void) {
+    if (MP_STATE_MEM(gc_alloc_threshold) == gc_auto_threshold) {
+        size_t bytes = MAX(GC_THRESHOLD_MIN, gc_used_bytes() / 2);
+        gc_auto_threshold = bytes / MICROPY_BYTES_PER_GC_BLOCK;
+        MP_STATE_MEM(gc_alloc_threshold) = gc_auto_threshold;
+    }
+}
+
+void gc_pacing_start(void) {
+    gc_auto_threshold = MP_STATE_MEM(gc_alloc_threshold);
+    gc_pace();
+}
+
+void gc_collect(void) {
+    gc_collect_start();
+    gc_helper_collect_regs_and_stack();
+    soft_timer_gc_mark_all();
+    for (unsigned int i = 0; i < MAX_CPUS; ++i) {
+        gc_collect_root(&cpu_local[i].irq_handler_obj, 1);
+    }
+    gc_collect_end();
+    gc_pace();
+}
