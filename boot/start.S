@@ -55,13 +55,17 @@ secondary_entry:
     b       halt
 
 // Per-CPU EL2 state every CPU starts from: traps, routing, vectors, and the
-// identity-mapped MMU with caches on. Uses x0 only.
+// identity-mapped MMU with caches on. Uses x0 and x1 only.
     .global cpu_el2_init
 cpu_el2_init:
     ldr     x0, =CPTR_EL2_BOOT          // FP/SIMD usable at EL2
     msr     cptr_el2, x0
     ldr     x0, =HCR_EL2_BOOT           // physical IRQ/FIQ/SError taken at EL2
     msr     hcr_el2, x0
+    mrs     x0, mdcr_el2                // guests' debug and PMU accesses trap
+    ldr     x1, =MDCR_EL2_GUEST_TRAPS
+    orr     x0, x0, x1
+    msr     mdcr_el2, x0
     ldr     x0, =MAIR_EL2_BOOT
     msr     mair_el2, x0
     ldr     x0, =TCR_EL2_BOOT

@@ -24,6 +24,9 @@ vcpu_enter:
     stp     d10, d11, [x9, #16]
     stp     d12, d13, [x9, #32]
     stp     d14, d15, [x9, #48]
+    mrs     x10, fpcr
+    mrs     x11, fpsr
+    stp     x10, x11, [x9, #VCPU_HOST_FPCR]
     msr     daifset, #0xf
     add     x9, x0, #VCPU_GUEST_FP
     ldp     q0, q1, [x9, #0]
@@ -99,6 +102,9 @@ vcpu_exit_to_host:
     ldp     d10, d11, [x9, #16]
     ldp     d12, d13, [x9, #32]
     ldp     d14, d15, [x9, #48]
+    ldp     x10, x11, [x9, #VCPU_HOST_FPCR]     // the host's FP modes, whatever the guest set
+    msr     fpcr, x10
+    msr     fpsr, x11
     add     x9, x0, #VCPU_HOST
     ldp     x10, x11, [x9, #96]
     mov     sp, x10                         // drops the exception frame

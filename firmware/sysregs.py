@@ -158,6 +158,17 @@ VTCR_EL2_FIELDS = (
     ("PS", 18, 16, "physical address size"),
 )
 
+MDCR_EL2_FIELDS = (
+    ("HPMN", 4, 0, "event counters EL1 and EL0 may use"),
+    ("TPMCR", 5, 5, "trap PMCR_EL0 accesses"),
+    ("TPM", 6, 6, "trap performance monitor accesses"),
+    ("HPME", 7, 7, "EL2 event counters enabled"),
+    ("TDE", 8, 8, "route debug exceptions to EL2"),
+    ("TDA", 9, 9, "trap debug register accesses"),
+    ("TDOSA", 10, 10, "trap debug OS-related register accesses"),
+    ("TDRA", 11, 11, "trap debug ROM address register accesses"),
+)
+
 CNTHCTL_EL2_FIELDS = (
     ("EL1PCTEN", 0, 0, "EL1/EL0 may read the physical counter"),
     ("EL1PCEN", 1, 1, "EL1/EL0 may use the physical timer"),
@@ -182,7 +193,7 @@ REGISTERS = {
     "TCR_EL2": (3, 4, 2, 0, 2, RO, "Translation Control Register (EL2)", TCR_EL2_FIELDS),
     "MAIR_EL2": (3, 4, 10, 2, 0, RO, "Memory Attribute Indirection Register (EL2)", MAIR_FIELDS),
     "TTBR0_EL2": (3, 4, 2, 0, 0, RO, "Translation Table Base Register 0 (EL2)", ()),
-    "MDCR_EL2": (3, 4, 1, 1, 1, RW, "Monitor Debug Configuration Register (EL2)", ()),
+    "MDCR_EL2": (3, 4, 1, 1, 1, RW, "Monitor Debug Configuration Register (EL2)", MDCR_EL2_FIELDS),
     "HSTR_EL2": (3, 4, 1, 1, 3, RW, "Hypervisor System Trap Register", ()),
     "VTTBR_EL2": (3, 4, 2, 1, 0, RW, "Virtualization Translation Table Base Register", ()),
     "VTCR_EL2": (3, 4, 2, 1, 2, RW, "Virtualization Translation Control Register", VTCR_EL2_FIELDS),
@@ -205,6 +216,21 @@ REGISTERS = {
     "CNTPCT_EL0": (3, 3, 14, 0, 1, RO, "Counter-timer Physical Count Register", ()),
     "DAIF": (3, 3, 4, 2, 1, RW, "Interrupt Mask Bits", DAIF_FIELDS),
     "SCTLR_EL1": (3, 0, 1, 0, 0, RW, "System Control Register (EL1)", SCTLR_EL1_FIELDS),
+    "CPACR_EL1": (3, 0, 1, 0, 2, RW, "Architectural Feature Access Control Register", CPACR_EL1_FIELDS),
+    "TTBR0_EL1": (3, 0, 2, 0, 0, RW, "Translation Table Base Register 0 (EL1)", ()),
+    "TTBR1_EL1": (3, 0, 2, 0, 1, RW, "Translation Table Base Register 1 (EL1)", ()),
+    "TCR_EL1": (3, 0, 2, 0, 2, RW, "Translation Control Register (EL1)", ()),
+    "MAIR_EL1": (3, 0, 10, 2, 0, RW, "Memory Attribute Indirection Register (EL1)", MAIR_FIELDS),
+    "CONTEXTIDR_EL1": (3, 0, 13, 0, 1, RW, "Context ID Register (EL1)", ()),
+    "TPIDR_EL1": (3, 0, 13, 0, 4, RW, "Software Thread ID Register (EL1)", ()),
+    "TPIDR_EL0": (3, 3, 13, 0, 2, RW, "Software Thread ID Register (EL0)", ()),
+    "TPIDRRO_EL0": (3, 3, 13, 0, 3, RW, "Read-Only Software Thread ID Register (EL0)", ()),
+    "ESR_EL1": (3, 0, 5, 2, 0, RW, "Exception Syndrome Register (EL1)", ESR_EL2_FIELDS),
+    "FAR_EL1": (3, 0, 6, 0, 0, RW, "Fault Address Register (EL1)", ()),
+    "PAR_EL1": (3, 0, 7, 4, 0, RW, "Physical Address Register", ()),
+    "CNTKCTL_EL1": (3, 0, 14, 1, 0, RW, "Counter-timer Kernel Control Register", ()),
+    "CNTV_CTL_EL0": (3, 3, 14, 3, 1, RW, "EL1 virtual timer control", TIMER_CTL_FIELDS),
+    "CNTV_CVAL_EL0": (3, 3, 14, 3, 2, RW, "EL1 virtual timer compare value", ()),
     "VBAR_EL1": (3, 0, 12, 0, 0, RW, "Vector Base Address Register (EL1)", ()),
     "SP_EL1": (3, 4, 4, 1, 0, RW, "Stack Pointer (EL1)", ()),
     "ICH_HCR_EL2": (3, 4, 12, 11, 0, RW, "Interrupt Controller Hyp Control Register (GICv3)", ()),
@@ -214,7 +240,6 @@ REGISTERS = {
 # Registers named only for their fields (not accessible from EL2).
 FIELDS_ONLY = {
     "SCR_EL3": SCR_EL3_FIELDS,
-    "CPACR_EL1": CPACR_EL1_FIELDS,
 }
 
 # Bits that read as one and must be written as one (RES1), where the firmware

@@ -1,12 +1,18 @@
 # The smallest real vCPU: an EL1 AArch64 guest behind stage 2, over the C core
-# in port/vcpu.c. It proves hardware_enable()'s HCR_EL2 bits take effect:
+# in port/core/vcpu.c. It proves hardware_enable()'s HCR_EL2 bits take effect:
 # HVC and (with TSC) SMC trap, stage 2 (VM) confines memory, IRQs (IMO) exit
 # to EL2, and the guest runs AArch64 at EL1 (RW).
 #
 #   import pcpu, vcpu
 #   pcpu.Aarch64PerCpu.new(0).hardware_enable()
-#   v = vcpu.Aarch64VCpu(vcpu.code(vcpu.A64.movz(0, 7), vcpu.A64.hvc(0x42)))
-#   v.run()   ->  <VmExit sync EC=0x16 HVC64 ISS=0x42 ...>
+#   with vcpu.Aarch64VCpu(vcpu.code(vcpu.A64.movz(0, 7), vcpu.A64.hvc(0x42))) as v:
+#       v.run()   ->  <VmExit sync EC=0x16 HVC64 ISS=0x42 ...>
+#
+# What a guest owns: its 2 MiB of guest RAM and its registers. Its EL1/EL0
+# registers (system control, translation, thread ids, its timers, ...) are
+# switched on every entry and exit, and a new vCPU starts from reset values
+# (port/core/vcpu.h, VCPU_EL1_CONTEXT). The run's deadline is on the host's
+# EL2 timer; the host's FP modes are restored on every exit.
 import _vcpu
 import sysregs
 from axerrno import AxError
@@ -81,7 +87,15 @@ class Aarch64VCpu:
         return self._core.stats()
 
     def close(self):
+        """Give the vCPU's guest RAM slot back (one of VCPU_MAX); also done by
+        `with`, and by the garbage collector for a vCPU nobody refers to."""
         self._core.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def code(*words):
@@ -97,6 +111,16 @@ def _x(r):
     if not isinstance(r, int) or not 0 <= r <= 31:
         raise ValueError("register must be 0..31, not %r" % (r,))
     return r
+
+
+def _sysreg_bits(reg):
+    if isinstance(reg, tuple) and len(reg) == 5:
+        op0, op1, crn, crm, op2 = reg
+    elif reg in sysregs.REGISTERS:
+        op0, op1, crn, crm, op2 = sysregs.REGISTERS[reg][:5]
+    else:
+        raise ValueError("unknown system register %r" % (reg,))
+    return (op0 & 1) << 19 | op1 << 16 | crn << 12 | crm << 8 | op2 << 5
 
 
 class A64:
@@ -131,11 +155,18 @@ class A64:
         return 0xF9000000 | _x(rn) << 5 | _x(rt)
 
     @staticmethod
-    def mrs(rt, name):
-        if name not in sysregs.REGISTERS:
-            raise ValueError("unknown system register %r" % (name,))
-        op0, op1, crn, crm, op2 = sysregs.REGISTERS[name][:5]
-        return 0xD5300000 | (op0 & 1) << 19 | op1 << 16 | crn << 12 | crm << 8 | op2 << 5 | _x(rt)
+    def mrs(rt, reg):
+        """MRS Xt, reg: a name from the register table or (op0, op1, CRn, CRm, op2)."""
+        return 0xD5300000 | _sysreg_bits(reg) | _x(rt)
+
+    @staticmethod
+    def msr(reg, rt):
+        """MSR reg, Xt."""
+        return 0xD5100000 | _sysreg_bits(reg) | _x(rt)
+
+    ISB = 0xD5033FDF
+    WFI = 0xD503207F
+    ERET = 0xD69F03E0
 
     @staticmethod
     def b(offset_insns):

@@ -22,8 +22,9 @@ static mp_obj_t aarch64_cpu_timer(mp_obj_t cpu_in, mp_obj_t hz_in) {
         mp_raise_ValueError(MP_ERROR_TEXT("hz must be 0 (off) .. 100000"));
     }
     smp_mailbox_t call = { .arg = { hz ? timer_frequency() / hz : 0 } };
-    if (smp_call(cpu, cpu_timer_call, &call)) {
-        aarch64_raise_timeout(cpu);
+    int err = smp_call(cpu, cpu_timer_call, &call);
+    if (err) {
+        aarch64_raise_call_error(cpu, err);
     }
     return mp_const_none;
 }

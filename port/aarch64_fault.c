@@ -71,10 +71,15 @@ void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, ...) {
     nlr_raise(mp_obj_exception_make_new(&aarch64_fault_type, 4, 0, args));
 }
 
-NORETURN void aarch64_raise_timeout(unsigned int cpu) {
-    char msg[64];
-    snprintf(msg, sizeof(msg), "CPU %u did not answer within %u ms", cpu, SMP_CALL_TIMEOUT_MS);
-    mp_obj_t args[2] = { MP_OBJ_NEW_SMALL_INT(MP_ETIMEDOUT), mp_obj_new_str(msg, strlen(msg)) };
+// A cross-call that failed (core/smp.h): -ETIMEDOUT or -EBUSY.
+NORETURN void aarch64_raise_call_error(unsigned int cpu, int error) {
+    char msg[96];
+    if (error == -MP_EBUSY) {
+        snprintf(msg, sizeof(msg), "CPU %u is busy: a call to it (a guest run) is still in progress", cpu);
+    } else {
+        snprintf(msg, sizeof(msg), "CPU %u did not answer within %u ms", cpu, SMP_CALL_TIMEOUT_MS);
+    }
+    mp_obj_t args[2] = { MP_OBJ_NEW_SMALL_INT(-error), mp_obj_new_str(msg, strlen(msg)) };
     nlr_raise(mp_obj_new_exception_args(&mp_type_OSError, 2, args));
 }
 

@@ -41,18 +41,34 @@ const aarch64_irq_handler_obj_t aarch64_host_irq_handler_obj = {
 };
 
 // What the IRQ_HANDLER slot runs for a handler with a Python callback: the host
-// handler services the interrupt, then the callback is scheduled with the CPU id.
-static void schedule_irq_callback(unsigned int cpu) {
+// handler services the interrupt, then the callback is scheduled.
+//
+// The callback runs as callback(cpu, count): `count` is the number of IRQs
+// taken through that CPU's IRQ_HANDLER since its previous call. Python runs
+// later than the IRQ (on CPU 0, when the scheduler gets to it), so one call
+// may stand for several interrupts; none is lost. Each CPU has its own
+// scheduler node, so no queue slot is needed and none can overflow.
+static mp_sched_node_t irq_nodes[MAX_CPUS];
+static uint32_t irq_undelivered[MAX_CPUS];
+
+static void deliver_irq_callback(mp_sched_node_t *node) {
+    unsigned int cpu = node - irq_nodes;
+    uint32_t count = __atomic_exchange_n(&irq_undelivered[cpu], 0, __ATOMIC_ACQ_REL);
     mp_obj_t h = cpu_local[cpu].irq_handler_obj;
-    if (h != MP_OBJ_NULL) {
+    if (count && h != MP_OBJ_NULL) {
         aarch64_irq_handler_obj_t *self = MP_OBJ_TO_PTR(h);
-        mp_sched_schedule(self->callback, MP_OBJ_NEW_SMALL_INT(cpu));
+        mp_call_function_2_protected(self->callback, MP_OBJ_NEW_SMALL_INT(cpu), mp_obj_new_int_from_uint(count));
     }
+}
+
+static void schedule_irq_callback(unsigned int cpu) {
+    mp_sched_schedule_node(&irq_nodes[cpu], deliver_irq_callback);
 }
 
 static void irq_handler_then_schedule(void) {
     unsigned int cpu = cpu_index();
     host_irq_handler();
+    __atomic_fetch_add(&irq_undelivered[cpu], 1, __ATOMIC_ACQ_REL);
     if (cpu == 0) {
         schedule_irq_callback(0);
     } else {

@@ -37,7 +37,7 @@ void aarch64_check_write(const aarch64_sysreg_t *reg, uint64_t value) {
 uint64_t aarch64_sysreg_access(unsigned int cpu, const aarch64_sysreg_t *reg, bool write, uint64_t value) {
     sysreg_result_t r = sysreg_access_on(cpu, reg->enc, write, value, write ? reg->owned : 0);
     if (r.error) {
-        aarch64_raise_timeout(cpu);
+        aarch64_raise_call_error(cpu, r.error);
     }
     if (r.refused) {
         mp_raise_msg_varg(&mp_type_ValueError,

@@ -26,6 +26,8 @@
 // cross-call (up to SMP_CALL_TIMEOUT_MS = 100 ms for a slow CPU): the queue
 // holds that long of a 1 kHz machine.Timer, so none is dropped meanwhile.
 #define MICROPY_SCHEDULER_DEPTH             (128)
+// Per-source scheduler nodes (IrqHandler callbacks): they need no queue slot.
+#define MICROPY_SCHEDULER_STATIC_NODES      (1)
 #define MICROPY_KBD_EXCEPTION               (1)
 #define MICROPY_HELPER_REPL                 (1)
 #define MICROPY_REPL_AUTO_INDENT            (1)

@@ -4,6 +4,7 @@
 //   core.run(timeout_ms=None) -> VmExit; error_type("BadState", ...) if virtualization is off
 //   core.reg(i[, value])  x0..x30; i = 31 is pc (ELR_EL2), 32 is sp (SP_EL1)
 //   core.stats() -> (exits, null hypercalls)
+#include "py/gc.h"
 #include "py/runtime.h"
 #include "core/cpu.h"
 #include "core/smp.h"
@@ -39,7 +40,14 @@ static mp_obj_t vcpu_core_make_new(const mp_obj_type_t *type, size_t n_args, siz
     unsigned int cpu = aarch64_cpu_arg(args[1]);
     int slot = vcpu_slot_alloc();
     if (slot < 0) {
-        mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("all guest memory slots are in use: close() a vCPU"));
+        // vCPUs nobody refers to any more give their slots back when the
+        // collector finalises them: collect once before refusing.
+        gc_collect();
+        slot = vcpu_slot_alloc();
+    }
+    if (slot < 0) {
+        mp_raise_msg_varg(&mp_type_OSError,
+            MP_ERROR_TEXT("all %d guest memory slots are in use by live vCPUs: close() one (or use 'with')"), VCPU_MAX);
     }
     vcpu_core_obj_t *self = mp_obj_malloc_with_finaliser(vcpu_core_obj_t, type);
     self->error_type = args[2];
@@ -49,8 +57,13 @@ static mp_obj_t vcpu_core_make_new(const mp_obj_type_t *type, size_t n_args, siz
     return MP_OBJ_FROM_PTR(self);
 }
 
+static NORETURN void raise_ax_error(mp_obj_t error_type, qstr kind, const char *fmt, unsigned int arg);
+
 static mp_obj_t vcpu_core_close(mp_obj_t self_in) {
     vcpu_core_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (self->ctx && self->ctx->running) {
+        raise_ax_error(self->error_type, MP_QSTR_BadState, "the vCPU on CPU %u is running: it cannot be closed now", self->ctx->cpu);
+    }
     if (self->ctx) {
         vcpu_slot_free(self->ctx->slot);
         self->ctx = NULL;
@@ -74,6 +87,32 @@ static NORETURN void raise_ax_error(mp_obj_t error_type, qstr kind, const char *
     nlr_raise(mp_call_function_n_kw(error_type, 2, 0, args));
 }
 
+// While CPU 0 waits for a guest on another CPU: Python callbacks run (the
+// REPL's timers keep running), and a pending exception (Ctrl-C) is kept to
+// be raised once the guest is out, with the guest kicked out at once.
+typedef struct _run_wait_t {
+    mp_obj_t exception;
+} run_wait_t;
+
+static bool run_wait_idle(void *arg) {
+    run_wait_t *w = arg;
+    if (w->exception == MP_OBJ_NULL
+        && (MP_STATE_VM(sched_state) == MP_SCHED_PENDING || MP_STATE_THREAD(mp_pending_exception) != MP_OBJ_NULL)) {
+        nlr_buf_t nlr;
+        if (nlr_push(&nlr) == 0) {
+            mp_handle_pending(true);
+            nlr_pop();
+        } else {
+            w->exception = MP_OBJ_FROM_PTR(nlr.ret_val);
+        }
+    }
+    return w->exception != MP_OBJ_NULL;
+}
+
+// The longest run: 2**31 - 1 ms (24.8 days); more would overflow the counter
+// arithmetic on a fast counter, and silently mean a much shorter run.
+#define VCPU_RUN_MAX_MS 0x7fffffff
+
 // run(timeout_ms=None) -> VmExit. Called straight from Python once per exit.
 static mp_obj_t vcpu_core_run(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
     vcpu_core_obj_t *self = core_get(args[0]);
@@ -83,17 +122,35 @@ static mp_obj_t vcpu_core_run(size_t n_args, const mp_obj_t *args, mp_map_t *kw)
     uint64_t ticks = 0;
     if (timeout_in != mp_const_none) {
         mp_int_t ms = mp_obj_get_int(timeout_in);
-        if (ms <= 0) {
-            mp_raise_ValueError(MP_ERROR_TEXT("timeout_ms must be positive"));
+        if (ms <= 0 || ms > VCPU_RUN_MAX_MS) {
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("timeout_ms must be 1 .. %d (or None: no timeout)"), VCPU_RUN_MAX_MS);
         }
         ticks = timer_ms_to_ticks(ms);
     }
     if (!cpu_local[v->cpu].online) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("CPU %u is not online"), v->cpu);
     }
+    if (v->running) {
+        raise_ax_error(self->error_type, MP_QSTR_BadState, "the vCPU on CPU %u is already running", v->cpu);
+    }
+    // Between guest entries, what the scheduler owes runs first (a guest on
+    // CPU 0 returns at each host IRQ, and a program calling run() in a loop
+    // would otherwise run one queued callback per call); a pending Ctrl-C
+    // is raised here.
+    for (int i = 0; i < MICROPY_SCHEDULER_DEPTH && MP_STATE_VM(sched_state) == MP_SCHED_PENDING; ++i) {
+        mp_handle_pending(true);
+    }
     smp_mailbox_t call = { .arg = { (uintptr_t)v, ticks } };
-    if (smp_call_wait(v->cpu, vcpu_run_call, &call, -1)) {
-        aarch64_raise_timeout(v->cpu);
+    run_wait_t wait = { MP_OBJ_NULL };
+    v->running = true;
+    int err = smp_call_wait(v->cpu, vcpu_run_call, &call, -1, run_wait_idle, &wait);
+    v->running = false;
+    if (wait.exception != MP_OBJ_NULL) {
+        nlr_raise(wait.exception);
+    }
+    if (err) {
+        aarch64_raise_call_error(v->cpu, err);
     }
     if (call.ret[0] == VCPU_EXIT_DISABLED) {
         raise_ax_error(self->error_type, MP_QSTR_BadState, "virtualization is disabled on CPU %u: hardware_enable() it first", v->cpu);
@@ -120,7 +177,7 @@ static mp_obj_t vcpu_core_reg(size_t n_args, const mp_obj_t *args) {
     } else if (i == 31) {
         slot = &v->frame.elr;
     } else if (i == 32) {
-        slot = &v->sp_el1;
+        slot = &v->el1.sp_el1;
     } else {
         mp_raise_msg(&mp_type_IndexError, MP_ERROR_TEXT("register index must be 0..30 (x0..x30)"));
     }

@@ -110,7 +110,7 @@ def test_second_registration_keeps_the_first_handler(target):
 def test_a_hal_with_the_reference_spelling_works(target):
     out = target.exec("import pcpu, aarch64\n"
                       "class RefHal(pcpu.AxVCpuHal):\n"
-                      " def irq_hanlder(self): return aarch64.IrqHandler(lambda cpu: None)\n"
+                      " def irq_hanlder(self): return aarch64.IrqHandler(lambda cpu, n: None)\n"
                       "pcpu.Aarch64PerCpu.new(2, RefHal)\n"
                       "print(repr(pcpu.IRQ_HANDLER.get(2)))")
     assert out.strip().startswith("<IrqHandler host then <function")

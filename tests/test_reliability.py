@@ -282,7 +282,7 @@ def test_an_exception_in_a_timer_callback_is_reported_and_timers_go_on(target):
 
 def test_an_exception_in_an_irq_handler_callback_is_reported(target):
     out = target.exec("import aarch64, time\n"
-                      "def boom(cpu):\n raise ValueError('callback for CPU %d' % cpu)\n"
+                      "def boom(cpu, n):\n raise ValueError('callback for CPU %d' % cpu)\n"
                       "aarch64.set_irq_handler(aarch64.IrqHandler(boom), cpu=1)\n"
                       "aarch64.write_sysreg('VBAR_EL2', aarch64.VCPU_VECTORS, cpu=1)\n"
                       "before = aarch64.irq_counts(1)[0]\n"

@@ -132,7 +132,7 @@ def test_irq_with_no_handler_is_counted_and_the_firmware_lives(target):
 def test_python_irq_callback_runs_on_cpu0_for_an_irq_on_cpu3(target):
     out = target.exec("import aarch64, time\n"
                       "seen = []\n"
-                      "aarch64.set_irq_handler(aarch64.IrqHandler(lambda cpu: seen.append((cpu, aarch64.cpu_id()))), 3)\n"
+                      "aarch64.set_irq_handler(aarch64.IrqHandler(lambda cpu, n: seen.append((cpu, aarch64.cpu_id()))), 3)\n"
                       "aarch64.write_sysreg('VBAR_EL2', aarch64.VCPU_VECTORS, cpu=3)\n"
                       "aarch64.cpu_timer(3, 100)\n"
                       "time.sleep_ms(100)\n"

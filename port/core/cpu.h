@@ -82,6 +82,11 @@ typedef struct _cpu_local_t {
     int vcpu_exit_kind;
     volatile uint64_t timer_period;         // per-CPU EL2 timer tick period (counter ticks), 0 = off
     volatile uint64_t timer_ticks;
+    // The EL2 physical timer serves two deadlines (counter values, 0 = none):
+    // the host's next event (soft timers on CPU 0, ticks elsewhere) and the
+    // end of a guest run. Changed only on this CPU with IRQs masked.
+    uint64_t el2_event_deadline;
+    uint64_t el2_guest_deadline;
 
     // Generated `mrs`/`msr` instructions for register access by encoding;
     // the last encoding is remembered so repeated accesses skip the rewrite.

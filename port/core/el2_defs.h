@@ -37,6 +37,11 @@
 #define MMU_NORMAL          1
 #define MMU_DEVICE          2
 
+// MDCR_EL2 bits set at boot (HPMN is kept): a guest's accesses to the debug
+// and performance-monitor registers trap to EL2 (EC 0x18), so no guest can
+// leave breakpoints or counters behind for the next one.
+#define MDCR_EL2_GUEST_TRAPS (MDCR_EL2_TDRA | MDCR_EL2_TDOSA | MDCR_EL2_TDA | MDCR_EL2_TPM | MDCR_EL2_TPMCR)
+
 // CNTHCTL_EL2: EL1 may use the physical counter and timer; an event stream
 // (EVNTEN) every 2^10 counter ticks bounds every WFE wait, so a missed SEV
 // costs microseconds, not a hang.

@@ -48,22 +48,23 @@ static void smp_call_irq(unsigned int intid) {
 static void smp_notify_irq(unsigned int intid);
 
 int smp_call(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call) {
-    return smp_call_wait(cpu, fn, call, SMP_CALL_TIMEOUT_MS);
+    return smp_call_wait(cpu, fn, call, SMP_CALL_TIMEOUT_MS, NULL, NULL);
 }
 
-// Kick a CPU that runs a long call (a guest) when Ctrl-C is pending on CPU 0:
-// any IRQ makes its guest exit, which ends the call.
-static bool python_interrupt_pending(void) {
-    return MP_STATE_MAIN_THREAD(mp_pending_exception) != MP_OBJ_NULL;
-}
-
-int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeout_ms) {
+int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeout_ms,
+    smp_idle_fn_t idle, void *idle_arg) {
     if (cpu == cpu_index()) {
         call->fn = fn;
         fn(call);
         return 0;
     }
     smp_mailbox_t *mb = &cpu_local[cpu].mailbox;
+    if (mb->awaited) {
+        // A call to that CPU is still being waited for further up this stack
+        // (this one comes from a callback run while waiting): it would take
+        // the other's result.
+        return -EBUSY;
+    }
     uint64_t deadline = timeout_ms < 0 ? UINT64_MAX : timer_counter() + timer_ms_to_ticks(timeout_ms);
     uint64_t next_kick = 0;
     // A call abandoned earlier may still be finishing: wait for the mailbox.
@@ -84,16 +85,20 @@ int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeou
     __atomic_store_n(&mb->state, MB_POSTED, __ATOMIC_RELEASE);
     __asm__ volatile ("dsb ish" ::: "memory");
     gic_send_sgi(INTID_SGI_CALL, cpu);
+    mb->awaited = true;
     for (;;) {
         uint32_t s = __atomic_load_n(&mb->state, __ATOMIC_ACQUIRE);
         if (s == MB_DONE) {
             for (int i = 0; i < 3; ++i) {
                 call->ret[i] = mb->ret[i];
             }
+            mb->awaited = false;
             __atomic_store_n(&mb->state, MB_IDLE, __ATOMIC_RELEASE);
             return 0;
         }
-        if (timeout_ms < 0 && python_interrupt_pending() && timer_counter() > next_kick) {
+        // The waiter's idle work (Python callbacks); when it asks, kick the
+        // target: any IRQ makes a guest running there exit, ending the call.
+        if (idle != NULL && idle(idle_arg) && timer_counter() > next_kick) {
             gic_send_sgi(INTID_SGI_CALL, cpu);
             next_kick = timer_counter() + timer_ms_to_ticks(10);
         }
@@ -101,6 +106,7 @@ int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeou
             // Withdraw it if it has not started; if it has, it finishes on its own
             // and the next call waits for the mailbox.
             mb_claim(&mb->state, MB_POSTED, MB_IDLE);
+            mb->awaited = false;
             return -ETIMEDOUT;
         }
         // Until the target's SEV (or the event stream): this lets an emulator

@@ -10,7 +10,7 @@
     ((((op0) & 1) << 14) | ((op1) << 11) | ((crn) << 7) | ((crm) << 3) | (op2))
 
 typedef struct _sysreg_result_t {
-    int error;          // 0, or -ETIMEDOUT when the CPU did not answer
+    int error;          // 0, or -ETIMEDOUT / -EBUSY from the cross-call (core/smp.h)
     bool faulted;
     bool refused;       // a write that would have changed a kept bit: nothing written
     uint64_t value;     // the value read (reads; for a refused write, the current value)

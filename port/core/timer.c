@@ -1,11 +1,13 @@
 // The generic timer. CNTPCT_EL0 is the time base. The EL2 physical timer
-// (CNTHP, INTID 26) is the host's own: on CPU 0 it drives the handler the
-// MicroPython layer registers (soft timers, behind machine.Timer); on another
-// CPU it gives periodic ticks when asked (aarch64.cpu_timer). The EL1
-// physical timer (CNTP, INTID 30) wakes the CPU from WFI when a sleep or a
-// timeout ends, and the vCPU core (core/vcpu.c) also uses it as the deadline
-// of a guest run.
+// (CNTHP, INTID 26) is the host's own, out of any guest's reach: on CPU 0 it
+// drives the handler the MicroPython layer registers (soft timers, behind
+// machine.Timer); on another CPU it gives periodic ticks when asked
+// (aarch64.cpu_timer); on every CPU it also ends a guest run at its deadline
+// (core/vcpu.c). The EL1 physical timer (CNTP, INTID 30) only wakes the host
+// from WFI when a sleep or a timeout ends; while a guest runs, CNTP and CNTV
+// are the guest's (saved and restored with its context).
 #include "py/mphal.h"
+#include "py/misc.h"
 #include "cpu.h"
 #include "gic.h"
 #include "timer.h"
@@ -31,40 +33,66 @@ void timer_el2_set_handler(void (*handler)(void)) {
     el2_handler = handler;
 }
 
-void timer_el2_arm(uint64_t deadline) {
-    SYSREG_WRITE(cnthp_cval_el2, deadline);
-    SYSREG_WRITE(cnthp_ctl_el2, CNTHP_CTL_EL2_ENABLE);
+// CNTHP at the earlier of this CPU's two deadlines, or off. IRQs masked.
+static void el2_program(cpu_local_t *cpu) {
+    uint64_t e = cpu->el2_event_deadline, g = cpu->el2_guest_deadline;
+    uint64_t next = e == 0 ? g : g == 0 ? e : MIN(e, g);
+    if (next) {
+        SYSREG_WRITE(cnthp_cval_el2, next);
+        SYSREG_WRITE(cnthp_ctl_el2, CNTHP_CTL_EL2_ENABLE);
+    } else {
+        SYSREG_WRITE(cnthp_ctl_el2, 0);
+    }
     isb();
+}
+
+static void el2_set_event(uint64_t deadline) {
+    uint64_t daif = irq_save();
+    cpu_local_t *cpu = this_cpu();
+    cpu->el2_event_deadline = deadline;
+    el2_program(cpu);
+    irq_restore(daif);
+}
+
+void timer_el2_arm(uint64_t deadline) {
+    el2_set_event(deadline ? deadline : 1);
+}
+
+void timer_guest_deadline_set(uint64_t deadline) {
+    cpu_local_t *cpu = this_cpu();
+    cpu->el2_guest_deadline = deadline;
+    el2_program(cpu);
 }
 
 // INTID 26 is a PPI: each CPU has its own EL2 timer.
 static void timer_el2_irq(unsigned int intid) {
     (void)intid;
     cpu_local_t *cpu = this_cpu();
-    if (cpu_index() != 0) {
-        cpu->timer_ticks++;
-        if (cpu->timer_period) {
-            SYSREG_WRITE(cnthp_cval_el2, SYSREG_READ(cnthp_cval_el2) + cpu->timer_period);
-        } else {
-            SYSREG_WRITE(cnthp_ctl_el2, 0);
-        }
-        return;
+    uint64_t now = timer_counter();
+    if (cpu->el2_guest_deadline && now >= cpu->el2_guest_deadline) {
+        cpu->el2_guest_deadline = 0;    // the guest run it ended sees the counter past it
     }
-    SYSREG_WRITE(cnthp_ctl_el2, 0);     // deassert; the handler re-arms if it needs to
-    if (el2_handler) {
-        el2_handler();
+    uint64_t due = cpu->el2_event_deadline;
+    bool event = due && now >= due;
+    if (event) {
+        cpu->el2_event_deadline = 0;
+        if (cpu_index() != 0) {
+            cpu->timer_ticks++;
+            if (cpu->timer_period) {
+                cpu->el2_event_deadline = due + cpu->timer_period;     // late ticks catch up
+            }
+        }
+    }
+    el2_program(cpu);
+    if (event && cpu_index() == 0 && el2_handler) {
+        el2_handler();                  // re-arms through timer_el2_arm if it needs to
     }
 }
 
 void timer_cpu_tick_start(uint64_t period) {
     cpu_local_t *cpu = this_cpu();
     cpu->timer_period = period;
-    if (period) {
-        timer_el2_arm(timer_counter() + period);
-    } else {
-        SYSREG_WRITE(cnthp_ctl_el2, 0);
-        isb();
-    }
+    el2_set_event(period ? timer_counter() + period : 0);
 }
 
 static void timer_wakeup_irq(unsigned int intid) {

@@ -17,6 +17,10 @@ uint64_t timer_ms_to_ticks(uint64_t ms);
 void timer_el2_set_handler(void (*handler)(void));
 void timer_el2_arm(uint64_t deadline);
 
+// The end of a guest run on this CPU (0: none), on the same EL2 timer, so a
+// guest cannot reach it. IRQs masked.
+void timer_guest_deadline_set(uint64_t deadline);
+
 // WFI until an interrupt is pending, or at the latest until the counter
 // reaches `deadline` (0: no deadline). Call with IRQs masked.
 void timer_wfi_until(uint64_t deadline);

@@ -27,7 +27,6 @@ static bool slot_used[VCPU_MAX];
 #define VTCR_EL2_VALUE  ((1ul << 31) | FIELD_PREP(VTCR_EL2_PS, 2) | FIELD_PREP(VTCR_EL2_SH0, 3) \
                          | FIELD_PREP(VTCR_EL2_ORGN0, 1) | FIELD_PREP(VTCR_EL2_IRGN0, 1) \
                          | FIELD_PREP(VTCR_EL2_SL0, 1) | FIELD_PREP(VTCR_EL2_T0SZ, 32))
-#define SCTLR_EL1_RESET SCTLR_EL1_RES1  // MMU and caches off
 
 _Static_assert(offsetof(vcpu_ctx_t, frame) == VCPU_FRAME, "vCPU frame offset");
 _Static_assert(offsetof(vcpu_ctx_t, host) == VCPU_HOST, "vCPU host registers offset");
@@ -74,9 +73,12 @@ void vcpu_ctx_init(vcpu_ctx_t *v, int slot, unsigned int cpu) {
     v->cpu = cpu;
     v->frame.elr = VCPU_GUEST_IPA;
     v->frame.spsr = SPSR_EL1H_MASKED;
-    v->sp_el1 = VCPU_GUEST_STACK_TOP;
-    v->sctlr_el1 = SCTLR_EL1_RESET;
-    v->spsr_el1 = SPSR_EL1H_MASKED;
+    #define VCPU_CONTEXT_RESET(reg, reset) v->el1.reg = (reset);
+    VCPU_EL1_CONTEXT(VCPU_CONTEXT_RESET)
+    // The guest sees the identity of the CPU it runs on (uniprocessor-style
+    // MPIDR: that CPU's own), and the host's MIDR.
+    v->el1.vmpidr_el2 = cpu_local[cpu].mpidr;
+    v->el1.vpidr_el2 = SYSREG_READ(midr_el1);
     // Stage 2: IPA 0x4000_0000 (level-1 entry 1, level-2 entry 0) -> this slot's 2 MiB.
     uint64_t *l1 = stage2_l1[slot], *l2 = stage2_l2[slot];
     for (int i = 0; i < 512; ++i) {
@@ -142,36 +144,30 @@ int vcpu_run_local(vcpu_ctx_t *v, uint64_t timeout_ticks) {
         __asm__ volatile ("tlbi vmalls12e1\n dsb nsh\n isb" ::: "memory");
         v->tlb_fresh = false;
     }
-    SYSREG_WRITE(sp_el1, v->sp_el1);
-    SYSREG_WRITE(elr_el1, v->elr_el1);
-    SYSREG_WRITE(spsr_el1, v->spsr_el1);
-    SYSREG_WRITE(sctlr_el1, v->sctlr_el1);
-    SYSREG_WRITE(vbar_el1, v->vbar_el1);
-    SYSREG_WRITE(esr_el1, v->esr_el1);
-    SYSREG_WRITE(far_el1, v->far_el1);
+    #define VCPU_CONTEXT_LOAD(reg, reset) SYSREG_WRITE(reg, v->el1.reg);
+    VCPU_EL1_CONTEXT(VCPU_CONTEXT_LOAD)
+    // The deadline is on the host's EL2 timer, which the guest cannot reach.
     uint64_t deadline = 0;
     if (timeout_ticks) {
         deadline = timer_counter() + timeout_ticks;
-        SYSREG_WRITE(cntp_cval_el0, deadline);
-        SYSREG_WRITE(cntp_ctl_el0, 1);
+        timer_guest_deadline_set(deadline);
     }
     cpu->current_vcpu = v;
     vcpu_enter(v);
     cpu->current_vcpu = NULL;
     int kind = cpu->vcpu_exit_kind;
-    if (timeout_ticks) {
-        SYSREG_WRITE(cntp_ctl_el0, 0);
+    if (deadline) {
+        timer_guest_deadline_set(0);
         if (kind == VCPU_EXIT_IRQ && timer_counter() >= deadline) {
             kind = VCPU_EXIT_TIMEOUT;
         }
     }
-    v->sp_el1 = SYSREG_READ(sp_el1);
-    v->elr_el1 = SYSREG_READ(elr_el1);
-    v->spsr_el1 = SYSREG_READ(spsr_el1);
-    v->sctlr_el1 = SYSREG_READ(sctlr_el1);
-    v->vbar_el1 = SYSREG_READ(vbar_el1);
-    v->esr_el1 = SYSREG_READ(esr_el1);
-    v->far_el1 = SYSREG_READ(far_el1);
+    #define VCPU_CONTEXT_SAVE(reg, reset) v->el1.reg = SYSREG_READ(reg);
+    VCPU_EL1_CONTEXT(VCPU_CONTEXT_SAVE)
+    // The guest's timers stop firing while the host runs.
+    SYSREG_WRITE(cntp_ctl_el0, 0);
+    SYSREG_WRITE(cntv_ctl_el0, 0);
+    isb();
     irq_restore(daif);      // the IRQ that ended the run is taken by the host now
     return kind;
 }

@@ -23,8 +23,9 @@
 // Offsets used by boot/vcpu_switch.S, checked against vcpu_ctx_t in core/vcpu.c.
 #define VCPU_FRAME          0                   // trap_frame_t, FRAME_SIZE
 #define VCPU_HOST           FRAME_SIZE          // x19..x30, sp, daif (14 x 8)
-#define VCPU_HOST_FP        (VCPU_HOST + 14 * 8)    // d8..d15
-#define VCPU_GUEST_FP       (VCPU_HOST_FP + 8 * 8)  // q0..q31, fpcr, fpsr
+#define VCPU_HOST_FP        (VCPU_HOST + 14 * 8)    // d8..d15, fpcr, fpsr
+#define VCPU_HOST_FPCR      (8 * 8)                 // within host_fp
+#define VCPU_GUEST_FP       (VCPU_HOST_FP + 10 * 8) // q0..q31, fpcr, fpsr
 #define VCPU_FP_FPCR        (32 * 16)               // fpcr, fpsr after q0..q31
 
 #ifndef __ASSEMBLY__
@@ -32,13 +33,54 @@
 #include <stdint.h>
 #include "cpu.h"
 
+// Every EL1 and EL0 register a guest can read or write, plus the EL2 ones
+// that say what it sees as its identity: its context, switched on every entry
+// and exit (as arm_vcpu's context_frame.rs). X(register, reset value); the
+// reset value is what a new vCPU starts with. Debug and PMU registers are
+// not in it: MDCR_EL2 traps the guest's accesses to them (EC 0x18).
+#define VCPU_EL1_CONTEXT(X) \
+    X(sctlr_el1, SCTLR_EL1_RES1)        /* MMU and caches off */ \
+    X(cpacr_el1, 0)                     /* FP/SIMD traps to the guest's EL1 until it enables it */ \
+    X(ttbr0_el1, 0) \
+    X(ttbr1_el1, 0) \
+    X(tcr_el1, 0) \
+    X(mair_el1, 0) \
+    X(amair_el1, 0) \
+    X(vbar_el1, 0) \
+    X(esr_el1, 0) \
+    X(far_el1, 0) \
+    X(afsr0_el1, 0) \
+    X(afsr1_el1, 0) \
+    X(par_el1, 0) \
+    X(contextidr_el1, 0) \
+    X(csselr_el1, 0) \
+    X(tpidr_el0, 0) \
+    X(tpidr_el1, 0) \
+    X(tpidrro_el0, 0) \
+    X(sp_el1, VCPU_GUEST_STACK_TOP) \
+    X(elr_el1, 0) \
+    X(spsr_el1, SPSR_EL1H_MASKED) \
+    X(cntkctl_el1, 0) \
+    X(cntp_cval_el0, 0) \
+    X(cntp_ctl_el0, 0)                  /* the guest's timers: off */ \
+    X(cntv_cval_el0, 0) \
+    X(cntv_ctl_el0, 0) \
+    X(vmpidr_el2, 0)                    /* set from the vCPU's CPU: what MPIDR_EL1 reads */ \
+    X(vpidr_el2, 0)                     /* set from the host's MIDR_EL1 */
+
+#define VCPU_CONTEXT_FIELD(reg, reset) uint64_t reg;
+
+typedef struct _vcpu_el1_context_t {
+    VCPU_EL1_CONTEXT(VCPU_CONTEXT_FIELD)
+} vcpu_el1_context_t;
+
 typedef struct _vcpu_ctx_t {
     trap_frame_t frame;                 // the guest's x0..x30, SP_EL0, ELR_EL2 (pc), SPSR_EL2
     uint64_t host[14];
-    uint64_t host_fp[8];
+    uint64_t host_fp[10];               // d8..d15, FPCR, FPSR: restored on every exit
     uint64_t guest_fp[66] __attribute__((aligned(16)));
-    // Guest EL1 state kept across runs
-    uint64_t sp_el1, elr_el1, spsr_el1, sctlr_el1, vbar_el1, esr_el1, far_el1;
+    vcpu_el1_context_t el1;             // the guest's EL1/EL0 registers, kept across runs
+    volatile bool running;              // entered and not yet back
     // Stage 2
     uint64_t vttbr;
     int slot;
