@@ -1,2 +1,3 @@
 # Python frozen into the firmware image.
 freeze(".", ("_boot.py", "sysregs.py", "axerrno.py", "axvcpu.py", "percpu.py", "pcpu.py", "pcpu_status.py", "vcpu.py"))
+freeze(".", ("fdt.py", "vm_layout.py", "vm_devicetree.py", "guest_image.py"))   # guest building blocks

@@ -11,7 +11,7 @@ SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 pkgs=(gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross gdb-multiarch mtools dosfstools
-      python3-venv xz-utils dpkg-dev)
+      python3-venv xz-utils dpkg-dev device-tree-compiler)
 qemu_min_major=9
 
 have_pkgs() {
