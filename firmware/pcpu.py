@@ -39,6 +39,11 @@ class HCR_EL2:
         return sysregs.format_fields("HCR_EL2", value)
 
 
+# The bits as plain module constants: enable/disable run them on every call,
+# and a module global is cheaper to look up than a class attribute.
+_VM = HCR_EL2.VM
+_ENABLE = HCR_EL2.ENABLE
+
 # The host's VBAR_EL2, saved by hardware_enable().
 ORI_EXCEPTION_VECTOR_BASE = PerCpuVar("ORI_EXCEPTION_VECTOR_BASE", 0)
 # The host OS's IRQ handler for each CPU, set once (by new()).
@@ -71,18 +76,18 @@ class Aarch64PerCpu(AxArchPerCpu):
         return "<Aarch64PerCpu cpu_id=%d %s>" % (self.cpu_id, "enabled" if self.is_enabled() else "disabled")
 
     def is_enabled(self):
-        return bool(_read("HCR_EL2", self.cpu_id) & HCR_EL2.VM)
+        return bool(_read("HCR_EL2", self.cpu_id) & _VM)
 
     def hardware_enable(self):
         cpu = self.cpu_id
         hcr = _read("HCR_EL2", cpu)
-        if hcr & HCR_EL2.VM:
+        if hcr & _VM:
             return      # already enabled: the saved host vectors stay (fix 1)
         # Save the original exception vector base, then install the vCPU's.
         vbar = _read("VBAR_EL2", cpu)
         try:
             _write("VBAR_EL2", exception_vector_base_vcpu, cpu)
-            _write("HCR_EL2", hcr | HCR_EL2.ENABLE, cpu)
+            _write("HCR_EL2", hcr | _ENABLE, cpu)
         except Exception as e:
             _rollback(cpu, vbar, hcr)
             raise AxError(AxError.BadState, "enable failed on CPU %d (rolled back): %s" % (cpu, e))
@@ -91,7 +96,7 @@ class Aarch64PerCpu(AxArchPerCpu):
 
     def hardware_disable(self):
         cpu = self.cpu_id
-        if not _read("HCR_EL2", cpu) & HCR_EL2.VM:
+        if not _read("HCR_EL2", cpu) & _VM:
             return      # already disabled
         # Reset VBAR_EL2 to the saved value, and HCR_EL2 to what it was (VM clear).
         _write("VBAR_EL2", ORI_EXCEPTION_VECTOR_BASE[cpu], cpu)

@@ -35,6 +35,8 @@ void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out);
 void aarch64_describe_reg(char *buf, size_t len, const aarch64_sysreg_t *reg);
 void aarch64_check_write(const aarch64_sysreg_t *reg, uint64_t value);
 uint64_t aarch64_sysreg_access(unsigned int cpu, const aarch64_sysreg_t *reg, bool write, uint64_t value);
+MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_read_sysreg_obj);
+MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_write_sysreg_obj);
 
 // aarch64_irq_handler.c
 typedef struct _aarch64_irq_handler_obj_t {

@@ -22,34 +22,6 @@ static mp_obj_t aarch64_cpu_count(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(aarch64_cpu_count_obj, aarch64_cpu_count);
 
-static mp_obj_t aarch64_read_sysreg(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
-    if (n_args > 2) {
-        mp_raise_TypeError(MP_ERROR_TEXT("read_sysreg(name, cpu=None)"));
-    }
-    aarch64_sysreg_t reg;
-    aarch64_sysreg_arg(args[0], &reg);
-    unsigned int cpu = aarch64_cpu_arg(aarch64_cpu_kw(n_args, 2, args, kw));
-    return mp_obj_new_int_from_uint(aarch64_sysreg_access(cpu, &reg, false, 0));
-}
-static MP_DEFINE_CONST_FUN_OBJ_KW(aarch64_read_sysreg_obj, 1, aarch64_read_sysreg);
-
-static mp_obj_t aarch64_write_sysreg(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
-    if (n_args > 3) {
-        mp_raise_TypeError(MP_ERROR_TEXT("write_sysreg(name, value, cpu=None)"));
-    }
-    if (n_args < 2) {
-        mp_raise_TypeError(MP_ERROR_TEXT("write_sysreg needs a register and a value"));
-    }
-    aarch64_sysreg_t reg;
-    aarch64_sysreg_arg(args[0], &reg);
-    uint64_t value = aarch64_u64_arg(args[1]);
-    unsigned int cpu = aarch64_cpu_arg(aarch64_cpu_kw(n_args, 3, args, kw));
-    aarch64_check_write(&reg, value);
-    aarch64_sysreg_access(cpu, &reg, true, value);
-    return mp_const_none;
-}
-static MP_DEFINE_CONST_FUN_OBJ_KW(aarch64_write_sysreg_obj, 2, aarch64_write_sysreg);
-
 // Link-time addresses cannot sit in a ROM table, so these come from __getattr__.
 static mp_obj_t aarch64_getattr(mp_obj_t attr_in) {
     qstr attr = mp_obj_str_get_qstr(attr_in);
