@@ -10,7 +10,9 @@ behaviour, each runnable by hand with `mpremote run` (see tests/README.md);
 run_target_file() sends one and returns what it printed.
 """
 import ast
+import io
 import time
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -47,17 +49,27 @@ def qemu_url(board, smp=None):
     return "qemu:%s%s" % (machine, "?smp=%d" % smp if smp else "")
 
 
+def _without_comments(text):
+    """The lines of `text` with every comment cut off (found by Python's own
+    tokenizer, so a '#' inside a string stays); line numbers are kept."""
+    lines = text.splitlines()
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type == tokenize.COMMENT:
+            row, col = token.start
+            lines[row - 1] = lines[row - 1][:col].rstrip()
+    return lines
+
+
 def target_source(name, **params):
     """The text of tests/target/<name> to send, with `params` assigned as
     globals ahead of it: the file reads each with globals().get(NAME,
     default), so the same file runs by hand with its defaults.
 
-    Comment lines are sent empty: the UART carries about 80 KB/s, so a
-    file's comments would cost more than the round trip that runs it. The
-    assignments take the place of the file's first line, its opening comment,
-    so a target traceback's line numbers are the file's own."""
-    lines = ["" if line.lstrip().startswith("#") else line
-             for line in (TARGET_DIR / name).read_text().splitlines()]
+    Comments are not sent: every byte typed into the UART costs about as
+    much as a whole round trip of ten bytes. The assignments take the place
+    of the file's first line, its opening comment, so a target traceback's
+    line numbers are the file's own."""
+    lines = _without_comments((TARGET_DIR / name).read_text())
     assignments = "; ".join("%s = %r" % kv for kv in params.items())
     if lines and lines[0] == "":
         lines[0] = assignments
