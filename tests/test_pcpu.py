@@ -1,5 +1,7 @@
 """pcpu on the target, against the real registers. The programs are
 tests/target/pcpu_*.py."""
+from collections import namedtuple
+
 import pytest
 
 from host_tools import TargetError
@@ -8,45 +10,46 @@ from conftest import run_target_file, target_result
 from regs import HCR_ENABLE, HCR_TWI
 
 
-def steps(target, *names, **params):
-    """pcpu_steps.py: the CPU's state after new() and after each step."""
-    return target_result(target, "pcpu_steps.py", STEPS=names, **params)
+# A CPU's state as pcpu_steps.py prints it, after new() and after each step.
+State = namedtuple("State", "vbar hcr enabled saved_vbar")
 
 
-def regs(state):
-    return state["vbar"], state["hcr"]
+def steps(target, *names):
+    """Aarch64PerCpu.new(0) then hardware_<name>() for each name: the states."""
+    return [State(*s) for s in target_result(target, "pcpu_steps.py", CPU=0, STEPS=names)]
 
 
 def test_enable_installs_the_vcpu_vectors_and_sets_the_enable_bits(target, firmware):
     host_vectors = firmware.symbol("host_exception_vectors")
     new, enabled = steps(target, "enable")
-    assert new["enabled"] is False
-    assert new["vbar"] == host_vectors
-    assert enabled["vbar"] == firmware.symbol("exception_vector_base_vcpu")
-    assert enabled["hcr"] == new["hcr"] | HCR_ENABLE
-    assert enabled["enabled"] is True
-    assert enabled["saved_vbar"] == host_vectors
+    assert new.enabled is False
+    assert new.vbar == host_vectors
+    assert enabled.vbar == firmware.symbol("exception_vector_base_vcpu")
+    assert enabled.hcr == new.hcr | HCR_ENABLE
+    assert enabled.enabled is True
+    assert enabled.saved_vbar == host_vectors
 
 
 def test_second_enable_keeps_the_saved_host_vectors(target, firmware):
     _, _, second, disabled = steps(target, "enable", "enable", "disable")
-    assert second["saved_vbar"] == firmware.symbol("host_exception_vectors")
-    assert disabled["vbar"] == firmware.symbol("host_exception_vectors")
+    assert second.saved_vbar == firmware.symbol("host_exception_vectors")
+    assert disabled.vbar == firmware.symbol("host_exception_vectors")
 
 
 def test_disable_restores_both_registers_exactly(target):
     new, _, disabled, disabled_again = steps(target, "enable", "disable", "disable")
-    assert regs(disabled) == regs(new)
-    assert disabled["enabled"] is False
-    assert regs(disabled_again) == regs(new)       # disabled already: changes nothing
+    assert (disabled.vbar, disabled.hcr) == (new.vbar, new.hcr)
+    assert disabled.enabled is False
+    assert (disabled_again.vbar, disabled_again.hcr) == (new.vbar, new.hcr)    # disabled already: changes nothing
 
 
 def test_a_host_set_bit_survives_enable_and_disable(target):
-    new, enabled, disabled = steps(target, "enable", "disable", HOST_HCR_BITS=HCR_TWI)
-    hcr = new["hcr"]
+    target.write_sysreg("HCR_EL2", target.read_sysreg("HCR_EL2") | HCR_TWI)
+    new, enabled, disabled = steps(target, "enable", "disable")
+    hcr = new.hcr
     assert hcr & HCR_TWI
-    assert enabled["hcr"] == hcr | HCR_ENABLE
-    assert disabled["hcr"] == hcr
+    assert enabled.hcr == hcr | HCR_ENABLE
+    assert disabled.hcr == hcr
 
 
 def test_irqs_keep_working_while_enabled_and_go_through_irq_handler(target):

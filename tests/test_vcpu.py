@@ -5,6 +5,7 @@ import pytest
 from host_tools import TargetError
 
 from conftest import target_result, target_source
+from regs import field
 
 
 def test_hvc_exits_with_ec_0x16_and_the_immediate(target):
@@ -57,7 +58,8 @@ def test_run_is_refused_while_disabled_and_after_disable(target, firmware):
 
 @pytest.mark.parametrize("cpu", [1, 2, 3])
 def test_a_guest_runs_on_the_cpu_it_names(target, cpu):
-    assert target_result(target, "vcpu_on_cpu.py", CPU=cpu) == (0x16, cpu)
+    ec, mpidr = target_result(target, "vcpu_on_cpu.py", CPU=cpu)
+    assert (ec, field("MPIDR_EL1", "Aff0", mpidr)) == (0x16, cpu)
 
 
 def test_null_hypercalls_are_answered_in_c(target):
