@@ -4,9 +4,16 @@ exactly as a user's script would (host_tools.connect, mpremote, pyserial).
 Every on-target test runs on both boards: QEMU `virt` (QEMU_VIRT) and the
 Raspberry Pi 4 image on QEMU `raspi4b` (RPI4). `pytest --board QEMU_VIRT`
 limits the run to one board.
+
+The MicroPython a test runs on the target lives in tests/target/, one file per
+behaviour, each runnable by hand with `mpremote run` (see tests/README.md);
+run_target_file() sends one and returns what it printed.
 """
-import os
+import ast
+import io
 import time
+import tokenize
+from pathlib import Path
 
 import pytest
 import serial
@@ -16,6 +23,7 @@ from host_tools.elf import Firmware
 from host_tools.qemu import Qemu
 
 ALL_BOARDS = list(boards.BOARDS)
+TARGET_DIR = Path(__file__).resolve().parent / "target"
 
 
 def pytest_addoption(parser):
@@ -39,6 +47,54 @@ def require_image(board):
 def qemu_url(board, smp=None):
     machine = {v: k for k, v in boards.MACHINES.items()}[board]
     return "qemu:%s%s" % (machine, "?smp=%d" % smp if smp else "")
+
+
+def _without_comments(text):
+    """The lines of `text` with every comment cut off (found by Python's own
+    tokenizer, so a '#' inside a string stays); line numbers are kept."""
+    lines = text.splitlines()
+    for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        if token.type == tokenize.COMMENT:
+            row, col = token.start
+            lines[row - 1] = lines[row - 1][:col].rstrip()
+    return lines
+
+
+def target_source(name, **params):
+    """The text of tests/target/<name> to send, with `params` assigned as
+    globals ahead of it: the file reads each with globals().get(NAME,
+    default), so the same file runs by hand with its defaults.
+
+    Comments are not sent: a byte typed into the UART costs about 10 us,
+    so a hundred bytes cost as much as a whole round trip. The assignments take the place
+    of the file's first line, its opening comment, so a target traceback's
+    line numbers are the file's own."""
+    lines = _without_comments((TARGET_DIR / name).read_text())
+    assignments = "; ".join("%s = %r" % kv for kv in params.items())
+    if lines and lines[0] == "":
+        lines[0] = assignments
+    elif assignments:
+        lines.insert(0, assignments)
+    return "\n".join(lines) + "\n"
+
+
+def run_target_file(target, name, timeout=None, **params):
+    """Run tests/target/<name> on `target`; everything it printed, as str.
+    The globals it sets stay for the next command until a soft reset."""
+    return target.exec(target_source(name, **params), timeout)
+
+
+def printed_result(output):
+    """The result a target file printed last: the repr of a literal."""
+    lines = output.strip().splitlines()
+    if not lines:
+        raise AssertionError("the target file printed nothing")
+    return ast.literal_eval(lines[-1])
+
+
+def target_result(target, name, timeout=None, **params):
+    """Run tests/target/<name> and parse the result it printed last."""
+    return printed_result(run_target_file(target, name, timeout, **params))
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,9 @@
 """The firmware boots to a REPL at EL2 and behaves as a MicroPython board."""
-import os
+import ast
 import subprocess
 import sys
+
+from conftest import TARGET_DIR, target_result
 
 
 def test_runs_at_el2(target):
@@ -25,8 +27,7 @@ def test_heap_is_at_least_16_mib(target):
 
 
 def test_time_follows_the_generic_timer(target):
-    elapsed = target.eval("(lambda t, time: (time.sleep_ms(200), time.ticks_diff(time.ticks_ms(), t))[1])"
-                          "(__import__('time').ticks_ms(), __import__('time'))")
+    elapsed = target_result(target, "sleep_ms.py", MS=200)
     assert 200 <= elapsed < 260
 
 
@@ -65,14 +66,12 @@ def _mpremote(port, *args):
                           capture_output=True, text=True, timeout=30)
 
 
-def test_mpremote_exec_and_run(console, tmp_path):
+def test_mpremote_exec_and_run(console, board):
     port = console.qemu.port
     console.port.close()     # mpremote needs the port to itself
     r = _mpremote(port, "exec", "import aarch64; print('EL', aarch64.current_el())")
     assert r.returncode == 0, r.stderr
     assert "EL 2" in r.stdout
-    script = tmp_path / "hello.py"
-    script.write_text("import os\nprint('board', os.uname().machine.split()[0])\n")
-    r = _mpremote(port, "run", str(script))
+    r = _mpremote(port, "run", str(TARGET_DIR / "whoami.py"))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.strip().startswith("board ")
+    assert ast.literal_eval(r.stdout.strip()) == (board, 2)

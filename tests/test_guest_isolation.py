@@ -1,22 +1,11 @@
 """A guest must not reach the host or the next guest (issue: isolation
 defects of the vCPU). Each test runs a file of tests/target/ on the target,
 as `mpremote run tests/target/<file>` would, and checks what it printed."""
-import ast
-from pathlib import Path
-
 import pytest
 
+from conftest import target_result as run_file
 from host_tools import TargetError
 from host_tools.target import sysregs
-
-TARGET_FILES = Path(__file__).parent / "target"
-
-
-def run_file(target, name, timeout=None, **params):
-    """Run tests/target/<name> with `params` set as globals; its printed repr, parsed."""
-    head = "".join("%s = %r\n" % kv for kv in params.items())
-    out = target.exec(head + (TARGET_FILES / name).read_text(), timeout=timeout)
-    return ast.literal_eval(out.strip().splitlines()[-1])
 
 
 def test_a_guest_cannot_switch_off_the_run_deadline(target):

@@ -1,8 +1,10 @@
 """The host tools as a user drives them: the aarch64-el2 CLI and mpremote on
 a QEMU pty, the Python API, and the link's behaviour on a bad line."""
+import ast
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -14,7 +16,8 @@ import serial
 from host_tools import TargetError, connect
 from host_tools.qemu import Qemu
 
-from conftest import require_image
+from conftest import TARGET_DIR, require_image
+from regs import HCR_BOOT, HCR_ENABLE
 
 CLI = str(Path(sys.executable).with_name("aarch64-el2"))
 MPREMOTE = [sys.executable, "-m", "mpremote"]
@@ -47,7 +50,7 @@ def test_status_table_names_every_cpu_and_decodes_hcr(pty):
     assert out[0].split()[:3] == ["CPU", "enabled", "VBAR_EL2"]
     rows = [l.split() for l in out[1::2]]
     assert [r[0] for r in rows] == ["0", "1", "2", "3"]
-    assert all(r[1] == "no" and r[3] == "host" and int(r[5], 16) == 0x38 for r in rows)
+    assert all(r[1] == "no" and r[3] == "host" and int(r[5], 16) == HCR_BOOT for r in rows)
     assert all(l.split() == ["HCR_EL2:", "FMO", "IMO", "AMO"] for l in out[2::2])
 
 
@@ -56,13 +59,13 @@ def test_enable_and_disable_through_the_cli_change_that_cpus_registers(pty, firm
     assert ok("enable", "--cpu", 2, port=pty).startswith("CPU 2: enabled, VBAR_EL2=0x%x (vcpu)" % vcpu_vectors)
     rows = json.loads(ok("status", "--json", port=pty))
     assert [r["enabled"] for r in rows] == [False, False, True, False]
-    assert rows[2]["hcr_el2"] == 0x8008_0019 | 0x38
+    assert rows[2]["hcr_el2"] == HCR_ENABLE | HCR_BOOT
     assert set(rows[2]["hcr_fields"]) >= {"VM", "FMO", "IMO", "TSC", "RW"}
     reg = json.loads(ok("sysreg", "read", "VBAR_EL2", "--cpu", 2, "--json", port=pty))
     assert reg["value"] == vcpu_vectors
     ok("disable", "--all", port=pty)
     rows = json.loads(ok("status", "--json", port=pty))
-    assert all(not r["enabled"] and r["hcr_el2"] == 0x38 and r["vectors"] == "host" for r in rows)
+    assert all(not r["enabled"] and r["hcr_el2"] == HCR_BOOT and r["vectors"] == "host" for r in rows)
 
 
 def test_sysreg_write_then_read_on_another_cpu(pty):
@@ -118,13 +121,13 @@ def test_mpremote_fs_commands_on_the_ram_disk(pty, tmp_path):
     assert "blink.py" not in run("fs", "ls").stdout
 
 
-def test_mpremote_mount_runs_host_files_and_the_target_writes_back(pty, tmp_path):
-    (tmp_path / "hostmod.py").write_text("import aarch64\nprint('EL', aarch64.current_el())\n")
-    r = subprocess.run(MPREMOTE + ["connect", pty, "mount", str(tmp_path), "exec",
-                                   "import hostmod\nopen('from_target.txt', 'w').write('hi')"],
+def test_mpremote_mount_runs_host_files_and_the_target_writes_back(pty, board, tmp_path):
+    shutil.copy(TARGET_DIR / "whoami.py", tmp_path / "whoami.py")
+    r = subprocess.run(MPREMOTE + ["connect", pty, "mount", str(tmp_path), "run",
+                                   str(TARGET_DIR / "mount_write_back.py")],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert "EL 2" in r.stdout
+    assert ast.literal_eval(r.stdout.strip().splitlines()[-1]) == (board, 2)     # whoami ran from the host
     assert (tmp_path / "from_target.txt").read_text() == "hi"
 
 
@@ -179,4 +182,4 @@ def test_python_api_for_host_scripts(pty):
         with pytest.raises(TargetError) as e:
             t.exec("import aarch64\naarch64.read_sysreg('NOPE')")
         assert e.value.type == "ValueError" and "unknown system register 'NOPE'" in e.value.message
-        assert t.call("aarch64.read_sysreg", "HCR_EL2", cpu=1) == 0x38
+        assert t.call("aarch64.read_sysreg", "HCR_EL2", cpu=1) == HCR_BOOT

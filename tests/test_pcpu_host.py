@@ -9,14 +9,16 @@ import pytest
 
 from host_tools.target import sysregs
 
+from regs import HCR_BOOT, HCR_ENABLE
+
+# Where the fake's two vector tables are: any two distinct addresses do.
 HOST_VECTORS, VCPU_VECTORS = 0x4000_0800, 0x4000_2000
-BOOT_HCR = 0x38
 
 
 class FakeAarch64(types.ModuleType):
     def __init__(self, cpus=4):
         super().__init__("aarch64")
-        self.regs = [{"VBAR_EL2": HOST_VECTORS, "HCR_EL2": BOOT_HCR} for _ in range(cpus)]
+        self.regs = [{"VBAR_EL2": HOST_VECTORS, "HCR_EL2": HCR_BOOT} for _ in range(cpus)]
         self.handlers = [None] * cpus
         self.HOST_VECTORS, self.VCPU_VECTORS = HOST_VECTORS, VCPU_VECTORS
         self.MAX_CPUS = 8
@@ -70,13 +72,13 @@ def pcpu(monkeypatch):
 def test_enable_disable_cycle(pcpu):
     p = pcpu.Aarch64PerCpu.new(2)
     p.hardware_enable()
-    assert pcpu.fake.regs[2] == {"VBAR_EL2": VCPU_VECTORS, "HCR_EL2": BOOT_HCR | 0x8008_0019}
-    assert pcpu.fake.regs[1] == {"VBAR_EL2": HOST_VECTORS, "HCR_EL2": BOOT_HCR}
+    assert pcpu.fake.regs[2] == {"VBAR_EL2": VCPU_VECTORS, "HCR_EL2": HCR_BOOT | HCR_ENABLE}
+    assert pcpu.fake.regs[1] == {"VBAR_EL2": HOST_VECTORS, "HCR_EL2": HCR_BOOT}
     assert pcpu.ORI_EXCEPTION_VECTOR_BASE[2] == HOST_VECTORS
     p.hardware_enable()
     assert pcpu.ORI_EXCEPTION_VECTOR_BASE[2] == HOST_VECTORS
     p.hardware_disable()
-    assert pcpu.fake.regs[2] == {"VBAR_EL2": HOST_VECTORS, "HCR_EL2": BOOT_HCR}
+    assert pcpu.fake.regs[2] == {"VBAR_EL2": HOST_VECTORS, "HCR_EL2": HCR_BOOT}
 
 
 def test_rollback_when_the_hcr_write_fails(pcpu):
@@ -85,7 +87,7 @@ def test_rollback_when_the_hcr_write_fails(pcpu):
     with pytest.raises(pcpu.AxError) as e:
         p.hardware_enable()
     assert e.value.kind == "BadState"
-    assert pcpu.fake.regs[0] == {"VBAR_EL2": HOST_VECTORS, "HCR_EL2": BOOT_HCR}
+    assert pcpu.fake.regs[0] == {"VBAR_EL2": HOST_VECTORS, "HCR_EL2": HCR_BOOT}
     assert pcpu.ORI_EXCEPTION_VECTOR_BASE[0] == 0
 
 
@@ -105,4 +107,4 @@ def test_bad_cpu_ids(pcpu):
 
 def test_hcr_decode_uses_the_shared_table(pcpu):
     assert pcpu.HCR_EL2.FIELDS is sysregs.HCR_EL2_FIELDS
-    assert [n for n, _ in pcpu.HCR_EL2.decode(0x8008_0019)] == ["VM", "FMO", "IMO", "TSC", "RW"]
+    assert [n for n, _ in pcpu.HCR_EL2.decode(HCR_ENABLE)] == ["VM", "FMO", "IMO", "TSC", "RW"]

@@ -15,7 +15,8 @@ import pytest
 
 from host_tools import LinkError, TargetError, connect
 
-from conftest import qemu_url, require_image
+from conftest import printed_result, qemu_url, require_image, run_target_file, target_result, target_source
+from regs import HCR_BOOT
 
 CLI = str(Path(sys.executable).with_name("aarch64-el2"))
 
@@ -109,8 +110,8 @@ CLI_CASES = [
     (["run", "/no/such/script.py"], 1, "cannot read /no/such/script.py"),
 ]
 
-SNAPSHOT = ("import aarch64\nprint(repr([[aarch64.read_sysreg(r, cpu=c) for r in "
-            "('HCR_EL2', 'VBAR_EL2', 'TPIDR_EL2', 'SCTLR_EL2', 'CPTR_EL2')] for c in range(aarch64.cpu_count())]))")
+# Registers that no bad call may change, read on every CPU before and after it.
+SNAPSHOT_REGS = ("HCR_EL2", "VBAR_EL2", "TPIDR_EL2", "SCTLR_EL2", "CPTR_EL2")
 
 
 def test_the_battery_has_at_least_40_cases():
@@ -119,7 +120,7 @@ def test_the_battery_has_at_least_40_cases():
 
 @pytest.mark.parametrize("code,exc,text", TARGET_CASES)
 def test_bad_input_on_the_target(target, code, exc, text):
-    before = eval(target.exec(SNAPSHOT))
+    before = target_result(target, "regs_snapshot.py", REGS=SNAPSHOT_REGS)
     if exc is None:
         assert target.exec(PRELUDE + code).strip() == text
     else:
@@ -127,7 +128,7 @@ def test_bad_input_on_the_target(target, code, exc, text):
             target.exec(PRELUDE + code)
         err = e.value
         assert err.type == exc and text in err.message, err.traceback
-    assert eval(target.exec(SNAPSHOT)) == before, "a register changed"
+    assert target_result(target, "regs_snapshot.py", REGS=SNAPSHOT_REGS) == before, "a register changed"
     assert target.eval("6 * 7") == 42
 
 
@@ -144,37 +145,8 @@ def test_bad_input_on_the_cli(board, args, status, text):
 
 # -- soak ---------------------------------------------------------------------
 
-SOAK = """
-import aarch64, pcpu, machine, time, gc
-cpus = [pcpu.Aarch64PerCpu.new(c) for c in range(aarch64.cpu_count())]
-regs = lambda: [(aarch64.read_sysreg('VBAR_EL2', c), aarch64.read_sysreg('HCR_EL2', c)) for c in range(len(cpus))]
-before = regs()
-n = 0
-def tick(t):
-    global n
-    n += 1
-tm = machine.Timer(period=1, callback=tick)
-for c in range(1, len(cpus)): aarch64.cpu_timer(c, 1000)
-ticks0 = [aarch64.irq_counts(c)[3] for c in range(1, len(cpus))]
-gc.collect()
-free0 = gc.mem_free()
-t0 = time.ticks_ms()
-for i in range(%d):
-    p = cpus[i %% len(cpus)]
-    p.hardware_enable()
-    p.hardware_disable()
-ms = time.ticks_diff(time.ticks_ms(), t0)
-gc.collect()
-free1 = gc.mem_free()
-tm.deinit()
-for c in range(1, len(cpus)): aarch64.cpu_timer(c, 0)
-ticks = [aarch64.irq_counts(c)[3] - t for c, t in zip(range(1, len(cpus)), ticks0)]
-print(repr((before == regs(), [p.is_enabled() for p in cpus], ms, n, ticks, free0 - free1)))
-"""
-
-
 def test_soak_10000_enable_disable_cycles_with_1khz_timers_on_every_cpu(target):
-    same, enabled, ms, n, ticks, heap_growth = eval(target.exec(SOAK % 10000, timeout=300))
+    same, enabled, ms, n, ticks, heap_growth = target_result(target, "soak.py", timeout=300, CYCLES=10000)
     assert same and enabled == [False] * 4
     # 1 kHz for `ms` milliseconds; the timers are checked against the same
     # clock, so only jitter and the last partial tick separate them.
@@ -249,50 +221,27 @@ def test_ctrl_c_is_not_lost_behind_a_full_input_buffer(board):
     # read until the flood is over.
     require_image(board)
     with connect(qemu_url(board), timeout=10) as t:
-        t.transport.exec_raw_no_follow(
-            "import micropython, sys, time\n"
-            "micropython.kbd_intr(-1)\n"
-            "time.sleep_ms(1500)\n"
-            "n = 0\n"
-            "while sys.stdin.read(1) != '\\x03':\n"
-            "    n += 1\n"
-            "micropython.kbd_intr(3)\n"
-            "print('read before Ctrl-C:', n)")
+        t.transport.exec_raw_no_follow(target_source("read_until_ctrl_c.py", WAIT_MS=1500))
         t.transport.serial.write(b"a" * 8192 + b"\x03")
         out, err = t._op("flood then Ctrl-C", lambda: t.transport.follow(None))
         assert err == b""
-        assert out.strip() == b"read before Ctrl-C: 0"
+        assert printed_result(out.decode()) == 0       # bytes read before the Ctrl-C
         assert t.eval("6 * 7") == 42
 
 
 # -- faults inside callbacks ---------------------------------------------------
 
 def test_an_exception_in_a_timer_callback_is_reported_and_timers_go_on(target):
-    out = target.exec("import machine, time\n"
-                      "good = []\n"
-                      "bad = machine.Timer(mode=machine.Timer.ONE_SHOT, period=5, callback=lambda t: 1 / 0)\n"
-                      "ok = machine.Timer(period=10, callback=lambda t: good.append(1))\n"
-                      "time.sleep_ms(200)\n"
-                      "ok.deinit()\n"
-                      "print('ticks', len(good))")
+    out = run_target_file(target, "timer_callback_exception.py", MS=200)
     assert "ZeroDivisionError" in out
-    assert 15 <= int(out.split("ticks")[-1]) <= 25
+    assert 15 <= printed_result(out) <= 25
     assert target.eval("6 * 7") == 42
 
 
 def test_an_exception_in_an_irq_handler_callback_is_reported(target):
-    out = target.exec("import aarch64, time\n"
-                      "def boom(cpu, n):\n raise ValueError('callback for CPU %d' % cpu)\n"
-                      "aarch64.set_irq_handler(aarch64.IrqHandler(boom), cpu=1)\n"
-                      "aarch64.write_sysreg('VBAR_EL2', aarch64.VCPU_VECTORS, cpu=1)\n"
-                      "before = aarch64.irq_counts(1)[0]\n"
-                      "aarch64.cpu_timer(1, 100)\n"
-                      "time.sleep_ms(100)\n"
-                      "aarch64.cpu_timer(1, 0)\n"
-                      "time.sleep_ms(20)\n"
-                      "print('through', aarch64.irq_counts(1)[0] - before)")
+    out = run_target_file(target, "irq_callback_raises.py", CPU=1)
     assert out.count("ValueError: callback for CPU 1") >= 5     # each one reported
-    assert 8 <= int(out.split("through")[-1].split()[0]) <= 20
+    assert 8 <= printed_result(out) <= 20                        # IRQs through IRQ_HANDLER
     assert target.eval("6 * 7") == 42
 
 
@@ -305,14 +254,14 @@ def test_memory_error_on_a_huge_allocation_leaves_the_repl_usable(target):
 
 def test_deep_recursion_is_a_runtime_error_not_corruption(target):
     with pytest.raises(TargetError) as e:
-        target.exec("def f(n):\n return f(n + 1) + 1\nf(0)")
+        run_target_file(target, "deep_recursion.py", IN="python")
     assert e.value.type == "RuntimeError" and "maximum recursion depth" in e.value.message
     # Recursion in C (repr of a deeply nested list) hits the same stack check.
     with pytest.raises(TargetError) as e:
-        target.exec("l = []\nfor i in range(200000): l = [l]\nrepr(l)")
+        run_target_file(target, "deep_recursion.py", IN="c")
     assert e.value.type == "RuntimeError"
     assert target.eval("6 * 7") == 42
-    assert target.exec("import aarch64\nprint(aarch64.read_sysreg('HCR_EL2') == 0x38)") == "True\n"
+    assert target.read_sysreg("HCR_EL2") == HCR_BOOT
 
 
 # -- the host side loses its target -------------------------------------------
@@ -324,7 +273,7 @@ def test_qemu_killed_in_the_middle_of_a_command(board):
         threading.Timer(0.5, t.qemu.proc.kill).start()
         t0 = time.monotonic()
         with pytest.raises(LinkError) as e:
-            t.exec("import time\ntime.sleep(30)")
+            run_target_file(t, "sleep_ms.py", MS=30000)
         assert time.monotonic() - t0 < 10
         assert "QEMU exited with status -9" in str(e.value)
     finally:
@@ -338,7 +287,7 @@ def test_a_target_that_resets_in_the_middle_of_a_command(board):
     with connect(qemu_url(board), timeout=3) as t:
         t0 = time.monotonic()
         with pytest.raises(LinkError) as e:
-            t.exec("import machine, time\ntime.sleep_ms(100)\nmachine.reset()\ntime.sleep(30)")
+            run_target_file(t, "reset_after.py", MS=100)
         assert time.monotonic() - t0 < 6
         assert "did not answer within the timeout" in str(e.value)
         assert "MicroPython v1.25.0" in str(e.value)        # what it said instead: a boot banner

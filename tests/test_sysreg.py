@@ -1,29 +1,26 @@
 """The aarch64 module: registers by name and encoding, guarded faults, bad
-input, the two vector tables, interrupts."""
+input, the two vector tables, interrupts. The programs are in tests/target/."""
 import pytest
 
-from host_tools import TargetError
 from host_tools.target import sysregs
 
-GICV3_ONLY = ("ICH_HCR_EL2", "ICC_SRE_EL2")
+from conftest import printed_result, run_target_file, target_result
+from regs import GICV3_ONLY, HCR_BOOT
 
 
 def test_every_named_register_reads(target):
     names = sorted(n for n in sysregs.REGISTERS if n not in GICV3_ONLY)
-    values = eval(target.exec("import aarch64\nprint(repr([aarch64.read_sysreg(n) for n in %r]))" % names))
-    assert all(isinstance(v, int) and 0 <= v < 2**64 for v in values)
-    values = dict(zip(names, values))
+    values = target_result(target, "sysreg_read_all.py")     # every register but GICv3's
+    assert sorted(values) == names
+    assert all(isinstance(v, int) and 0 <= v < 2**64 for v in values.values())
     assert values["CurrentEL"] == 2 << 2
-    assert values["HCR_EL2"] == 0x38           # IMO, FMO, AMO: IRQs reach EL2
+    assert values["HCR_EL2"] == HCR_BOOT       # IMO, FMO, AMO: IRQs reach EL2
     assert values["CNTFRQ_EL0"] > 0
 
 
 @pytest.mark.parametrize("name", GICV3_ONLY)
 def test_gicv3_register_on_gicv2_faults_with_esr(target, name):
-    code = ("import aarch64\n"
-            "try:\n aarch64.read_sysreg(%r)\n"
-            "except aarch64.Fault as e:\n print(repr((e.errno, e.esr, isinstance(e, OSError))))\n" % name)
-    errno, esr, is_oserror = eval(target.exec(code))
+    errno, esr, is_oserror = target_result(target, "sysreg_fault.py", NAME=name)
     assert errno == 14 and is_oserror
     assert (esr >> 26) == 0x00      # EC UNKNOWN: the encoding is not implemented
     assert target.eval("1 + 1") == 2
@@ -48,11 +45,8 @@ def test_midr_is_a_cortex_a72(target):
 
 
 def test_unmapped_read_is_an_oserror_with_efault(target):
-    out = target.exec(
-        "import machine\n"
-        "try:\n machine.mem8[0x10_0000_0000]\n"
-        "except OSError as e:\n print(e.errno, hex(e.esr >> 26))\n")
-    assert out.split() == ["14", "0x25"]
+    errno, esr = target_result(target, "mem_unmapped_read.py", ADDRESS=0x10_0000_0000)
+    assert (errno, hex(esr >> 26)) == (14, "0x25")
 
 
 def test_vector_addresses_match_the_elf(target, firmware):
@@ -63,35 +57,25 @@ def test_vector_addresses_match_the_elf(target, firmware):
     assert vcpu % 0x800 == 0 and host % 0x800 == 0
 
 
-TIMER_COUNT = """
-import machine, time
-n = 0
-def tick(t):
-    global n
-    n += 1
-t = machine.Timer(period=10, callback=tick)
-time.sleep_ms(500)
-t.deinit()
-print(n)
-"""
+def timer_count(target):
+    """machine.Timer callbacks every 10 ms over half a second."""
+    return target_result(target, "timer_count.py", PERIOD_MS=10, DURATION_MS=500)
 
 
 def test_machine_timer_callbacks_over_half_a_second(target):
-    assert 40 <= int(target.exec(TIMER_COUNT)) <= 60
+    assert 40 <= timer_count(target) <= 60
 
 
-def test_irqs_work_through_irq_handler_on_the_vcpu_vectors(target):
-    target.exec("import aarch64\n"
-                "aarch64.set_irq_handler(aarch64.HOST_IRQ_HANDLER)\n"
-                "aarch64.write_sysreg('VBAR_EL2', aarch64.VCPU_VECTORS)")
+def test_irqs_work_through_irq_handler_on_the_vcpu_vectors(target, firmware):
+    assert target_result(target, "use_vectors.py", CPU=0, VECTORS="vcpu") == firmware.symbol("exception_vector_base_vcpu")
     before = target.call("aarch64.irq_counts")[0]
     # Each exec is typed into the UART: its RX interrupts now go through IRQ_HANDLER.
-    assert 40 <= int(target.exec(TIMER_COUNT)) <= 60
+    assert 40 <= timer_count(target) <= 60
     assert target.eval("6 * 7") == 42
     assert target.call("aarch64.irq_counts")[0] - before >= 50
-    target.exec("import aarch64\naarch64.write_sysreg('VBAR_EL2', aarch64.HOST_VECTORS)")
+    assert target_result(target, "use_vectors.py", CPU=0, VECTORS="host") == firmware.symbol("host_exception_vectors")
     through_handler = target.call("aarch64.irq_counts")[0]
-    assert 40 <= int(target.exec(TIMER_COUNT)) <= 60
+    assert 40 <= timer_count(target) <= 60
     assert target.call("aarch64.irq_counts")[0] == through_handler   # host vectors: not through it
 
 
@@ -109,33 +93,17 @@ def test_ctrl_c_through_irq_handler(console):
 
 
 def test_irq_handler_is_set_once(target):
-    out = target.exec("import aarch64\n"
-                      "print(aarch64.set_irq_handler(aarch64.HOST_IRQ_HANDLER),"
-                      " aarch64.set_irq_handler(aarch64.IrqHandler(print)),"
-                      " aarch64.get_irq_handler() is aarch64.HOST_IRQ_HANDLER)")
-    assert out.split() == ["True", "False", "True"]
+    assert target_result(target, "irq_handler_set_once.py") == (True, False, True)
 
 
 def test_irq_with_no_handler_is_counted_and_the_firmware_lives(target):
-    out = target.exec("import aarch64, time\n"
-                      "aarch64.write_sysreg('VBAR_EL2', aarch64.VCPU_VECTORS, cpu=1)\n"
-                      "aarch64.cpu_timer(1, 200)\n"
-                      "time.sleep_ms(100)\n"
-                      "aarch64.cpu_timer(1, 0)\n"
-                      "print(aarch64.irq_counts(1))")
+    out = run_target_file(target, "irq_no_handler.py", CPU=1)
     assert "no IRQ_HANDLER" in out
-    through, total, no_handler, ticks = eval(out.strip().splitlines()[-1])
+    through, total, no_handler, ticks = printed_result(out)
     assert through == 0 and no_handler >= 10 and ticks >= 10
     assert target.eval("6 * 7") == 42
 
 
 def test_python_irq_callback_runs_on_cpu0_for_an_irq_on_cpu3(target):
-    out = target.exec("import aarch64, time\n"
-                      "seen = []\n"
-                      "aarch64.set_irq_handler(aarch64.IrqHandler(lambda cpu, n: seen.append((cpu, aarch64.cpu_id()))), 3)\n"
-                      "aarch64.write_sysreg('VBAR_EL2', aarch64.VCPU_VECTORS, cpu=3)\n"
-                      "aarch64.cpu_timer(3, 100)\n"
-                      "time.sleep_ms(100)\n"
-                      "aarch64.cpu_timer(3, 0)\n"
-                      "print(len(seen) >= 5, set(seen))")
-    assert out.strip() == "True {(3, 0)}"
+    callbacks, where = target_result(target, "irq_callback_cpu.py", CPU=3)
+    assert callbacks >= 5 and where == [(3, 0)]
