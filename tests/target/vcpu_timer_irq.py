@@ -5,10 +5,10 @@ import pcpu, vcpu, machine, time
 from vcpu import A64, code
 
 pcpu.Aarch64PerCpu.new(0).hardware_enable()
-fired = []
-t = machine.Timer(mode=machine.Timer.ONE_SHOT, period=20, callback=lambda t: fired.append(1))
 v = vcpu.Aarch64VCpu(code(A64.b(0)))
+fired = []
 kinds = []
+t = machine.Timer(mode=machine.Timer.ONE_SHOT, period=20, callback=lambda t: fired.append(1))
 while not fired and len(kinds) < 100:
     kinds.append(v.run(timeout_ms=1000).kind)
     time.sleep_ms(1)        # the scheduler runs the callback here
