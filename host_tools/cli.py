@@ -113,7 +113,7 @@ def cmd_pipe(args):
     """Standard input as one script for a freshly booted target (make run with a pipe)."""
     code = sys.stdin.read()
     url = "qemu:%s%s" % ({v: k for k, v in boards.MACHINES.items()}[args.board],
-                         "?smp=%d" % args.smp if args.smp and boards.BOARDS[args.board]["smp"] else "")
+                         "?smp=%d" % args.smp if args.smp and not boards.BOARDS[args.board].smp_fixed else "")
     with Target(url, timeout=args.timeout) as t:
         sys.stdout.write(t.exec(code, timeout=args.timeout))
 
