@@ -15,6 +15,7 @@ QEMU for the duration of the command; the default).
 import argparse
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -42,6 +43,12 @@ def _connect(args):
     return Target(args.port, timeout=args.timeout)
 
 
+def _print_command(args, command):
+    """make run shows the QEMU command line it runs (--print-command)."""
+    if args.print_command:
+        print(shlex.join(command), file=sys.stderr, flush=True)
+
+
 # -- commands ---------------------------------------------------------------
 
 def cmd_boot(args):
@@ -54,10 +61,12 @@ def cmd_boot(args):
     if args.attach:
         # The REPL on this terminal; QEMU's own -nographic console (Ctrl-A x quits).
         cmd = boards.qemu_command(board, smp, ["-nographic"] + gdb)
+        _print_command(args, cmd)
         os.execvp(cmd[0], cmd)
     # SIGTERM (make debug ending) must stop QEMU too, not orphan it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with Qemu(board, smp=smp, extra=gdb) as q:
+        _print_command(args, q.command)
         print(q.port, flush=True)
         print("QEMU is running %s%s; Ctrl-C stops it" % (
             board, " (gdbstub on :%d, stopped at the entry point)" % args.gdb_port if args.gdb else ""),
@@ -107,6 +116,7 @@ def cmd_pipe(args):
     code = sys.stdin.read()
     smp = args.smp if not boards.BOARDS[args.board].smp_fixed else None
     qemu = Qemu(args.board, smp=smp)
+    _print_command(args, qemu.command)
     with Target(transport=Transport.boot(qemu, args.timeout)) as t:
         sys.stdout.write(t.exec(code, timeout=args.timeout))
 
@@ -220,6 +230,7 @@ def build_parser():
     s.add_argument("--attach", action="store_true", help="the REPL on this terminal instead (Ctrl-A x quits)")
     s.add_argument("--gdb", action="store_true", help="gdbstub, stopped at the entry point")
     s.add_argument("--gdb-port", type=int, default=1234)
+    s.add_argument("--print-command", action="store_true", help="print the QEMU command line on stderr first")
     s.set_defaults(func=cmd_boot)
 
     s = sub.add_parser("repl", help="interactive REPL (mpremote)")
@@ -236,6 +247,7 @@ def build_parser():
     s = sub.add_parser("pipe", help="standard input as a script for a freshly booted QEMU")
     s.add_argument("--board", choices=list(boards.BOARDS), default="QEMU_VIRT")
     s.add_argument("--smp", type=int)
+    s.add_argument("--print-command", action="store_true", help="print the QEMU command line on stderr first")
     s.set_defaults(func=cmd_pipe)
 
     s = sub.add_parser("status", help="per-CPU pcpu state")
