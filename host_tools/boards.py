@@ -5,7 +5,6 @@ port's Makefile includes; this module reads the QEMU settings from the same
 file (QEMU_MACHINE, QEMU_ARGS, QEMU_SMP, QEMU_SMP_FIXED, FIRMWARE_IMAGE).
 """
 import os
-import shlex
 from collections import namedtuple
 from pathlib import Path
 
@@ -14,7 +13,8 @@ BUILD = Path(os.environ.get("EL2_BUILD_DIR", PROJECT_TOP / "build"))
 BOARDS_DIR = PROJECT_TOP / "port" / "boards"
 
 # How QEMU runs one board. `machine` is the name in qemu:<machine> URLs;
-# `smp` the default CPU count; `smp_fixed`: -smp cannot change it.
+# `qemu_args` make's words of QEMU_ARGS; `smp` the default CPU count;
+# `smp_fixed`: -smp cannot change it.
 Board = namedtuple("Board", "name machine qemu_args smp smp_fixed image")
 
 
@@ -43,7 +43,7 @@ def read_mk(path):
 def _board(path):
     mk = read_mk(path)
     try:
-        return Board(name=path.parent.name, machine=mk["QEMU_MACHINE"], qemu_args=shlex.split(mk["QEMU_ARGS"]),
+        return Board(name=path.parent.name, machine=mk["QEMU_MACHINE"], qemu_args=mk["QEMU_ARGS"].split(),
                      smp=int(mk["QEMU_SMP"]), smp_fixed=mk.get("QEMU_SMP_FIXED", "0") == "1",
                      image=mk["FIRMWARE_IMAGE"])
     except KeyError as e:

@@ -15,7 +15,6 @@ QEMU for the duration of the command; the default).
 import argparse
 import json
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -46,6 +45,7 @@ def _connect(args):
 def _print_command(args, command):
     """make run shows the QEMU command line it runs (--print-command)."""
     if args.print_command:
+        import shlex    # only make run asks for it: no cost to the other commands
         print(shlex.join(command), file=sys.stderr, flush=True)
 
 
