@@ -18,12 +18,14 @@ from .transport import DEFAULT_TIMEOUT, LinkError, TargetError, Transport
 
 # The fixed snippet: a class in __main__, used as a namespace (its functions
 # are called through the class). request() takes a JSON text naming one of
-# its functions and the arguments, and prints the result as JSON:
-#   call(name, pos, kw)   name is "module.attr..." (the module imported) or
-#                         a name in __main__ or builtins. JSON has no tuple:
-#                         a list in `pos` arrives as a tuple, which is what a
-#                         register encoding is (a change to it could not
-#                         reach the host anyway).
+# its functions and the arguments, and prints the result as JSON on a line of
+# its own (whatever the function printed before it is dropped):
+#   call(name, pos, kw)   name is "module.attr..." (the module imported,
+#                         not bound in __main__) or a name in __main__ or
+#                         builtins. JSON has no tuple: a list in `pos`
+#                         arrives as a tuple, which is what a register
+#                         encoding is (a change to it could not reach the
+#                         host anyway).
 #   pcpu_switch(cpus, enable)  hardware_enable/disable on the CPUs (None:
 #                         every online CPU), then their status rows
 #   pcpu_rows()           pcpu.status().rows
@@ -35,10 +37,12 @@ HELPER_NAME = "_host_tools"
 _HELPER = """class _host_tools:
  def request(text, json=__import__('json')):
   op, args = json.loads(text)
-  print(json.dumps(getattr(_host_tools, op)(*args)))
+  print('\\n' + json.dumps(getattr(_host_tools, op)(*args)))
  def call(name, pos, kw):
-  path = name.split('.')
-  fn = globals().get(path[0]) or getattr(__import__('builtins'), name, 0) or __import__(path[0])
+  path, g = name.split('.'), globals()
+  fn = __import__(path[0]) if path[1:] else g[name] if name in g else getattr(__import__('builtins'), name, None)
+  if fn is None:
+   raise NameError("name '%s' isn't defined" % name)
   for attr in path[1:]:
    fn = getattr(fn, attr)
   return fn(*[tuple(v) if type(v) is list else v for v in pos], **kw)
@@ -99,6 +103,8 @@ class Target:
             data = json.dumps([op, args])
         except (TypeError, ValueError) as e:
             raise TypeError("cannot send %r to the target: %s" % (args, e)) from None
+        # The JSON text as a string literal: ASCII only (json.dumps escapes the
+        # rest), which repr() quotes as MicroPython reads it.
         code = "%s.request(%r)\n" % (HELPER_NAME, data)
         what = code.strip()
         try:
@@ -118,7 +124,7 @@ class Target:
     def call(self, function, *args, **kwargs):
         """function(*args, **kwargs) on the target, e.g.
         call('aarch64.read_sysreg', 'HCR_EL2', cpu=1). `function` is
-        'module.name' (imported first) or a global or builtin name; arguments
+        'module.name...' (the module imported) or a global or builtin name; arguments
         and the result travel as JSON (numbers, strings, True/False/None,
         lists, dicts with str keys): a list positional argument arrives as a
         tuple, a tuple result comes back as a list."""
