@@ -7,7 +7,7 @@ the host, on top of the transport (transport.py).
         print(hex(t.read_sysreg("VBAR_EL2", cpu=2)))
 
 Calls are data, never Python source built from the arguments: one fixed
-snippet on the target (_HELPER) takes the operation's name and its arguments
+snippet on the target (_HELPER_CLASS) takes the operation's name and its arguments
 as a JSON text, which it decodes with MicroPython's json, and prints the
 result as JSON. An argument therefore cannot inject code, whatever it holds.
 """
@@ -18,27 +18,30 @@ from .transport import DEFAULT_TIMEOUT, LinkError, TargetError, Transport
 
 # The fixed snippet: a class in __main__, used as a namespace (its functions
 # are called through the class). request() takes a JSON text naming one of
-# its functions and the arguments, and prints the result as JSON on a line of
-# its own (whatever the function printed before it is dropped):
-#   call(name, pos, kw)   name is "module.attr..." (the module imported,
-#                         not bound in __main__) or a name in __main__ or
-#                         builtins. JSON has no tuple: a list in `pos`
-#                         arrives as a tuple, which is what a register
-#                         encoding is (a change to it could not reach the
-#                         host anyway).
-#   pcpu_switch(cpus, enable)  hardware_enable/disable on the CPUs (None:
-#                         every online CPU), then their status rows
-#   pcpu_rows()           pcpu.status().rows
-# It is sent once per connection, and again after a soft reset clears it,
-# so a call sends only `_host_tools.request('<JSON>')`: every byte crosses
-# the UART (87 us each at 115200 baud) and is compiled by the target, so the
-# snippet has no comments and one-space indents.
+# its operations and the arguments, and prints the result as JSON on a line
+# of its own (whatever the operation printed before it is dropped).
+#
+# Every byte crosses the UART (87 us each at 115200 baud; about 10 us under
+# QEMU) and is compiled by the target, so the snippet has no comments and
+# one-space indents, and goes in pieces: a connection's first request sends
+# the class with request() and that operation; a later request that needs
+# another operation extends the class with it (a subclass of the same name,
+# which keeps what came before). After that a call sends only
+# `_host_tools.request('<JSON>')`. A soft reset empties __main__: it all
+# goes again.
 HELPER_NAME = "_host_tools"
-_HELPER = """class _host_tools:
+_HELPER_CLASS = """class _host_tools:
  def request(text, json=__import__('json')):
   op, args = json.loads(text)
   print('\\n' + json.dumps(getattr(_host_tools, op)(*args)))
- def call(name, pos, kw):
+"""
+_HELPER_EXTEND = "class _host_tools(_host_tools):\n"
+_OPERATIONS = {
+    # name is "module.attr..." (the module imported, not bound in __main__)
+    # or a name in __main__ or builtins. JSON has no tuple: a list in `pos`
+    # arrives as a tuple, which is what a register encoding is (a change to
+    # it could not reach the host anyway).
+    "call": """ def call(name, pos, kw):
   path, g = name.split('.'), globals()
   fn = __import__(path[0]) if path[1:] else g[name] if name in g else getattr(__import__('builtins'), name, None)
   if fn is None:
@@ -46,7 +49,10 @@ _HELPER = """class _host_tools:
   for attr in path[1:]:
    fn = getattr(fn, attr)
   return fn(*[tuple(v) if type(v) is list else v for v in pos], **kw)
- def pcpu_switch(cpus, enable):
+""",
+    # hardware_enable/disable on the CPUs (None: every online CPU), then
+    # their status rows.
+    "pcpu_switch": """ def pcpu_switch(cpus, enable):
   import aarch64, pcpu
   cpus = range(aarch64.cpu_count()) if cpus is None else cpus
   for cpu in cpus:
@@ -54,10 +60,19 @@ _HELPER = """class _host_tools:
    p.hardware_enable() if enable else p.hardware_disable()
   rows = pcpu.status().rows
   return [rows[cpu] for cpu in cpus]
- def pcpu_rows():
+""",
+    "pcpu_rows": """ def pcpu_rows():
   import pcpu
   return pcpu.status().rows
-"""
+""",
+}
+
+
+def _helper_code(installed, op):
+    """The snippet's pieces a target that has `installed` needs for `op`."""
+    if op in installed:
+        return ""
+    return (_HELPER_EXTEND if installed else _HELPER_CLASS) + _OPERATIONS[op]
 
 
 class Target:
@@ -72,7 +87,7 @@ class Target:
         self.url = url if transport is None else self.transport.port
         self.port = self.transport.port
         self.qemu = self.transport.qemu
-        self._helper_sent = False   # is _HELPER on the target? (see request)
+        self._installed = set()     # the snippet's operations on the target (see request)
 
     @property
     def timeout(self):
@@ -97,29 +112,37 @@ class Target:
             raise LinkError("%s: cannot parse the reply to %r: %r" % (self.port, expr, out)) from None
 
     def request(self, op, *args, timeout=None):
-        """The target's answer to one request: the helper's `op` applied to
-        `args`, both sent as JSON, the result decoded from JSON."""
+        """The target's answer to one request: the snippet's operation `op`
+        applied to `args`, both sent as JSON, the result decoded from JSON."""
         try:
             data = json.dumps([op, args])
         except (TypeError, ValueError) as e:
             raise TypeError("cannot send %r to the target: %s" % (args, e)) from None
         # The JSON text as a string literal: ASCII only (json.dumps escapes the
         # rest), which repr() quotes as MicroPython reads it.
-        code = "%s.request(%r)\n" % (HELPER_NAME, data)
-        what = code.strip()
+        line = "%s.request(%r)\n" % (HELPER_NAME, data)
         try:
-            out = self.transport.exec(code if self._helper_sent else _HELPER + code, timeout, what)
+            out = self._run(op, line, timeout)
         except TargetError as e:
             if not (e.type == "NameError" and HELPER_NAME in e.message):
                 raise
-            # The target lost the helper (a reset we did not ask for): send it again.
-            out = self.transport.exec(_HELPER + code, timeout, what)
-        finally:
-            self._helper_sent = True
+            # The target lost the snippet (a reset we did not ask for): send it again.
+            self._installed.clear()
+            out = self._run(op, line, timeout)
         try:
             return json.loads(out.splitlines()[-1])
         except (ValueError, IndexError):
             raise LinkError("%s: cannot parse the reply to %s: %r" % (self.port, data[:80], out)) from None
+
+    def _run(self, op, line, timeout):
+        """`line` on the target, after the pieces of the snippet it lacks for `op`."""
+        try:
+            out = self.transport.exec(_helper_code(self._installed, op) + line, timeout, line.strip())
+        except TargetError:
+            self._installed.add(op)     # the pieces ran; the request raised
+            raise
+        self._installed.add(op)
+        return out
 
     def call(self, function, *args, **kwargs):
         """function(*args, **kwargs) on the target, e.g.
@@ -162,7 +185,7 @@ class Target:
         return self.request("pcpu_switch", None, False)
 
     def soft_reset(self):
-        self._helper_sent = False   # __main__ starts empty
+        self._installed.clear()     # __main__ starts empty
         self.transport.soft_reset()
 
     def recover(self):
