@@ -12,14 +12,17 @@
 
 BOARD ?= QEMU_VIRT
 SMP ?= 4
-# Every BOARD's QEMU command line lives in host_tools/boards.py.
+# How QEMU runs each BOARD lives in port/boards/$(BOARD)/mpconfigboard.mk
+# (QEMU_MACHINE, QEMU_ARGS, ...), read by host_tools/boards.py.
 MICROPY_VERSION = 1.25.0
 
-TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-BUILD_ROOT := $(TOP)/build
+# This repository. Not TOP: MicroPython's py/mkenv.mk defines TOP as the
+# MicroPython tree, and port/Makefile, which includes it, relies on that.
+PROJECT_TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD_ROOT := $(PROJECT_TOP)/build
 DEPS := $(BUILD_ROOT)/deps
 STAMPS := $(BUILD_ROOT)/stamps
-VENV := $(TOP)/.venv
+VENV := $(PROJECT_TOP)/.venv
 PYTHON := $(VENV)/bin/python
 
 # MICROPY_TOP=/path/to/micropython uses your own checkout instead of the cached Debian source.
@@ -45,28 +48,28 @@ all: firmware
 # Set-up
 
 packages: $(STAMPS)/packages
-$(STAMPS)/packages: $(TOP)/tools/setup-debian.sh
-	@bash $(TOP)/tools/setup-debian.sh
+$(STAMPS)/packages: $(PROJECT_TOP)/tools/setup-debian.sh
+	@bash $(PROJECT_TOP)/tools/setup-debian.sh
 	@mkdir -p $(dir $@) && touch $@
 
 # make bench only: the Arm bare-metal toolchain for upstream's ports/qemu.
-$(STAMPS)/bench-packages: $(TOP)/tools/setup-debian.sh | $(STAMPS)/packages
-	@bash $(TOP)/tools/setup-debian.sh --bench
+$(STAMPS)/bench-packages: $(PROJECT_TOP)/tools/setup-debian.sh | $(STAMPS)/packages
+	@bash $(PROJECT_TOP)/tools/setup-debian.sh --bench
 	@mkdir -p $(dir $@) && touch $@
 
 micropython: $(MICROPY_STAMP) | $(STAMPS)/packages
 ifdef MICROPY_STAMP
-$(MICROPY_STAMP): $(TOP)/tools/fetch-micropython.sh | $(STAMPS)/packages
-	@bash $(TOP)/tools/fetch-micropython.sh $(MICROPY_TOP)
+$(MICROPY_STAMP): $(PROJECT_TOP)/tools/fetch-micropython.sh | $(STAMPS)/packages
+	@bash $(PROJECT_TOP)/tools/fetch-micropython.sh $(MICROPY_TOP)
 else
 	@test -f $(MICROPY_TOP)/py/mkrules.mk || { echo "error: MICROPY_TOP=$(MICROPY_TOP) is not a MicroPython source tree (no py/mkrules.mk)" >&2; exit 1; }
 endif
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: $(TOP)/pyproject.toml | $(STAMPS)/packages
+$(VENV)/.installed: $(PROJECT_TOP)/pyproject.toml | $(STAMPS)/packages
 	@echo "==> Python virtual environment in .venv (pyproject.toml)"
 	@test -x $(PYTHON) || python3 -m venv $(VENV)
-	@$(PYTHON) -m pip install -q --disable-pip-version-check -e '$(TOP)[test]' >$(BUILD_ROOT)/pip.log 2>&1 \
+	@$(PYTHON) -m pip install -q --disable-pip-version-check -e '$(PROJECT_TOP)[test]' >$(BUILD_ROOT)/pip.log 2>&1 \
 		|| { tail -n 20 $(BUILD_ROOT)/pip.log >&2; echo "error: pip install failed (see build/pip.log)" >&2; exit 1; }
 	@touch $@
 
@@ -77,7 +80,7 @@ setup: packages micropython venv
 
 firmware: $(MICROPY_STAMP) | $(STAMPS)/packages
 	@test -f $(MICROPY_TOP)/py/mkrules.mk || { echo "error: no MicroPython source at $(MICROPY_TOP): run 'make setup' or set MICROPY_TOP=/path" >&2; exit 1; }
-	@set -o pipefail; $(MAKE) --no-print-directory -C $(TOP)/port BOARD=$(BOARD) MICROPY_TOP=$(MICROPY_TOP) \
+	@set -o pipefail; $(MAKE) --no-print-directory -C $(PROJECT_TOP)/port BOARD=$(BOARD) MICROPY_TOP=$(MICROPY_TOP) \
 		BUILD=$(BUILD_ROOT)/$(BOARD) -j$(shell nproc) all 2>&1 | { grep -Ev '^makeversionhdr.py: Warning: No git|root_pointers.collected$$|registrations not updated$$' || true; }
 
 # ---------------------------------------------------------------------------
@@ -89,9 +92,9 @@ BOOT := $(PYTHON) -m host_tools boot --board $(BOARD) --smp $(SMP)
 run: firmware venv
 	@if [ -t 0 ]; then \
 		echo "==> booting $(BOARD) in QEMU: the REPL is below; Ctrl-A x quits QEMU, Ctrl-A c is its monitor"; \
-		exec $(BOOT) --attach; \
+		exec $(BOOT) --attach --print-command; \
 	else \
-		exec $(PYTHON) -m host_tools pipe --board $(BOARD) --smp $(SMP); \
+		exec $(PYTHON) -m host_tools pipe --board $(BOARD) --smp $(SMP) --print-command; \
 	fi
 
 # QEMU stopped at the entry point with its gdbstub on :1234, gdb-multiarch
@@ -113,11 +116,11 @@ firmware-all: $(MICROPY_STAMP) | $(STAMPS)/packages
 
 test: firmware-all venv
 	@echo "==> pytest"
-	@cd $(TOP) && $(PYTHON) -m pytest -q tests; status=$$?; \
+	@cd $(PROJECT_TOP) && $(PYTHON) -m pytest -q tests; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 bench: firmware-all venv $(STAMPS)/bench-packages
-	@cd $(TOP) && $(PYTHON) -m host_tools.bench --out $(BUILD_ROOT)/bench.json
+	@cd $(PROJECT_TOP) && $(PYTHON) -m host_tools.bench --out $(BUILD_ROOT)/bench.json
 
 # The Raspberry Pi 4 boot card image: build/RPI4/sdcard.img. Boot files from
 # RPI_FIRMWARE_DIR=/path if given, else from Debian's packages (downloaded once).

@@ -19,18 +19,19 @@ import serial
 from . import boards
 from .bench_target import TARGET_CODE
 from .elf import Firmware
-from .link import Target
 from .qemu import Qemu
+from .target_api import Target
+from .transport import Transport
 
 ICOUNT = ["-icount", "shift=0"]
 
 
-def boot_to_prompt(command_extra, board=None, runs=5, qemu_cmd=None):
-    """Median wall seconds from starting QEMU to the first '>>> ' on the pty."""
+def boot_to_prompt(start_qemu, runs=5):
+    """Median wall seconds from start_qemu() to the first '>>> ' on the pty."""
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        q = Qemu(board, extra=command_extra) if qemu_cmd is None else _RawQemu(qemu_cmd)
+        q = start_qemu()
         try:
             port = serial.Serial(q.port, 115200, timeout=0.01)
             seen = b""
@@ -43,20 +44,6 @@ def boot_to_prompt(command_extra, board=None, runs=5, qemu_cmd=None):
         finally:
             q.stop()
     return statistics.median(times)
-
-
-class _RawQemu(Qemu):
-    """Qemu for an arbitrary command line (the upstream port)."""
-
-    def __init__(self, command, timeout=10.0):
-        import atexit
-        import subprocess as sp
-        self.board = "upstream"
-        self.command = command
-        self.proc = sp.Popen(command, stdin=sp.DEVNULL, stdout=sp.PIPE, stderr=sp.STDOUT, start_new_session=True)
-        atexit.register(self.stop)
-        self.output = b""
-        self.port = self._wait_for_pty(timeout)
 
 
 def exec_round_trip(target, n=100):
@@ -108,43 +95,30 @@ def run(out_path, micropy_top):
         r = {}
         fw = Firmware(boards.elf_path(board))
         r["image_size_bytes"] = fw.loadable_size()
-        with Target(_url(board), timeout=60, qemu_extra=ICOUNT) as t:
+        with Target(boards.qemu_url(board), timeout=60, qemu_extra=ICOUNT) as t:
             r.update(ast.literal_eval(t.exec(TARGET_CODE, timeout=300).strip()))
-        r["boot_to_prompt_s"] = boot_to_prompt([], board)
-        with Target(_url(board)) as t:
+        r["boot_to_prompt_s"] = boot_to_prompt(lambda: Qemu(board))
+        with Target(boards.qemu_url(board)) as t:
             r["host_exec_round_trip_ms"] = exec_round_trip(t) * 1000
             r["raw_paste_kb_per_s"] = raw_paste_rate(t)
         with Qemu(board) as q:
             time.sleep(0.3)
             r["cli_invocation_pty_s"] = cli_invocation(q.port)
-        r["cli_invocation_boot_s"] = cli_invocation(_url(board))
+        r["cli_invocation_boot_s"] = cli_invocation(boards.qemu_url(board))
         results[board] = r
     cmd, why = upstream_port(micropy_top)
     if cmd:
-        up = {"boot_to_prompt_s": boot_to_prompt(None, qemu_cmd=cmd)}
-        q = _RawQemu(cmd)
-        try:
-            from .link import _Deadline, _Transport
-            time.sleep(0.3)
-            t = Target.__new__(Target)
-            t.url, t.timeout, t.qemu, t.port = q.port, 5.0, q, q.port
-            t._deadline = _Deadline()
-            t.transport = _Transport(q.port, t._deadline)
-            t._op("enter raw REPL", lambda: t.transport.enter_raw_repl(soft_reset=False), 10)
+        up = {"boot_to_prompt_s": boot_to_prompt(lambda: Qemu(command=cmd))}
+        # Upstream's UART is on QEMU's own pty: attach to it as to any running target.
+        q = Qemu(command=cmd)
+        with Target(transport=Transport.attach(q.port, timeout=10, qemu=q)) as t:
             up["host_exec_round_trip_ms"] = exec_round_trip(t) * 1000
-            t.close()
-        finally:
-            q.stop()
         results["upstream_qemu_AN385"] = up
     else:
         results["upstream_qemu_AN385"] = {"skipped": why}
     with open(out_path, "w") as f:
         json.dump(results, f, indent=2)
     return results
-
-
-def _url(board):
-    return "qemu:" + {v: k for k, v in boards.MACHINES.items()}[board]
 
 
 GOALS = {

@@ -1,27 +1,70 @@
-"""The boards the firmware builds for, and how QEMU runs each."""
+"""The boards the firmware builds for, and how QEMU runs each.
+
+Every board fact lives in port/boards/<BOARD>/mpconfigboard.mk, which the
+port's Makefile includes; this module reads the QEMU settings from the same
+file (QEMU_MACHINE, QEMU_ARGS, QEMU_SMP, QEMU_SMP_FIXED, FIRMWARE_IMAGE).
+"""
 import os
+from collections import namedtuple
 from pathlib import Path
 
 PROJECT_TOP = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("EL2_BUILD_DIR", PROJECT_TOP / "build"))
+BOARDS_DIR = PROJECT_TOP / "port" / "boards"
 
-BOARDS = {
-    "QEMU_VIRT": {
-        "image": "firmware.elf",
-        "qemu": ["-M", "virt,virtualization=on,gic-version=2", "-cpu", "cortex-a72", "-m", "256M", "-nic", "none"],
-        "smp": True,        # -smp N chooses the CPU count
-        "default_smp": 4,
-    },
-    "RPI4": {
-        "image": "kernel8.img",
-        "qemu": ["-M", "raspi4b"],
-        "smp": False,       # always 4 cores
-        "default_smp": 4,
-    },
-}
+# How QEMU runs one board. `machine` is the name in qemu:<machine> URLs;
+# `qemu_args` make's words of QEMU_ARGS; `smp` the default CPU count;
+# `smp_fixed`: -smp cannot change it.
+Board = namedtuple("Board", "name machine qemu_args smp smp_fixed image")
+
+
+class BoardError(ValueError):
+    pass
+
+
+def read_mk(path):
+    """The `NAME = value` lines of a makefile fragment as a dict (also :=, ?=
+    and +=); comments and other lines are ignored, values are not expanded."""
+    settings = {}
+    with open(path) as f:
+        for line in f:
+            name, sep, value = line.split("#", 1)[0].partition("=")
+            name, op = name.rstrip(":?+ \t"), name.strip()[-1:]
+            if not (sep and name.strip().isidentifier()):
+                continue
+            name, value = name.strip(), value.strip()
+            if op == "+" and settings.get(name):
+                value = settings[name] + " " + value
+            if op != "?" or name not in settings:
+                settings[name] = value
+    return settings
+
+
+def _board(path):
+    mk = read_mk(path)
+    try:
+        return Board(name=path.parent.name, machine=mk["QEMU_MACHINE"], qemu_args=mk["QEMU_ARGS"].split(),
+                     smp=int(mk["QEMU_SMP"]), smp_fixed=mk.get("QEMU_SMP_FIXED", "0") == "1",
+                     image=mk["FIRMWARE_IMAGE"])
+    except KeyError as e:
+        raise BoardError("%s does not say %s" % (path, e.args[0])) from None
+    except ValueError:
+        raise BoardError("%s: QEMU_SMP must be a number, not %r" % (path, mk["QEMU_SMP"])) from None
+
+
+def _read_boards():
+    return {p.parent.name: _board(p) for p in sorted(BOARDS_DIR.glob("*/mpconfigboard.mk"))}
+
+
+BOARDS = _read_boards()
 
 # qemu:<machine> names in target URLs
-MACHINES = {"virt": "QEMU_VIRT", "raspi4b": "RPI4"}
+MACHINES = {b.machine: name for name, b in BOARDS.items()}
+
+
+def qemu_url(board, smp=None):
+    """'QEMU_VIRT', 2 -> 'qemu:virt?smp=2'."""
+    return "qemu:%s%s" % (BOARDS[board].machine, "?smp=%d" % smp if smp else "")
 
 
 def elf_path(board):
@@ -29,7 +72,7 @@ def elf_path(board):
 
 
 def image_path(board):
-    return BUILD / board / BOARDS[board]["image"]
+    return BUILD / board / BOARDS[board].image
 
 
 def last_built_board():
@@ -40,10 +83,10 @@ def last_built_board():
 
 def qemu_command(board, smp=None, extra=()):
     spec = BOARDS[board]
-    cmd = ["qemu-system-aarch64"] + spec["qemu"]
-    if spec["smp"]:
-        cmd += ["-smp", str(smp or spec["default_smp"])]
-    elif smp not in (None, spec["default_smp"]):
-        raise ValueError("%s always has %d CPUs" % (board, spec["default_smp"]))
+    cmd = ["qemu-system-aarch64"] + spec.qemu_args
+    if not spec.smp_fixed:
+        cmd += ["-smp", str(smp or spec.smp)]
+    elif smp not in (None, spec.smp):
+        raise ValueError("%s always has %d CPUs" % (board, spec.smp))
     cmd += ["-kernel", str(image_path(board))]
     return cmd + list(extra)

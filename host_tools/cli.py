@@ -20,10 +20,11 @@ import subprocess
 import sys
 
 from . import boards
-from .link import DEFAULT_TIMEOUT, LinkError, Target, TargetError, parse_qemu_url
 from .qemu import Qemu, QemuError
 from .regfmt import canonical_name, describe
-from .target import sysregs
+from .target import pcpu_status, sysregs
+from .target_api import Target
+from .transport import DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse_qemu_url
 
 
 class CliError(Exception):
@@ -41,12 +42,11 @@ def _connect(args):
     return Target(args.port, timeout=args.timeout)
 
 
-def _cpus(args, target):
-    if args.all:
-        return list(range(target.cpu_count()))
-    if args.cpu is None:
-        raise CliError("say which CPU: --cpu N or --all")
-    return [args.cpu]
+def _print_command(args, command):
+    """make run shows the QEMU command line it runs (--print-command)."""
+    if args.print_command:
+        import shlex    # only make run asks for it: no cost to the other commands
+        print(shlex.join(command), file=sys.stderr, flush=True)
 
 
 # -- commands ---------------------------------------------------------------
@@ -61,10 +61,12 @@ def cmd_boot(args):
     if args.attach:
         # The REPL on this terminal; QEMU's own -nographic console (Ctrl-A x quits).
         cmd = boards.qemu_command(board, smp, ["-nographic"] + gdb)
+        _print_command(args, cmd)
         os.execvp(cmd[0], cmd)
     # SIGTERM (make debug ending) must stop QEMU too, not orphan it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with Qemu(board, smp=smp, extra=gdb) as q:
+        _print_command(args, q.command)
         print(q.port, flush=True)
         print("QEMU is running %s%s; Ctrl-C stops it" % (
             board, " (gdbstub on :%d, stopped at the entry point)" % args.gdb_port if args.gdb else ""),
@@ -112,42 +114,36 @@ def cmd_run(args):
 def cmd_pipe(args):
     """Standard input as one script for a freshly booted target (make run with a pipe)."""
     code = sys.stdin.read()
-    url = "qemu:%s%s" % ({v: k for k, v in boards.MACHINES.items()}[args.board],
-                         "?smp=%d" % args.smp if args.smp and boards.BOARDS[args.board]["smp"] else "")
-    with Target(url, timeout=args.timeout) as t:
+    smp = args.smp if not boards.BOARDS[args.board].smp_fixed else None
+    qemu = Qemu(args.board, smp=smp)
+    _print_command(args, qemu.command)
+    with Target(transport=Transport.boot(qemu, args.timeout)) as t:
         sys.stdout.write(t.exec(code, timeout=args.timeout))
-
-
-def _status_rows(t):
-    return t.pcpu_status()
 
 
 def cmd_status(args):
     with _connect(args) as t:
-        rows = _status_rows(t)
+        rows = t.pcpu_status()
     for r in rows:
+        # Decoded here, from the host's copy of the register table.
         r["hcr_fields"] = sysregs.format_fields("HCR_EL2", r["hcr_el2"]).split()
     if args.json:
         print(json.dumps(rows, indent=2))
-        return
-    print("CPU  enabled  VBAR_EL2            vectors  saved VBAR          HCR_EL2             IRQ_HANDLER  IRQs")
-    for r in rows:
-        print("%-4d %-8s 0x%016x  %-8s 0x%016x  0x%016x  %-12s %d" % (
-            r["cpu_id"], "yes" if r["enabled"] else "no", r["vbar_el2"], r["vectors"],
-            r["ori_exception_vector_base"], r["hcr_el2"], "set" if r["irq_handler"] else "-", r["irq_count"]))
-        print("     HCR_EL2: %s" % (" ".join(r["hcr_fields"]) or "-"))
+    else:
+        print(pcpu_status.format_table(rows))
 
 
 def _enable_disable(args, enable):
+    if not args.all and args.cpu is None:
+        raise CliError("say which CPU: --cpu N or --all")
     with _connect(args) as t:
-        cpus = _cpus(args, t)
-        for cpu in cpus:
-            (t.pcpu_enable if enable else t.pcpu_disable)(cpu)
-        rows = _status_rows(t)
-    for cpu in cpus:
-        r = rows[cpu]
+        if args.all:
+            rows = t.pcpu_enable_all() if enable else t.pcpu_disable_all()
+        else:
+            rows = [(t.pcpu_enable if enable else t.pcpu_disable)(args.cpu)]
+    for r in rows:
         print("CPU %d: %s, VBAR_EL2=0x%x (%s), HCR_EL2=0x%x" % (
-            cpu, "enabled" if r["enabled"] else "disabled", r["vbar_el2"], r["vectors"], r["hcr_el2"]))
+            r["cpu_id"], "enabled" if r["enabled"] else "disabled", r["vbar_el2"], r["vectors"], r["hcr_el2"]))
 
 
 def cmd_enable(args):
@@ -234,6 +230,7 @@ def build_parser():
     s.add_argument("--attach", action="store_true", help="the REPL on this terminal instead (Ctrl-A x quits)")
     s.add_argument("--gdb", action="store_true", help="gdbstub, stopped at the entry point")
     s.add_argument("--gdb-port", type=int, default=1234)
+    s.add_argument("--print-command", action="store_true", help="print the QEMU command line on stderr first")
     s.set_defaults(func=cmd_boot)
 
     s = sub.add_parser("repl", help="interactive REPL (mpremote)")
@@ -250,6 +247,7 @@ def build_parser():
     s = sub.add_parser("pipe", help="standard input as a script for a freshly booted QEMU")
     s.add_argument("--board", choices=list(boards.BOARDS), default="QEMU_VIRT")
     s.add_argument("--smp", type=int)
+    s.add_argument("--print-command", action="store_true", help="print the QEMU command line on stderr first")
     s.set_defaults(func=cmd_pipe)
 
     s = sub.add_parser("status", help="per-CPU pcpu state")

@@ -35,6 +35,88 @@ class QemuError(Exception):
     pass
 
 
+class _QemuGone(Exception):
+    """QEMU closed its end of the UART socket: the relay ends."""
+
+
+class _ClientPresence:
+    """Whether a client has the pty open. Nothing says so directly: a pty
+    nobody holds shows as POLLHUP or EIO on the master, and after that we look
+    again every `recheck` seconds."""
+
+    def __init__(self, recheck):
+        self.recheck = recheck
+        self.present = True     # until the master says otherwise
+        self.served = False     # has a client ever read or written?
+        self._gone_at = 0.0
+
+    def look_again(self):
+        if not self.present and time.monotonic() - self._gone_at >= self.recheck:
+            self.present = True
+
+    def gone(self):
+        self.present, self._gone_at = False, time.monotonic()
+
+    def keeps_output(self):
+        """Output is kept for a client that is there, or for the first one to
+        come (the boot banner); otherwise it is dropped, as a UART with nobody
+        listening drops it."""
+        return self.present or not self.served
+
+
+class _TargetToClient:
+    """QEMU's output on its way to the pty, at most `limit` bytes of it kept
+    for a client that has stopped reading."""
+
+    def __init__(self, sock, master, presence, limit):
+        self.sock, self.master, self.presence, self.limit = sock, master, presence, limit
+        self.pending = bytearray()
+
+    def receive(self):
+        try:
+            data = self.sock.recv(65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            raise _QemuGone() from None
+        if data == b"":
+            raise _QemuGone()
+        if self.presence.keeps_output():
+            self.pending += data[-self.limit:]
+            del self.pending[:-self.limit]
+
+    def send(self):
+        """Write to the client; OSError (EIO) when nobody has the pty open."""
+        del self.pending[:os.write(self.master, self.pending)]
+        self.presence.served = True
+
+
+class _ClientToTarget:
+    """What the client typed, on its way to QEMU. At most `limit` bytes are
+    read ahead, so the client's writes block as on a pty straight on QEMU
+    (back-pressure) and a Ctrl-C never waits behind a flood queued here."""
+
+    def __init__(self, sock, master, presence, limit):
+        self.sock, self.master, self.presence, self.limit = sock, master, presence, limit
+        self.pending = bytearray()
+
+    def has_room(self):
+        return len(self.pending) < self.limit
+
+    def receive(self):
+        """Read from the client; OSError (EIO) when nobody has the pty open."""
+        self.pending += os.read(self.master, self.limit - len(self.pending))
+        self.presence.served = True
+
+    def send(self):
+        try:
+            del self.pending[:self.sock.send(self.pending)]
+        except BlockingIOError:
+            pass
+        except OSError:
+            raise _QemuGone() from None
+
+
 class _PtyRelay(threading.Thread):
     """QEMU's UART, reached on a unix socket, offered on a pty of our own.
 
@@ -78,6 +160,8 @@ class _PtyRelay(threading.Thread):
     def run(self):
         try:
             self._relay()
+        except _QemuGone:
+            pass
         finally:
             # QEMU gone or stopped: closing our side hangs up the client at
             # once, instead of leaving it waiting on a silent line.
@@ -85,21 +169,17 @@ class _PtyRelay(threading.Thread):
 
     def _relay(self):
         sock, master = self.sock.fileno(), self.master
-        to_sock, to_pty = bytearray(), bytearray()
-        client, hup_at = True, 0.0
-        served = False          # has a client ever read or written?
+        client = _ClientPresence(self.RECHECK)
+        to_client = _TargetToClient(self.sock, master, client, self.MAX_PENDING)
+        to_target = _ClientToTarget(self.sock, master, client, self.MAX_TO_TARGET)
         poller = select.poll()
         poller.register(self._wake_r, select.POLLIN)
         while not self.closed:
-            poller.register(sock, select.POLLIN | (select.POLLOUT if to_sock else 0))
-            if not client and time.monotonic() - hup_at >= self.RECHECK:
-                client = True           # look again: has somebody opened the pty?
-            if client:
-                # Read the client only as fast as QEMU takes it (back-pressure,
-                # as a pty straight on QEMU gives): its writes then block.
-                want = (select.POLLIN if len(to_sock) < self.MAX_TO_TARGET else 0) | \
-                       (select.POLLOUT if to_pty else 0)
-                poller.register(master, want)
+            poller.register(sock, select.POLLIN | (select.POLLOUT if to_target.pending else 0))
+            client.look_again()
+            if client.present:
+                poller.register(master, (select.POLLIN if to_target.has_room() else 0) |
+                                (select.POLLOUT if to_client.pending else 0))
             else:
                 try:
                     poller.unregister(master)
@@ -110,70 +190,68 @@ class _PtyRelay(threading.Thread):
                     return
                 if fd == sock:
                     if ev & select.POLLIN:
-                        try:
-                            data = self.sock.recv(65536)
-                        except BlockingIOError:
-                            data = None
-                        except OSError:
-                            return
-                        if data == b"":
-                            return      # QEMU has gone
-                        if data and (client or not served):
-                            to_pty += data[-self.MAX_PENDING:]
-                            del to_pty[:-self.MAX_PENDING]
-                    if ev & select.POLLOUT and to_sock:
-                        try:
-                            del to_sock[:self.sock.send(to_sock)]
-                        except BlockingIOError:
-                            pass
-                        except OSError:
-                            return
-                elif fd == master and client:
-                    try:
-                        if ev & select.POLLIN:
-                            to_sock += os.read(master, self.MAX_TO_TARGET - len(to_sock))
-                            served = True
-                        elif ev & self.HUP:
-                            raise OSError("no client")
-                        if ev & select.POLLOUT and to_pty:
-                            del to_pty[:os.write(master, to_pty)]
-                            served = True
-                    except BlockingIOError:
-                        pass
-                    except OSError:     # EIO: nobody has the pty open
-                        client, hup_at = False, time.monotonic()
-                        if served:
-                            to_pty.clear()
+                        to_client.receive()
+                    if ev & select.POLLOUT and to_target.pending:
+                        to_target.send()
+                elif fd == master and client.present:
+                    self._serve_client(ev, to_client, to_target, client)
+
+    def _serve_client(self, ev, to_client, to_target, client):
+        try:
+            if ev & select.POLLIN:
+                to_target.receive()
+            elif ev & self.HUP:
+                raise OSError("no client")
+            if ev & select.POLLOUT and to_client.pending:
+                to_client.send()
+        except BlockingIOError:
+            pass
+        except OSError:     # EIO: nobody has the pty open
+            client.gone()
+            if client.served:
+                to_client.pending.clear()
 
 
 class Qemu:
     """A running QEMU; `port` is the pty its UART is on.
 
-        with Qemu("QEMU_VIRT", smp=2) as q:
+        with Qemu("QEMU_VIRT", smp=2) as q:     # a board of ours, UART relayed (_PtyRelay)
             print(q.port)
+        with Qemu(command=["qemu-system-arm", ..., "-serial", "pty"]) as q:
+            print(q.port)                       # any QEMU command line, UART on QEMU's own pty
     """
 
-    def __init__(self, board="QEMU_VIRT", smp=None, extra=(), timeout=10.0):
-        self.board = board
+    def __init__(self, board="QEMU_VIRT", smp=None, extra=(), timeout=10.0, command=None):
+        self.board = board if command is None else None
+        self.relay = None
+        self.output = b""
+        if command is not None:
+            self._start(list(command))
+            self.port = self._wait_for_pty(timeout)
+            return
         image = boards.image_path(board)
         if not image.exists():
             raise QemuError("%s not found: run 'make firmware BOARD=%s' first" % (image, board))
         self._dir = tempfile.TemporaryDirectory(prefix="el2-qemu-")
         sock_path = os.path.join(self._dir.name, "uart")
         # QEMU waits for our connection before it starts: no output is lost.
-        self.command = boards.qemu_command(board, smp, [
+        self._start(boards.qemu_command(board, smp, [
             "-display", "none", "-monitor", "none",
             "-chardev", "socket,id=uart,path=%s,server=on,wait=on" % sock_path,
-            "-serial", "chardev:uart"] + list(extra))
-        self.relay = None
-        self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, start_new_session=True,
-                                     preexec_fn=_die_with_parent)
-        atexit.register(self.stop)
-        self.output = b""
+            "-serial", "chardev:uart"] + list(extra)))
         self.relay = _PtyRelay(self._connect(sock_path, timeout))
         self.relay.start()
         self.port = self.relay.port
+
+    def _start(self, command):
+        self.command = command
+        try:
+            self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=_die_with_parent)
+        except OSError as e:
+            raise QemuError("cannot run %s: %s" % (command[0], e.strerror)) from None
+        atexit.register(self.stop)
 
     def _connect(self, path, timeout):
         deadline = time.monotonic() + timeout

@@ -1,0 +1,210 @@
+"""The target API: what the firmware offers (registers, pcpu), called from
+the host, on top of the transport (transport.py).
+
+    with connect("qemu:virt?smp=4") as t:          # boots QEMU for the duration
+        t.exec("import pcpu")
+        print(t.eval("pcpu.status().rows"))
+        print(hex(t.read_sysreg("VBAR_EL2", cpu=2)))
+
+Calls are data, never Python source built from the arguments: one fixed
+snippet on the target (_HELPER_CLASS) takes the operation's name and its arguments
+as a JSON text, which it decodes with MicroPython's json, and prints the
+result as JSON. An argument therefore cannot inject code, whatever it holds.
+"""
+import ast
+import json
+
+from .transport import DEFAULT_TIMEOUT, LinkError, TargetError, Transport
+
+# The fixed snippet: a class in __main__, used as a namespace (its functions
+# are called through the class). request() takes a JSON text naming one of
+# its operations and the arguments, and prints the result as JSON on a line
+# of its own (whatever the operation printed before it is dropped).
+#
+# Every byte crosses the UART (87 us each at 115200 baud; about 10 us under
+# QEMU) and is compiled by the target, so the snippet has no comments and
+# one-space indents, and goes in pieces: a connection's first request sends
+# the class with request() and that operation; a later request that needs
+# another operation extends the class with it (a subclass of the same name,
+# which keeps what came before). After that a call sends only
+# `_host_tools.request('<JSON>')`. A soft reset empties __main__: it all
+# goes again.
+HELPER_NAME = "_host_tools"
+_HELPER_CLASS = """class _host_tools:
+ def request(text, json=__import__('json')):
+  op, args = json.loads(text)
+  print('\\n' + json.dumps(getattr(_host_tools, op)(*args)))
+"""
+_HELPER_EXTEND = "class _host_tools(_host_tools):\n"
+_OPERATIONS = {
+    # name is "module.attr..." (the module imported, not bound in __main__)
+    # or a name in __main__ or builtins. JSON has no tuple: a list in `pos`
+    # arrives as a tuple, which is what a register encoding is (a change to
+    # it could not reach the host anyway).
+    "call": """ def call(name, pos, kw):
+  path, g = name.split('.'), globals()
+  fn = __import__(path[0]) if path[1:] else g[name] if name in g else getattr(__import__('builtins'), name, None)
+  if fn is None:
+   raise NameError("name '%s' isn't defined" % name)
+  for attr in path[1:]:
+   fn = getattr(fn, attr)
+  return fn(*[tuple(v) if type(v) is list else v for v in pos], **kw)
+""",
+    # hardware_enable/disable on the CPUs (None: every online CPU), then
+    # their status rows.
+    "pcpu_switch": """ def pcpu_switch(cpus, enable):
+  import aarch64, pcpu
+  cpus = range(aarch64.cpu_count()) if cpus is None else cpus
+  for cpu in cpus:
+   p = pcpu.Aarch64PerCpu.new(cpu)
+   p.hardware_enable() if enable else p.hardware_disable()
+  rows = pcpu.status().rows
+  return [rows[cpu] for cpu in cpus]
+""",
+    "pcpu_rows": """ def pcpu_rows():
+  import pcpu
+  return pcpu.status().rows
+""",
+}
+
+
+def _helper_code(installed, op):
+    """The snippet's pieces a target that has `installed` needs for `op`."""
+    if op in installed:
+        return ""
+    return (_HELPER_EXTEND if installed else _HELPER_CLASS) + _OPERATIONS[op]
+
+
+class Target:
+    """A connected target: `transport` carries the calls (see transport.py);
+    `port` is its port, `qemu` the QEMU it booted, if any.
+
+    Target(url) opens a target URL; Target(transport=Transport.attach(...))
+    uses a transport opened another way (a running port, any QEMU command)."""
+
+    def __init__(self, url="qemu", timeout=DEFAULT_TIMEOUT, soft_reset=False, qemu_extra=(), transport=None):
+        self.transport = transport or Transport.open(url, timeout, soft_reset, qemu_extra)
+        self.url = url if transport is None else self.transport.port
+        self.port = self.transport.port
+        self.qemu = self.transport.qemu
+        self._installed = set()     # the snippet's operations on the target (see request)
+
+    @property
+    def timeout(self):
+        return self.transport.timeout
+
+    def _op(self, what, fn, timeout=None):
+        return self.transport.op(what, fn, timeout)
+
+    # -- running code -----------------------------------------------------
+
+    def exec(self, code, timeout=None):
+        """Run code on the target; its output as str. A target exception is
+        raised here as TargetError."""
+        return self.transport.exec(code, timeout)
+
+    def eval(self, expr, timeout=None):
+        """The value of a Python literal expression evaluated on the target."""
+        out = self.exec("print(repr(%s))" % expr, timeout)
+        try:
+            return ast.literal_eval(out.strip())
+        except (ValueError, SyntaxError):
+            raise LinkError("%s: cannot parse the reply to %r: %r" % (self.port, expr, out)) from None
+
+    def request(self, op, *args, timeout=None):
+        """The target's answer to one request: the snippet's operation `op`
+        applied to `args`, both sent as JSON, the result decoded from JSON."""
+        try:
+            data = json.dumps([op, args])
+        except (TypeError, ValueError) as e:
+            raise TypeError("cannot send %r to the target: %s" % (args, e)) from None
+        # The JSON text as a string literal: ASCII only (json.dumps escapes the
+        # rest), which repr() quotes as MicroPython reads it.
+        line = "%s.request(%r)\n" % (HELPER_NAME, data)
+        try:
+            out = self._run(op, line, timeout)
+        except TargetError as e:
+            if not (e.type == "NameError" and HELPER_NAME in e.message):
+                raise
+            # The target lost the snippet (a reset we did not ask for): send it again.
+            self._installed.clear()
+            out = self._run(op, line, timeout)
+        try:
+            return json.loads(out.splitlines()[-1])
+        except (ValueError, IndexError):
+            raise LinkError("%s: cannot parse the reply to %s: %r" % (self.port, data[:80], out)) from None
+
+    def _run(self, op, line, timeout):
+        """`line` on the target, after the pieces of the snippet it lacks for `op`."""
+        try:
+            out = self.transport.exec(_helper_code(self._installed, op) + line, timeout, line.strip())
+        except TargetError:
+            self._installed.add(op)     # the pieces ran; the request raised
+            raise
+        self._installed.add(op)
+        return out
+
+    def call(self, function, *args, **kwargs):
+        """function(*args, **kwargs) on the target, e.g.
+        call('aarch64.read_sysreg', 'HCR_EL2', cpu=1). `function` is
+        'module.name...' (the module imported) or a global or builtin name; arguments
+        and the result travel as JSON (numbers, strings, True/False/None,
+        lists, dicts with str keys): a list positional argument arrives as a
+        tuple, a tuple result comes back as a list."""
+        return self.request("call", function, args, kwargs)
+
+    # -- registers and pcpu -----------------------------------------------
+
+    def read_sysreg(self, name, cpu=None):
+        return self.call("aarch64.read_sysreg", name, cpu=cpu)
+
+    def write_sysreg(self, name, value, cpu=None):
+        self.call("aarch64.write_sysreg", name, value, cpu=cpu)
+
+    def cpu_count(self):
+        return self.call("aarch64.cpu_count")
+
+    def pcpu_status(self):
+        """pcpu.status().rows: one dict per CPU."""
+        return self.request("pcpu_rows")
+
+    def pcpu_enable(self, cpu):
+        """hardware_enable() on CPU `cpu`; that CPU's status row afterwards."""
+        return self.request("pcpu_switch", [cpu], True)[0]
+
+    def pcpu_disable(self, cpu):
+        """hardware_disable() on CPU `cpu`; that CPU's status row afterwards."""
+        return self.request("pcpu_switch", [cpu], False)[0]
+
+    def pcpu_enable_all(self):
+        """hardware_enable() on every online CPU; their status rows."""
+        return self.request("pcpu_switch", None, True)
+
+    def pcpu_disable_all(self):
+        """hardware_disable() on every online CPU; their status rows."""
+        return self.request("pcpu_switch", None, False)
+
+    def soft_reset(self):
+        self._installed.clear()     # __main__ starts empty
+        self.transport.soft_reset()
+
+    def recover(self):
+        """Clear garbage or a half-finished command (see Transport.recover)."""
+        self.transport.recover()
+
+    # -- lifetime ---------------------------------------------------------
+
+    def close(self):
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def connect(url="qemu", timeout=DEFAULT_TIMEOUT, **kw):
+    return Target(url, timeout=timeout, **kw)
