@@ -53,13 +53,12 @@ _OPERATIONS = {
     # hardware_enable/disable on the CPUs (None: every online CPU), then
     # their status rows.
     "pcpu_switch": """ def pcpu_switch(cpus, enable):
-  import aarch64, pcpu
+  import aarch64, pcpu, pcpu_status
   cpus = range(aarch64.cpu_count()) if cpus is None else cpus
   for cpu in cpus:
    p = pcpu.Aarch64PerCpu.new(cpu)
    p.hardware_enable() if enable else p.hardware_disable()
-  rows = pcpu.status().rows
-  return [rows[cpu] for cpu in cpus]
+  return [pcpu_status.cpu_row(cpu) for cpu in cpus]
 """,
     "pcpu_rows": """ def pcpu_rows():
   import pcpu
