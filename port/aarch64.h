@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "py/obj.h"
+#include "py/runtime.h"
+#include "core/cpu.h"
 
 // aarch64_fault.c
 extern const mp_obj_type_t aarch64_fault_type;
@@ -15,12 +17,35 @@ NORETURN void aarch64_raise_call_error(unsigned int cpu, int error);   // -ETIME
 NORETURN void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, ...);
 void aarch64_fault_resume(void);    // registered with the core by main.c
 
-// aarch64_args.c
-unsigned int aarch64_cpu_arg(mp_obj_t cpu_in);
+// aarch64_args.c. The two that run on every register access are inline here
+// (their error reports are not): each module function calls them.
 uint64_t aarch64_u64_arg(mp_obj_t value_in);
 mp_obj_t aarch64_opt_arg(size_t n_pos, size_t n_pos_max, const mp_obj_t *args, mp_map_t *kw,
     qstr name, mp_rom_error_text_t usage);
-mp_obj_t aarch64_cpu_kw(size_t n_pos, size_t n_pos_max, const mp_obj_t *args, mp_map_t *kw);
+NORETURN void aarch64_raise_bad_cpu(mp_obj_t cpu_in);
+
+// A CPU argument: None (the current CPU) or an online CPU's id.
+static inline unsigned int aarch64_cpu_arg(mp_obj_t cpu_in) {
+    if (cpu_in == mp_const_none) {
+        return cpu_index();
+    }
+    if (mp_obj_is_small_int(cpu_in)) {
+        mp_int_t cpu = MP_OBJ_SMALL_INT_VALUE(cpu_in);
+        if (cpu >= 0 && cpu < MAX_CPUS && cpu_local[cpu].online) {
+            return cpu;
+        }
+    }
+    aarch64_raise_bad_cpu(cpu_in);
+}
+
+// The optional cpu= of f(..., cpu=None), positional or by keyword.
+static inline mp_obj_t aarch64_cpu_kw(size_t n_pos, size_t n_pos_max, const mp_obj_t *args, mp_map_t *kw) {
+    if (kw->used == 0) {
+        return n_pos > n_pos_max - 1 ? args[n_pos_max - 1] : mp_const_none;
+    }
+    return aarch64_opt_arg(n_pos, n_pos_max, args, kw, MP_QSTR_cpu,
+        MP_ERROR_TEXT("unexpected keyword argument (only cpu=)"));
+}
 
 // aarch64_sysreg_name.c, aarch64_sysreg_access.c
 typedef struct _aarch64_sysreg_t {

@@ -7,19 +7,13 @@
 #include "core/cpu.h"
 #include "aarch64.h"
 
-unsigned int aarch64_cpu_arg(mp_obj_t cpu_in) {
-    if (cpu_in == mp_const_none) {
-        return cpu_index();
-    }
+// What aarch64_cpu_arg() (aarch64.h) raises for anything but an online CPU's id.
+void aarch64_raise_bad_cpu(mp_obj_t cpu_in) {
     if (!mp_obj_is_int(cpu_in)) {
         mp_raise_TypeError(MP_ERROR_TEXT("cpu must be an int or None"));
     }
-    mp_int_t cpu = mp_obj_get_int(cpu_in);
-    if (cpu < 0 || cpu >= MAX_CPUS || !cpu_local[cpu].online) {
-        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("CPU %d is not online (online: %u)"),
-            (int)cpu, cpu_online_count());
-    }
-    return cpu;
+    mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("CPU %d is not online (online: %u)"),
+        (int)mp_obj_get_int(cpu_in), cpu_online_count());
 }
 
 uint64_t aarch64_u64_arg(mp_obj_t value_in) {
@@ -60,9 +54,4 @@ mp_obj_t aarch64_opt_arg(size_t n_pos, size_t n_pos_max, const mp_obj_t *args, m
         arg = e->value;
     }
     return arg;
-}
-
-mp_obj_t aarch64_cpu_kw(size_t n_pos, size_t n_pos_max, const mp_obj_t *args, mp_map_t *kw) {
-    return aarch64_opt_arg(n_pos, n_pos_max, args, kw, MP_QSTR_cpu,
-        MP_ERROR_TEXT("unexpected keyword argument (only cpu=)"));
 }
