@@ -152,7 +152,7 @@ before = regs()
 n = 0
 def tick(t):
     global n
-    n += 1
+    n += t.periods()
 tm = machine.Timer(period=1, callback=tick)
 for c in range(1, len(cpus)): aarch64.cpu_timer(c, 1000)
 ticks0 = [aarch64.irq_counts(c)[3] for c in range(1, len(cpus))]
