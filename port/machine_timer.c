@@ -9,13 +9,18 @@
 // Here the soft timer's C callback (IRQ, CPU 0) counts the period and
 // schedules the Python callback through the timer's own mp_sched_node_t: a
 // node is queued at most once, and the periods that elapse before the
-// callback runs are counted, so none is lost silently. Inside the callback,
-// Timer.periods() says how many periods that call stands for (1 unless
-// Python callbacks were held up).
+// callback runs are counted, so none is lost silently. A short backlog (up to
+// MACHINE_TIMER_CATCH_UP periods, what MicroPython's default queue holds) is
+// delivered as one call per period, as upstream's timer would; a longer one
+// as a single call. Inside the callback, Timer.periods() says how many
+// periods that call stands for (1 unless Python callbacks were held up for
+// longer than that).
 #include "py/runtime.h"
 #include "py/mphal.h"
 #include "shared/runtime/softtimer.h"
 #include "machine_timer.h"
+
+#define MACHINE_TIMER_CATCH_UP (4)
 
 typedef struct _machine_timer_obj_t {
     soft_timer_entry_t entry;       // first: the soft timer heap and GC see the object's start
@@ -23,6 +28,7 @@ typedef struct _machine_timer_obj_t {
     mp_obj_t callback;
     uint32_t pending;               // periods elapsed since the callback last started (IRQ writes)
     uint32_t periods;               // the count handed to the running (or last) callback
+    uint32_t stops;                 // deinit()/init() calls: a catch-up ends at one
     struct _machine_timer_obj_t *next_active;
 } machine_timer_obj_t;
 
@@ -73,8 +79,8 @@ static void machine_timer_unqueue(machine_timer_obj_t *self) {
     MICROPY_END_ATOMIC_SECTION(state);
 }
 
-// Scheduler (CPU 0, between bytecodes): run the Python callback once for all
-// the periods counted so far.
+// Scheduler (CPU 0, between bytecodes): run the Python callback for the
+// periods counted so far: once per period for a short backlog, else once.
 static void machine_timer_run(mp_sched_node_t *node) {
     machine_timer_obj_t *self = (machine_timer_obj_t *)((char *)node - offsetof(machine_timer_obj_t, node));
     mp_uint_t state = MICROPY_BEGIN_ATOMIC_SECTION();
@@ -84,11 +90,15 @@ static void machine_timer_run(mp_sched_node_t *node) {
     if (periods == 0) {
         return;     // deinit() or init() came first
     }
-    self->periods = periods;
     if (self->entry.mode == SOFT_TIMER_MODE_ONE_SHOT) {
         machine_timer_deactivate(self);
     }
-    mp_call_function_1_protected(self->callback, MP_OBJ_FROM_PTR(self));
+    uint32_t calls = periods <= MACHINE_TIMER_CATCH_UP ? periods : 1;
+    uint32_t stops = self->stops;
+    self->periods = periods / calls;
+    for (uint32_t i = 0; i < calls && self->stops == stops; i++) {
+        mp_call_function_1_protected(self->callback, MP_OBJ_FROM_PTR(self));
+    }
 }
 
 // Soft timer expiry (IRQ on CPU 0).
@@ -101,6 +111,7 @@ static void machine_timer_expired(soft_timer_entry_t *entry) {
 }
 
 static void machine_timer_stop(machine_timer_obj_t *self) {
+    self->stops++;
     soft_timer_remove(&self->entry);
     machine_timer_unqueue(self);
     machine_timer_deactivate(self);
@@ -202,7 +213,8 @@ static mp_obj_t machine_timer_deinit(mp_obj_t self_in) {
 static MP_DEFINE_CONST_FUN_OBJ_1(machine_timer_deinit_obj, machine_timer_deinit);
 
 // The number of periods the running callback stands for: 1, or more when
-// Python callbacks were held up (CPU 0 busy in C) for longer than a period.
+// Python callbacks were held up (CPU 0 busy in C) for more than
+// MACHINE_TIMER_CATCH_UP periods.
 static mp_obj_t machine_timer_periods(mp_obj_t self_in) {
     machine_timer_obj_t *self = MP_OBJ_TO_PTR(self_in);
     return mp_obj_new_int_from_uint(self->periods);
