@@ -28,11 +28,13 @@ typedef struct _machine_timer_obj_t {
     mp_obj_t callback;
     uint32_t pending;               // periods elapsed since the callback last started (IRQ writes)
     uint32_t periods;               // the count handed to the running (or last) callback
-    uint32_t stops;                 // deinit()/init() calls: a catch-up ends at one
+    bool armed;                     // in the soft timer heap (IRQ clears it for a fired ONE_SHOT)
     struct _machine_timer_obj_t *next_active;
 } machine_timer_obj_t;
 
-// Timers that are armed or have a callback queued. The GC keeps them through
+// Timers that are armed or have periods waiting for their callback (periods
+// that elapsed before deinit() still get it, as a queued callback would on
+// upstream's timer). The GC keeps them through
 // this list: a queued node points into the middle of its object, which the
 // GC would not take for a reference, and a fired ONE_SHOT timer is no longer
 // in the soft timer heap.
@@ -87,34 +89,44 @@ static void machine_timer_run(mp_sched_node_t *node) {
     uint32_t periods = self->pending;
     self->pending = 0;
     MICROPY_END_ATOMIC_SECTION(state);
-    if (periods == 0) {
-        return;     // deinit() or init() came first
+    if (periods > 0 && self->callback != mp_const_none) {
+        uint32_t calls = periods <= MACHINE_TIMER_CATCH_UP ? periods : 1;
+        self->periods = periods / calls;
+        for (uint32_t i = 0; i < calls; i++) {
+            mp_call_function_1_protected(self->callback, MP_OBJ_FROM_PTR(self));
+        }
     }
-    if (self->entry.mode == SOFT_TIMER_MODE_ONE_SHOT) {
+    // Stopped, or a fired ONE_SHOT, with nothing queued: the GC may have it.
+    state = MICROPY_BEGIN_ATOMIC_SECTION();
+    bool idle = !self->armed && self->node.callback == NULL;
+    MICROPY_END_ATOMIC_SECTION(state);
+    if (idle) {
         machine_timer_deactivate(self);
-    }
-    uint32_t calls = periods <= MACHINE_TIMER_CATCH_UP ? periods : 1;
-    uint32_t stops = self->stops;
-    self->periods = periods / calls;
-    for (uint32_t i = 0; i < calls && self->stops == stops; i++) {
-        mp_call_function_1_protected(self->callback, MP_OBJ_FROM_PTR(self));
     }
 }
 
 // Soft timer expiry (IRQ on CPU 0).
 static void machine_timer_expired(soft_timer_entry_t *entry) {
     machine_timer_obj_t *self = (machine_timer_obj_t *)entry;
+    if (entry->mode == SOFT_TIMER_MODE_ONE_SHOT) {
+        self->armed = false;
+    }
     if (self->pending != UINT32_MAX) {
         self->pending++;
     }
     mp_sched_schedule_node(&self->node, machine_timer_run);
 }
 
+// Disarm; periods that already elapsed keep their queued callback.
 static void machine_timer_stop(machine_timer_obj_t *self) {
-    self->stops++;
+    mp_uint_t state = MICROPY_BEGIN_ATOMIC_SECTION();
     soft_timer_remove(&self->entry);
-    machine_timer_unqueue(self);
-    machine_timer_deactivate(self);
+    self->armed = false;
+    bool idle = self->node.callback == NULL;
+    MICROPY_END_ATOMIC_SECTION(state);
+    if (idle) {
+        machine_timer_deactivate(self);
+    }
 }
 
 static void machine_timer_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
@@ -170,6 +182,7 @@ static mp_obj_t machine_timer_init_helper(machine_timer_obj_t *self, size_t n_ar
     }
     if (self->callback != mp_const_none) {
         machine_timer_activate(self);
+        self->armed = true;
         soft_timer_insert(&self->entry, self->entry.delta_ms);
     }
     return mp_const_none;
