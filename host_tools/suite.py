@@ -33,12 +33,14 @@ SUITE_DIRS = ("basics", "micropython", "float", "misc", "extmod", "stress")
 # Shards run side by side, each in its own QEMU: basics is about as long as
 # the other five together.
 SHARDS = (("basics",), ("micropython", "float", "misc", "extmod", "stress"))
-# QEMU's guest clock counts instructions (one per ns) and skips idle waits:
-# the suite's timing tests (machine_soft_timer, time_*, asyncio sleeps)
-# measure the guest's clock, which otherwise follows the host's and takes in
-# every delay in scheduling QEMU on a loaded machine; this way it is the same
-# on any host, and sleeps cost no wall time.
-QEMU_CLOCK = ["-icount", "shift=0,sleep=off"]
+# QEMU's guest clock counts instructions (16 ns each, a 62.5 MHz CPU) and
+# skips idle waits: the suite's timing tests (machine_soft_timer, time_*,
+# asyncio sleeps) measure the guest's clock, which otherwise follows the
+# host's and takes in every delay in scheduling QEMU on a loaded machine; this
+# way it is the same on any host, and idle sleeps cost no wall time. Not one
+# instruction per ns: busy waits (time.sleep_us) would then cost 16 times
+# the instructions, and time_time_ns.py's second of them over 10 s of wall time.
+QEMU_CLOCK = ["-icount", "shift=4,sleep=off"]
 UNITTEST = Path(__file__).resolve().parent / "suite_lib" / "unittest.py"
 DEFAULT_MICROPY_TOP = boards.BUILD / "deps" / "micropython-1.25.0"
 
