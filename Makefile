@@ -34,6 +34,13 @@ MICROPY_TOP := $(DEPS)/micropython-$(MICROPY_VERSION)
 MICROPY_STAMP := $(MICROPY_TOP)/.complete
 endif
 
+# Mbed TLS (hashlib's SHA-1 and MD5, cryptolib's AES): Debian's source, unmodified.
+MBEDTLS_TOP := $(DEPS)/mbedtls-3.6.6
+MBEDTLS_STAMP := $(MBEDTLS_TOP)/.complete
+# musl's exp() (lib/libm_dbl's is 1 ulp off at exp(1.0)): Debian's source, unmodified.
+MUSL_TOP := $(DEPS)/musl-1.2.5
+MUSL_STAMP := $(MUSL_TOP)/.complete
+
 FIRMWARE := $(BUILD_ROOT)/$(BOARD)/firmware.elf
 
 SHELL := /bin/bash
@@ -73,14 +80,21 @@ $(VENV)/.installed: $(PROJECT_TOP)/pyproject.toml | $(STAMPS)/packages
 		|| { tail -n 20 $(BUILD_ROOT)/pip.log >&2; echo "error: pip install failed (see build/pip.log)" >&2; exit 1; }
 	@touch $@
 
-setup: packages micropython venv
+$(MBEDTLS_STAMP): $(PROJECT_TOP)/tools/fetch-mbedtls.sh | $(STAMPS)/packages
+	@bash $(PROJECT_TOP)/tools/fetch-mbedtls.sh $(MBEDTLS_TOP)
+
+$(MUSL_STAMP): $(PROJECT_TOP)/tools/fetch-musl.sh | $(STAMPS)/packages
+	@bash $(PROJECT_TOP)/tools/fetch-musl.sh $(MUSL_TOP)
+
+setup: packages micropython venv $(MBEDTLS_STAMP) $(MUSL_STAMP)
 
 # ---------------------------------------------------------------------------
 # Build
 
-firmware: $(MICROPY_STAMP) | $(STAMPS)/packages
+firmware: $(MICROPY_STAMP) $(MBEDTLS_STAMP) $(MUSL_STAMP) | $(STAMPS)/packages
 	@test -f $(MICROPY_TOP)/py/mkrules.mk || { echo "error: no MicroPython source at $(MICROPY_TOP): run 'make setup' or set MICROPY_TOP=/path" >&2; exit 1; }
 	@set -o pipefail; $(MAKE) --no-print-directory -C $(PROJECT_TOP)/port BOARD=$(BOARD) MICROPY_TOP=$(MICROPY_TOP) \
+		MBEDTLS_TOP=$(MBEDTLS_TOP) MUSL_TOP=$(MUSL_TOP) \
 		BUILD=$(BUILD_ROOT)/$(BOARD) -j$(shell nproc) all 2>&1 | { grep -Ev '^makeversionhdr.py: Warning: No git|root_pointers.collected$$|registrations not updated$$' || true; }
 
 # ---------------------------------------------------------------------------
@@ -111,7 +125,7 @@ debug: firmware venv
 BOARDS := QEMU_VIRT RPI4
 
 # Every board's firmware: the on-target tests run on both.
-firmware-all: $(MICROPY_STAMP) | $(STAMPS)/packages
+firmware-all: $(MICROPY_STAMP) $(MBEDTLS_STAMP) $(MUSL_STAMP) | $(STAMPS)/packages
 	@for b in $(BOARDS); do $(MAKE) --no-print-directory firmware BOARD=$$b || exit 1; done
 
 test: firmware-all venv

@@ -22,12 +22,7 @@
 #define MICROPY_FLOAT_IMPL                  (MICROPY_FLOAT_IMPL_DOUBLE)
 #define MICROPY_WARNINGS                    (1)
 #define MICROPY_ENABLE_SCHEDULER            (1)
-// CPU 0 runs every Python callback, and cannot while it waits in C for a
-// cross-call (up to SMP_CALL_TIMEOUT_MS = 100 ms for a slow CPU): the queue
-// holds that long of a 1 kHz machine.Timer, so none is dropped meanwhile.
-#define MICROPY_SCHEDULER_DEPTH             (128)
-// Per-source scheduler nodes (IrqHandler callbacks): they need no queue slot.
-#define MICROPY_SCHEDULER_STATIC_NODES      (1)
+// Per-source scheduler nodes (machine.Timer, IrqHandler callbacks): they need no queue slot.
 #define MICROPY_KBD_EXCEPTION               (1)
 #define MICROPY_HELPER_REPL                 (1)
 #define MICROPY_REPL_AUTO_INDENT            (1)
@@ -38,7 +33,6 @@
 // Modules
 #define MICROPY_PY_SYS_STDIO_BUFFER         (1)
 #define MICROPY_PY_SELECT                   (1)     // mpremote mount polls stdin
-#define MICROPY_PY_ASYNCIO                  (0)
 #define MICROPY_PY_TIME                     (1)
 #define MICROPY_PY_TIME_TIME_TIME_NS        (1)
 #define MICROPY_PY_TIME_INCLUDEFILE         "port/modtime.c"
@@ -56,8 +50,45 @@ static inline uint32_t port_random_seed(void) {
 #define MICROPY_PY_MACHINE_INCLUDEFILE      "port/modmachine.c"
 #define MICROPY_PY_MACHINE_MEMX             (0)     // port/modmachine.c has guarded mem8/16/32
 #define MICROPY_PY_MACHINE_RESET            (1)
-#define MICROPY_PY_MACHINE_TIMER            (1)
-#define MICROPY_PY_MACHINE_PIN_BASE         (0)
+#define MICROPY_PY_MACHINE_TIMER            (0)     // port/machine_timer.c has its own
+#define MICROPY_PY_MACHINE_PIN_BASE         (1)     // machine.PinBase, for Python-defined pins and Signal
+
+// The rest of MicroPython's standard modules (README "Modules").
+#define MICROPY_PY_ASYNCIO                  (1)     // Python part frozen from $(MPY_DIR)/extmod/asyncio
+#define MICROPY_PY_DEFLATE_COMPRESS         (1)
+#define MICROPY_PY_RE_MATCH_GROUPS          (1)
+#define MICROPY_PY_RE_MATCH_SPAN_START_END  (1)
+#define MICROPY_PY_IO_BUFFEREDWRITER        (1)
+#define MICROPY_PY_MICROPYTHON_HEAP_LOCKED  (1)
+#define MICROPY_PY_MARSHAL                  (1)
+#define MICROPY_PY_RE_DEBUG                 (1)
+#define MICROPY_PY_SYS_GETSIZEOF            (1)
+#define MICROPY_PY_SYS_TRACEBACKLIMIT       (1)
+#define MICROPY_PY_SYS_EXC_INFO             (1)
+#define MICROPY_PY_FUNCTION_ATTRS_CODE      (1)
+#define MICROPY_PY_BUILTINS_RANGE_BINOP     (1)
+#define MICROPY_PY_BUILTINS_MEMORYVIEW_ITEMSIZE (1)
+#define MICROPY_PY_ALL_INPLACE_SPECIAL_METHODS (1)
+#define MICROPY_PY_COLLECTIONS_NAMEDTUPLE__ASDICT (1)
+#define MICROPY_PY_MACHINE_DISABLE_IRQ_ENABLE_IRQ (1)  // CPU 0's IRQs, as MICROPY_BEGIN_ATOMIC_SECTION
+// FAT and littlefs v1: MICROPY_VFS_FAT = 1, MICROPY_VFS_LFS1 = 1 in port/Makefile
+#define MICROPY_FATFS_ENABLE_LFN            (1)
+#define MICROPY_FATFS_LFN_CODE_PAGE         437
+#define MICROPY_FATFS_RPATH                 (2)
+#define MICROPY_FATFS_MAX_SS                (4096)
+// SHA-1, MD5 and AES from Debian's Mbed TLS source (port/mbedtls_config_port.h);
+// MicroPython's bundled copy is not in its Debian source.
+#define MICROPY_SSL_MBEDTLS                 (1)
+#define MICROPY_PY_HASHLIB_SHA1             (1)
+#define MICROPY_PY_HASHLIB_MD5              (1)
+#define MICROPY_PY_CRYPTOLIB                (1)
+#define MICROPY_PY_CRYPTOLIB_CTR            (1)
+#define MICROPY_PY_CRYPTOLIB_CONSTS         (1)
+// machine.Timer (port/machine_timer.c) schedules each timer through its own
+// node, so the queue keeps MicroPython's default depth.
+#define MICROPY_SCHEDULER_STATIC_NODES      (1)
+void machine_timer_deinit_all(void);
+#define MICROPY_PORT_DEINIT_FUNC            machine_timer_deinit_all()
 
 // Types
 #define MP_SSIZE_MAX                        (0x7fffffffffffffff)

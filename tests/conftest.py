@@ -170,3 +170,13 @@ def console(board):
     c.expect(">>> ", timeout=10)
     yield c
     c.close()
+
+
+# Lines for the end of the run: MicroPython's own suite's counts per board
+# (tests/test_micropython_suite.py).
+SUMMARY_LINES = pytest.StashKey()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for line in config.stash.get(SUMMARY_LINES, []):
+        terminalreporter.write_line(line)

@@ -10,7 +10,7 @@ for cpu in (0, 1):
     pcpu.Aarch64PerCpu.new(cpu).hardware_enable()
     n = [0]
     def tick(t):
-        n[0] += 1
+        n[0] += t.periods()
     with vcpu.Aarch64VCpu(code(A64.b(0)), cpu_id=cpu) as v:
         tm = machine.Timer(period=1, callback=tick)
         t0 = time.ticks_ms()

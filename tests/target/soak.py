@@ -16,7 +16,7 @@ n = 0
 
 def tick(t):
     global n
-    n += 1
+    n += t.periods()
 
 
 tm = machine.Timer(period=1, callback=tick)

@@ -9,7 +9,7 @@ n = 0
 
 def tick(t):
     global n
-    n += 1
+    n += t.periods()
 
 
 t = machine.Timer(period=PERIOD_MS, callback=tick)
