@@ -4,7 +4,7 @@
 //
 // Why not extmod/machine_timer.c: it queues one Python callback per period
 // with mp_sched_schedule(). CPU 0 runs every Python callback and cannot while
-// it waits in C (a cross-call waits up to 100 ms for a slow CPU), so a 1 kHz
+// it waits in C (a cross-call waits up to 1 s for a slow CPU), so a 1 kHz
 // timer needed a queue 128 deep, deeper than MicroPython's own tests assume.
 // Here the soft timer's C callback (IRQ, CPU 0) counts the period and
 // schedules the Python callback through the timer's own mp_sched_node_t: a

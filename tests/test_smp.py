@@ -57,7 +57,7 @@ def test_timer_irq_on_cpu3_goes_through_cpu3s_irq_handler_only(target):
 
 def test_a_cpu_that_does_not_answer_times_out_and_nothing_changes(target):
     hcr = target.read_sysreg("HCR_EL2", cpu=1)
-    assert target_result(target, "smp_stalled_cpu_write.py", CPU=1, STALL_MS=400) == 110    # ETIMEDOUT
+    assert target_result(target, "smp_stalled_cpu_write.py", CPU=1, STALL_MS=2500) == 110    # ETIMEDOUT
     assert target.read_sysreg("HCR_EL2", cpu=1) == hcr
 
 

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define SMP_CALL_TIMEOUT_MS 100
+#define SMP_CALL_TIMEOUT_MS 1000
 
 typedef struct _smp_mailbox_t smp_mailbox_t;
 typedef void (*smp_fn_t)(smp_mailbox_t *mb);

@@ -4,7 +4,7 @@
 import aarch64, sysregs, time
 
 CPU = globals().get("CPU", 1)
-STALL_MS = globals().get("STALL_MS", 400)
+STALL_MS = globals().get("STALL_MS", 2500)
 
 aarch64.stall_cpu(CPU, STALL_MS)
 try:
