@@ -53,6 +53,7 @@ def pcpu(monkeypatch):
     fake = FakeAarch64()
     monkeypatch.setitem(sys.modules, "aarch64", fake)
     monkeypatch.setitem(sys.modules, "sysregs", sysregs)
+    monkeypatch.setitem(sys.modules, "pcpu_status", importlib.import_module("host_tools.target.pcpu_status"))
     monkeypatch.delitem(sys.modules, "host_tools.target.pcpu", raising=False)
     module = importlib.import_module("host_tools.target.pcpu")
     module.fake = fake
