@@ -1,7 +1,7 @@
 # MicroPython at EL2: the entry points.
 #
 #   make run        build the firmware and boot it in QEMU with the REPL here
-#   make test       every test (host unit tests, on-target tests, MicroPython's basics)
+#   make test       every test (host unit tests, on-target tests, MicroPython's own suite)
 #   make firmware   build/$(BOARD)/firmware.elf (BOARD=QEMU_VIRT or RPI4)
 #   make bench      benchmarks, written to build/bench.json
 #   make debug      QEMU stopped at the entry point, gdb-multiarch attached

@@ -155,6 +155,8 @@ def main(argv=None):
     results = run(args.out, Path(args.micropy_top))
     print(table(results))
     print("\nwritten to %s" % args.out)
+    from . import bench_suite   # MicroPython's test suite and perf_bench, ours beside upstream's
+    bench_suite.main([], micropy_top=Path(args.micropy_top))
 
 
 if __name__ == "__main__":

@@ -34,10 +34,9 @@ typedef struct _machine_timer_obj_t {
 
 // Timers that are armed or have periods waiting for their callback (periods
 // that elapsed before deinit() still get it, as a queued callback would on
-// upstream's timer). The GC keeps them through
-// this list: a queued node points into the middle of its object, which the
-// GC would not take for a reference, and a fired ONE_SHOT timer is no longer
-// in the soft timer heap.
+// upstream's timer). The GC keeps them through this list: a queued node
+// points into the middle of its object, which the GC would not take for a
+// reference, and a fired ONE_SHOT timer is no longer in the soft timer heap.
 MP_REGISTER_ROOT_POINTER(struct _machine_timer_obj_t *machine_timer_active);
 
 static void machine_timer_activate(machine_timer_obj_t *self) {

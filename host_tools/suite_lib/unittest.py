@@ -36,6 +36,14 @@ class _AssertRaises:
 
 
 class TestCase:
+    @classmethod
+    def setUpClass(cls):
+        pass
+
+    @classmethod
+    def tearDownClass(cls):
+        pass
+
     def setUp(self):
         pass
 
@@ -149,9 +157,17 @@ def main(module="__main__"):
     for cname in dir(module):
         cls = getattr(module, cname)
         if isinstance(cls, type) and issubclass(cls, TestCase) and cls is not TestCase:
+            try:
+                cls.setUpClass()
+            except Exception as e:
+                print("setUpClass (%s) ... ERROR" % cls.__name__)
+                sys.print_exception(e)
+                counts[2] += 1
+                continue
             for name in dir(cls):
                 if name.startswith("test") and callable(getattr(cls, name)):
                     _run_case(cls, name, counts)
+            cls.tearDownClass()
     print("-" * 70)
     print("Ran %d tests\n" % counts[0])
     if counts[1] or counts[2]:
