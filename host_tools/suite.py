@@ -25,7 +25,7 @@ from pathlib import Path
 import serial
 
 from . import boards
-from .link import Target
+from .target_api import Target
 from .qemu import Qemu
 
 # The directories `make test` and `make bench` run, on every board.
