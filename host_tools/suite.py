@@ -42,6 +42,7 @@ SHARDS = (("basics",), ("micropython", "float", "misc", "extmod", "stress"))
 # the instructions, and time_time_ns.py's second of them over 10 s of wall time.
 QEMU_CLOCK = ["-icount", "shift=4,sleep=off"]
 UNITTEST = Path(__file__).resolve().parent / "suite_lib" / "unittest.py"
+RUNNER = Path(__file__).resolve().parent / "suite_lib" / "runner"
 DEFAULT_MICROPY_TOP = boards.BUILD / "deps" / "micropython-1.25.0"
 
 
@@ -84,8 +85,9 @@ def run_tests_env():
     """run-tests.py's environment: CPython for the expected output of tests
     without a .exp file is this interpreter (a `python3` found on PATH may be a
     shell-script shim costing a tenth of a second per test); never a host
-    micropython."""
-    return dict(os.environ, MICROPY_CPYTHON3=sys.executable, MICROPY_MICROPYTHON="/nonexistent")
+    micropython; pyboard with a longer silence timeout (suite_lib/runner)."""
+    path = os.pathsep.join(p for p in (str(RUNNER), os.environ.get("PYTHONPATH")) if p)
+    return dict(os.environ, MICROPY_CPYTHON3=sys.executable, MICROPY_MICROPYTHON="/nonexistent", PYTHONPATH=path)
 
 
 def run_tests(target, dirs, micropy_top=DEFAULT_MICROPY_TOP, result_dir=None, timeout=1800):
