@@ -78,9 +78,9 @@ def test_make_debug_stops_at_the_entry_point():
 
 
 def test_a_second_build_does_nothing():
+    # "Nothing" is what make does, not how long it takes: a wall-time bound
+    # failed on a loaded CI machine (the dependency checks alone took 5 s).
     _make("firmware")
-    started = time.monotonic()
     r = _make("firmware")
     assert r.returncode == 0
-    assert time.monotonic() - started < 5
-    assert "CC " not in r.stdout and "LINK" not in r.stdout
+    assert "CC " not in r.stdout and "LINK" not in r.stdout and "MPY " not in r.stdout
