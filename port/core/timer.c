@@ -21,8 +21,9 @@ uint64_t timer_counter(void) {
     return SYSREG_READ(cntpct_el0);
 }
 
+// Also before timer_init: the UART bounds its first waits with it.
 uint64_t timer_frequency(void) {
-    return counter_hz;
+    return counter_hz ? counter_hz : SYSREG_READ(cntfrq_el0);
 }
 
 uint64_t timer_ms_to_ticks(uint64_t ms) {

@@ -18,7 +18,11 @@
 #define BOARD_UART_BASE         0xfe201000UL    // PL011 UART0
 #define BOARD_UART_CLOCK_HZ     48000000U       // unless config.txt sets init_uart_clock
 #define BOARD_UART_INTID        153             // SPI 121
-#define BOARD_UART_ROUTE_GPIO   1               // route GPIO 14/15 to ALT0 ourselves
+// On a Pi 4 the boot firmware's enable_uart=1 puts the mini UART on GPIO 14/15
+// (UART0 serves Bluetooth): the firmware routes the pins to UART0 itself.
+#define BOARD_UART_ROUTE_GPIO   1
+#define BOARD_UART_TX_PIN       14              // pin 8 of the header
+#define BOARD_UART_RX_PIN       15              // pin 10; pulled up, so a floating line reads idle
 #define BOARD_GPIO_BASE         0xfe200000UL
 
 #define BOARD_GICD_BASE         0xff841000UL    // GIC-400
