@@ -4,6 +4,7 @@
     .section .text.boot, "ax"
     .global _start
 _start:
+    mov     x21, x0                     // the device tree a Linux-style loader passes (0 if none)
     mrs     x19, CurrentEL
     ubfx    x19, x19, #CURRENTEL_EL_SHIFT, #2
     cmp     x19, #3
@@ -35,7 +36,8 @@ boot_cpu_el2:
     b.hs    2f
     stp     xzr, xzr, [x0], #16
     b       1b
-2:  bl      port_main                   // does not return
+2:  mov     x0, x21
+    bl      port_main                   // port_main(device tree): does not return
     b       halt
 
 // Secondary CPUs enter here at EL2 (PSCI CPU_ON or the spin table). The

@@ -266,6 +266,37 @@ def owned_mask(name):
     return mask(name, *FIRMWARE_OWNED.get(name, ()))
 
 
+# Cores by MIDR_EL1 (Implementer, PartNum): what the banner calls the CPU.
+CPU_PARTS = {
+    (0x41, 0xD03): "Cortex-A53",
+    (0x41, 0xD04): "Cortex-A35",
+    (0x41, 0xD05): "Cortex-A55",
+    (0x41, 0xD07): "Cortex-A57",
+    (0x41, 0xD08): "Cortex-A72",
+    (0x41, 0xD09): "Cortex-A73",
+    (0x41, 0xD0A): "Cortex-A75",
+    (0x41, 0xD0B): "Cortex-A76",
+    (0x41, 0xD0C): "Neoverse-N1",
+    (0x41, 0xD0D): "Cortex-A77",
+    (0x41, 0xD40): "Neoverse-V1",
+    (0x41, 0xD41): "Cortex-A78",
+    (0x41, 0xD44): "Cortex-X1",
+    (0x41, 0xD46): "Cortex-A510",
+    (0x41, 0xD47): "Cortex-A710",
+    (0x41, 0xD48): "Cortex-X2",
+    (0x41, 0xD49): "Neoverse-N2",
+    (0x41, 0xD4F): "Neoverse-V2",
+    (0x46, 0x001): "A64FX",
+    (0x00, 0x051): "QEMU max",      # Implementer 0: "software"; PartNum 'Q'
+}
+
+
+def cpu_name(midr):
+    """The core a MIDR_EL1 value names, e.g. 'Cortex-A72', or its numbers if unknown."""
+    implementer, part = (midr >> 24) & 0xFF, (midr >> 4) & 0xFFF
+    return CPU_PARTS.get((implementer, part), "core %#04x:%#05x" % (implementer, part))
+
+
 # ESR_ELx.EC values: (name, meaning)
 EXCEPTION_CLASSES = {
     0x00: ("UNKNOWN", "unknown reason"),

@@ -12,6 +12,12 @@ void mphal_init(void);
 
 void mp_hal_set_interrupt_char(int c);
 
+// Without a driven interrupt controller (core/gic.h): poll the interrupt
+// sources (console input, Ctrl-C, timers), from the VM every
+// mphal_poll_countdown backward jumps (mpconfigport.h).
+extern uint32_t mphal_poll_countdown;
+void mphal_poll(void);
+
 // Wait for an IRQ (or the timeout) instead of spinning.
 void mphal_wait_for_event(int timeout_ms);
 #define MICROPY_INTERNAL_WFE(TIMEOUT_MS) mphal_wait_for_event(TIMEOUT_MS)

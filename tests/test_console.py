@@ -78,6 +78,7 @@ static uint64_t now, looks;
 uint64_t timer_counter(void) { looks++; return now += 1000000; }     /* 1 ms per look, 1 GHz */
 uint64_t timer_frequency(void) { return 1000000000; }
 void gic_set_handler(unsigned int intid, gic_handler_t handler) { (void)intid; (void)handler; }
+void gic_set_poll(unsigned int intid, gic_pending_fn_t pending) { (void)intid; (void)pending; }
 void gic_enable_irq(unsigned int intid) { (void)intid; }
 
 int main(void) {

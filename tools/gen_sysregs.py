@@ -85,6 +85,12 @@ def table_header(table):
     lines.append("static const exception_class_def_t exception_class_table[] = {")
     for ec, (ecname, _meaning) in sorted(table["EXCEPTION_CLASSES"].items()):
         lines.append('    { 0x%02x, MP_QSTR_%s, "%s" },' % (ec, ecname, ecname))
+    lines += ["};", ""]
+    lines.append("// Cores by MIDR_EL1 (sysregs.CPU_PARTS)")
+    lines.append("typedef struct { uint8_t implementer; uint16_t part; const char *name; } cpu_part_def_t;")
+    lines.append("static const cpu_part_def_t cpu_part_table[] = {")
+    for (implementer, part), name in sorted(table["CPU_PARTS"].items()):
+        lines.append('    { 0x%02x, 0x%03x, "%s" },' % (implementer, part, name))
     lines += ["};", "", "#endif", ""]
     return "\n".join(lines)
 

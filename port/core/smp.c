@@ -10,6 +10,7 @@
 #include "mpconfigboard.h"
 #include "cpu.h"
 #include "gic.h"
+#include "mmu.h"
 #include "power.h"
 #include "smp.h"
 #include "timer.h"
@@ -83,7 +84,7 @@ int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeou
         mb->arg[i] = call->arg[i];
     }
     __atomic_store_n(&mb->state, MB_POSTED, __ATOMIC_RELEASE);
-    __asm__ volatile ("dsb ish" ::: "memory");
+    __asm__ volatile ("dsb ish\n sev" ::: "memory");   // SEV: a CPU polling in WFE (no driven GIC)
     gic_send_sgi(INTID_SGI_CALL, cpu);
     mb->awaited = true;
     for (;;) {
@@ -123,7 +124,7 @@ int smp_post(unsigned int cpu, smp_fn_t fn, uint64_t arg0) {
     mb->fn = fn;
     mb->arg[0] = arg0;
     __atomic_store_n(&mb->state, MB_POSTED, __ATOMIC_RELEASE);
-    __asm__ volatile ("dsb ish" ::: "memory");
+    __asm__ volatile ("dsb ish\n sev" ::: "memory");
     gic_send_sgi(INTID_SGI_CALL, cpu);
     return 0;
 }
@@ -150,9 +151,15 @@ static void smp_notify_irq(unsigned int intid) {
     }
 }
 
+// Polled fallback: CPU 0 has callbacks to schedule for other CPUs.
+static bool smp_notify_pending(void) {
+    return cpu_index() == 0 && __atomic_load_n(&python_pending, __ATOMIC_ACQUIRE) != 0;
+}
+
 void smp_init_irqs(void) {
     gic_set_handler(INTID_SGI_CALL, smp_call_irq);
     gic_set_handler(INTID_SGI_NOTIFY, smp_notify_irq);
+    gic_set_poll(INTID_SGI_NOTIFY, smp_notify_pending);
 }
 
 static bool smp_release_cpu(unsigned int cpu) {
@@ -188,14 +195,22 @@ void smp_start_secondaries(void) {
 // A secondary CPU, after boot/start.S set up its stack, vectors and MMU.
 void secondary_main(uint64_t cpu_id) {
     (void)cpu_id;
+    mmu_switch_to_final();
     gic_cpu_init();
     timer_cpu_init();
     cpu_local_online();
     irq_enable();
     for (;;) {
-        __asm__ volatile ("wfi");
+        if (gic_driven()) {
+            __asm__ volatile ("wfi");
+        } else {
+            // No interrupt arrives: wake on the caller's SEV or the event
+            // stream, and poll this CPU's interrupt sources (its EL2 timer).
+            __asm__ volatile ("wfe");
+            gic_poll();
+        }
         // Also serve the mailbox here, so a call is answered even if IRQs were
-        // routed away from EL2 on this CPU.
+        // routed away from EL2 on this CPU, or never arrive.
         uint64_t daif = irq_save();
         smp_serve_mailbox();
         irq_restore(daif);

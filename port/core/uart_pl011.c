@@ -1,5 +1,6 @@
 // PL011 UART driver: polled transmit, interrupt-driven receive handed byte
-// by byte to the sink the console registers (uart_irq_enable).
+// by byte to the sink the console registers (uart_irq_enable), or polled
+// receive where the interrupt controller is not driven (core/gic.h).
 #include <stdint.h>
 #include <stdio.h>
 
@@ -157,6 +158,10 @@ int uart_rx_poll(void) {
     return UART_DR & 0xff;
 }
 
+static bool uart_rx_pending(void) {
+    return !(UART_FR & FR_RXFE);
+}
+
 // Hand received bytes to the sink. The interrupt is cleared before the FIFO is drained, not after: a byte that
 // lands between the last empty check and a late clear would sit in the FIFO
 // with its interrupt gone (QEMU raises RX only as the FIFO goes from empty to
@@ -173,6 +178,7 @@ static void uart_irq_handler(unsigned int intid) {
 void uart_irq_enable(uart_rx_sink_t sink) {
     rx_sink = sink;
     gic_set_handler(BOARD_UART_INTID, uart_irq_handler);
+    gic_set_poll(BOARD_UART_INTID, uart_rx_pending);
     UART_IMSC = INT_RX | INT_RT;
     // Input that arrived since the set-up, whose interrupt uart_init cleared
     // (a full FIFO raises no new one): to the sink now, IRQs still masked.
