@@ -51,7 +51,7 @@ MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_irq_counts_obj);
 
 // aarch64_cpu_timer.c
 MP_DECLARE_CONST_FUN_OBJ_2(aarch64_cpu_timer_obj);
-MP_DECLARE_CONST_FUN_OBJ_2(aarch64_stall_cpu_obj);
+MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_stall_cpu_obj);
 
 // ramdisk.c
 extern const mp_obj_type_t aarch64_ramdisk_type;

@@ -1,6 +1,7 @@
 """The firmware's own state stays truthful: a RAM disk that lost its
-filesystem is reformatted out loud. On-target code in tests/target/
-(runnable by hand: mpremote run tests/target/<file>)."""
+filesystem is reformatted out loud, and a cross-call that times out says
+whether its write happened. On-target code in tests/target/ (runnable by
+hand: mpremote run tests/target/<file>)."""
 import ast
 from pathlib import Path
 
@@ -45,3 +46,36 @@ def test_a_cold_boot_formats_the_blank_ram_disk_quietly(board):
         assert b"[/:" not in text
         q.write(b"import os, aarch64; print(os.listdir('/'), aarch64.RamDisk().blank())\r")
         assert b"[] False" in q.expect(b">>> ")          # formatted: no longer blank
+
+
+# -- cross-calls around their deadline ---------------------------------------------
+
+def test_a_call_the_cpu_started_is_waited_for_and_its_result_reported(target):
+    # The CPU starts the write, then stalls 300 ms inside it: past the 100 ms
+    # deadline. Reported as a timeout before, although the write landed.
+    (ms, _, err, landed, waited), = run_file(target, "crosscall_truth.py", STALLS=[(300, True)])
+    assert err == 0 and landed
+    assert waited >= 300
+
+
+def test_a_call_the_cpu_never_started_times_out_and_changes_nothing(target):
+    (ms, _, err, landed, waited), = run_file(target, "crosscall_truth.py", STALLS=[(400, False)])
+    assert err == ETIMEDOUT and not landed
+
+
+def test_a_call_stuck_inside_the_cpu_says_it_may_have_happened(target):
+    (ms, _, err, landed, waited), = run_file(target, "crosscall_truth.py", STALLS=[(1500, True)], timeout=30)
+    assert err == EINPROGRESS and landed          # it did happen, after the caller gave up waiting
+    assert target.read_sysreg("MPIDR_EL1", cpu=1) & 0xFF == 1     # and the CPU answers again
+
+
+def test_no_timeout_is_reported_for_a_write_that_landed(target):
+    # Stalls of every length around the deadline, before and inside the call.
+    stalls = [(ms, in_call) for ms in range(80, 124, 4) for in_call in (False, True)]
+    results = run_file(target, "crosscall_truth.py", STALLS=stalls, timeout=120)
+    for ms, in_call, err, landed, waited in results:
+        assert err in (0, ETIMEDOUT, EINPROGRESS), (ms, in_call, err)
+        if err == ETIMEDOUT:
+            assert not landed, (ms, in_call, "timed out, yet the write landed")
+        if err == 0:
+            assert landed, (ms, in_call, "reported done, yet nothing landed")

@@ -29,14 +29,26 @@ static bool mb_claim(volatile uint32_t *state, uint32_t from, uint32_t to) {
     return __atomic_compare_exchange_n(state, &expected, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-// On the target CPU: run a posted call, if any.
+// On the target CPU: run a posted call, if any. A stall asked for with
+// smp_stall_next_call() happens once the call has started.
 static void smp_serve_mailbox(void) {
-    smp_mailbox_t *mb = &this_cpu()->mailbox;
+    cpu_local_t *cpu = this_cpu();
+    smp_mailbox_t *mb = &cpu->mailbox;
     if (mb_claim(&mb->state, MB_POSTED, MB_RUNNING)) {
+        uint64_t stall = __atomic_exchange_n(&cpu->call_stall_ticks, 0, __ATOMIC_ACQ_REL);
+        if (stall) {
+            uint64_t end = timer_counter() + stall;
+            while (timer_counter() < end) {
+            }
+        }
         mb->fn(mb);
         __atomic_store_n(&mb->state, MB_DONE, __ATOMIC_RELEASE);
         __asm__ volatile ("sev");
     }
+}
+
+void smp_stall_next_call(unsigned int cpu, uint64_t ticks) {
+    __atomic_store_n(&cpu_local[cpu].call_stall_ticks, ticks, __ATOMIC_RELEASE);
 }
 
 static void smp_call_irq(unsigned int intid) {
@@ -87,6 +99,7 @@ int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeou
     __asm__ volatile ("dsb ish\n sev" ::: "memory");   // SEV: a CPU polling in WFE (no driven GIC)
     gic_send_sgi(INTID_SGI_CALL, cpu);
     mb->awaited = true;
+    bool started_late = false;
     for (;;) {
         uint32_t s = __atomic_load_n(&mb->state, __ATOMIC_ACQUIRE);
         if (s == MB_DONE) {
@@ -104,11 +117,23 @@ int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeou
             next_kick = timer_counter() + timer_ms_to_ticks(10);
         }
         if (timer_counter() > deadline) {
-            // Withdraw it if it has not started; if it has, it finishes on its own
-            // and the next call waits for the mailbox.
-            mb_claim(&mb->state, MB_POSTED, MB_IDLE);
+            // Withdrawn before it started: it never runs, and "timed out"
+            // means nothing was done.
+            if (mb_claim(&mb->state, MB_POSTED, MB_IDLE)) {
+                mb->awaited = false;
+                return -ETIMEDOUT;
+            }
+            // Started: what it does may already be done. Wait for it to end
+            // and report its result; if even that takes too long, the CPU
+            // is stuck inside it and all one can say is that it may have
+            // happened. The next call waits for the mailbox.
+            if (!started_late) {
+                started_late = true;
+                deadline = timer_counter() + timer_ms_to_ticks(SMP_CALL_FINISH_MS);
+                continue;
+            }
             mb->awaited = false;
-            return -ETIMEDOUT;
+            return -EINPROGRESS;
         }
         // Until the target's SEV (or the event stream): this lets an emulator
         // run the other CPU instead of this loop.
