@@ -27,7 +27,8 @@ HCR_EL2_FIELDS = (
     ("TID1", 16, 16, "trap ID group 1"),
     ("TID2", 17, 17, "trap ID group 2"),
     ("TID3", 18, 18, "trap ID group 3"),
-    ("TSC", 19, 19, "trap SMC from EL1 to EL2"),
+    ("TSC", 19, 19, "trap SMC from EL1 to EL2 (clear: a guest's SMC reaches the firmware below EL2, "
+                    "on QEMU virt its PSCI, which can power the machine off)"),
     ("TIDCP", 20, 20, "trap implementation defined functionality"),
     ("TACR", 21, 21, "trap auxiliary control registers"),
     ("TSW", 22, 22, "trap data cache set/way instructions"),
@@ -207,14 +208,16 @@ REGISTERS = {
     "HPFAR_EL2": (3, 4, 6, 0, 4, RW, "Hypervisor IPA Fault Address Register", ()),
     "CNTHCTL_EL2": (3, 4, 14, 1, 0, RW, "Counter-timer Hypervisor Control Register", CNTHCTL_EL2_FIELDS),
     "CNTVOFF_EL2": (3, 4, 14, 0, 3, RW, "Counter-timer Virtual Offset Register", ()),
-    "CNTHP_CTL_EL2": (3, 4, 14, 2, 1, RW, "EL2 physical timer control", TIMER_CTL_FIELDS),
-    "CNTHP_CVAL_EL2": (3, 4, 14, 2, 2, RW, "EL2 physical timer compare value", ()),
-    "CNTHP_TVAL_EL2": (3, 4, 14, 2, 0, RW, "EL2 physical timer value", ()),
+    # The host's own timer, shared by the soft timers, CPU ticks and guest deadlines: read-only here.
+    "CNTHP_CTL_EL2": (3, 4, 14, 2, 1, RO, "EL2 physical timer control", TIMER_CTL_FIELDS),
+    "CNTHP_CVAL_EL2": (3, 4, 14, 2, 2, RO, "EL2 physical timer compare value", ()),
+    "CNTHP_TVAL_EL2": (3, 4, 14, 2, 0, RO, "EL2 physical timer value", ()),
     "CNTP_CTL_EL0": (3, 3, 14, 2, 1, RW, "EL1 physical timer control", TIMER_CTL_FIELDS),
     "CNTP_CVAL_EL0": (3, 3, 14, 2, 2, RW, "EL1 physical timer compare value", ()),
     "CNTFRQ_EL0": (3, 3, 14, 0, 0, RW, "Counter-timer Frequency Register", ()),
     "CNTPCT_EL0": (3, 3, 14, 0, 1, RO, "Counter-timer Physical Count Register", ()),
-    "DAIF": (3, 3, 4, 2, 1, RW, "Interrupt Mask Bits", DAIF_FIELDS),
+    # PSTATE's masks of the code that makes the access: read-only, as every PSTATE field.
+    "DAIF": (3, 3, 4, 2, 1, RO, "Interrupt Mask Bits", DAIF_FIELDS),
     "SCTLR_EL1": (3, 0, 1, 0, 0, RW, "System Control Register (EL1)", SCTLR_EL1_FIELDS),
     "CPACR_EL1": (3, 0, 1, 0, 2, RW, "Architectural Feature Access Control Register", CPACR_EL1_FIELDS),
     "TTBR0_EL1": (3, 0, 2, 0, 0, RW, "Translation Table Base Register 0 (EL1)", ()),
@@ -254,16 +257,129 @@ RES1 = {
 
 # Bits the firmware itself runs on: write_sysreg() refuses a value that would
 # change them (ValueError, nothing written), so the REPL cannot be wedged by a
-# typo. VBAR_EL2 is checked apart: it may hold only the firmware's two tables.
+# typo. VBAR_EL2 and HCR_EL2.VM are checked apart, against the CPU's state
+# (WRITE_POLICY below).
 FIRMWARE_OWNED = {
     "SCTLR_EL2": ("M", "A", "C", "I", "WXN", "EE"),   # MMU, caches, alignment, endianness
     "CPTR_EL2": ("TFP",),                            # the firmware uses FP/SIMD at EL2
-    "HCR_EL2": ("E2H",),                             # VHE would redirect EL1 register names
+    "HCR_EL2": ("E2H", "IMO"),                       # EL1 register names; IRQs taken at EL2
+    "MDCR_EL2": ("TDE", "TDA", "TDOSA", "TDRA", "TPM", "TPMCR"),   # debug stays off EL2; guests' debug/PMU trap
+    "CNTHCTL_EL2": ("EVNTEN",),                      # the event stream bounds every WFE wait
 }
+
+# Registers of which only these fields may change: every other bit (RES1
+# and RES0 bits, fields of later architecture versions the table does not
+# describe, such as SCTLR_EL2.BT, which would fault the firmware's own
+# indirect branches, and CPTR_EL2.TZ, which keeps guests off SVE state the
+# firmware does not switch) is the firmware's too.
+WRITABLE_ONLY = {
+    "SCTLR_EL2": ("SA",),
+    "CPTR_EL2": ("TTA", "TCPAC"),
+}
+
+ALL_BITS = (1 << 64) - 1
 
 
 def owned_mask(name):
-    return mask(name, *FIRMWARE_OWNED.get(name, ()))
+    """The bits of `name` a write must leave as they are."""
+    m = mask(name, *FIRMWARE_OWNED.get(name, ()))
+    if name in WRITABLE_ONLY:
+        m |= ALL_BITS & ~mask(name, *WRITABLE_ONLY[name])
+    return m
+
+
+# The write policy, one decision for every register of REGISTERS (the README's
+# "Reliability" lists them; a test checks that every register has one):
+#   READ_ONLY     write_sysreg() refuses any write;
+#   OWNED         the bits owned_mask() gives must be written unchanged, the rest is free;
+#   CHECKED       a value is checked against that CPU's state at the moment of the write;
+#   FREE          any value: nothing the firmware runs on depends on it;
+#   CONSEQUENCE   any value, with the consequence said here.
+READ_ONLY, OWNED, CHECKED, FREE, CONSEQUENCE = "read-only", "owned bits", "checked", "free", "consequence"
+_EL1_COPY = "the host's own EL1 copy: every guest has its own, switched on entry and exit"
+_OVERWRITTEN = "set by the next exception taken at EL2 (a cross-call is one)"
+WRITE_POLICY = {
+    "CurrentEL": (READ_ONLY, "architecturally read-only"),
+    "MIDR_EL1": (READ_ONLY, "architecturally read-only"),
+    "MPIDR_EL1": (READ_ONLY, "architecturally read-only"),
+    "ID_AA64PFR0_EL1": (READ_ONLY, "architecturally read-only"),
+    "ID_AA64MMFR0_EL1": (READ_ONLY, "architecturally read-only"),
+    "ID_AA64MMFR1_EL1": (READ_ONLY, "architecturally read-only"),
+    "CNTPCT_EL0": (READ_ONLY, "architecturally read-only"),
+    "TCR_EL2": (READ_ONLY, "the firmware's own translation: any change wedges it"),
+    "MAIR_EL2": (READ_ONLY, "the firmware's own translation: any change wedges it"),
+    "TTBR0_EL2": (READ_ONLY, "the firmware's own translation: any change wedges it"),
+    "CNTHP_CTL_EL2": (READ_ONLY, "the host's EL2 timer, shared by machine.Timer, CPU ticks and guest deadlines: "
+                                 "a write stopped them all; use machine.Timer or aarch64.cpu_timer"),
+    "CNTHP_CVAL_EL2": (READ_ONLY, "as CNTHP_CTL_EL2"),
+    "CNTHP_TVAL_EL2": (READ_ONLY, "as CNTHP_CTL_EL2"),
+    "DAIF": (READ_ONLY, "PSTATE: the masks of the code making the access; I set stopped every interrupt "
+                        "of CPU 0 for good"),
+    "VBAR_EL2": (CHECKED, "HOST_VECTORS or VCPU_VECTORS only, and VCPU_VECTORS while HCR_EL2.VM is set: "
+                          "guest exits are taken there"),
+    "HCR_EL2": (CHECKED, "E2H and IMO owned (IMO clear: IRQs never reach EL2, so timers and Ctrl-C stop); "
+                         "VM only with RW set, TGE clear and VBAR_EL2 = VCPU_VECTORS (else a guest cannot "
+                         "be entered, or its exits land on the host vectors); TSC clear lets a guest's SMC "
+                         "reach the firmware below (on QEMU virt, PSCI: it can power the machine off)"),
+    "SCTLR_EL2": (OWNED, "only SA may change: the rest is the firmware's MMU, caches, alignment, endianness"),
+    "CPTR_EL2": (OWNED, "only TTA and TCPAC may change: TFP clear (the firmware uses FP/SIMD), TZ set "
+                        "(no guest reaches SVE state the firmware does not switch)"),
+    "MDCR_EL2": (OWNED, "TDE clear (debug exceptions stay off EL2); TDA, TDOSA, TDRA, TPM, TPMCR set "
+                        "(guests' debug and PMU accesses trap); HPMN, HPME free"),
+    "CNTHCTL_EL2": (OWNED, "EVNTEN set (the event stream bounds every WFE wait of the firmware); "
+                           "EL1PCTEN/EL1PCEN clear make guests' counter and timer accesses trap"),
+    "HSTR_EL2": (FREE, "traps of AArch32 EL1: guests are AArch64"),
+    "VTTBR_EL2": (FREE, "written anew for each guest on entry"),
+    "VTCR_EL2": (FREE, "written anew for each guest on entry"),
+    "VPIDR_EL2": (FREE, "switched with each vCPU"),
+    "VMPIDR_EL2": (FREE, "switched with each vCPU"),
+    "TPIDR_EL2": (FREE, "the firmware does not use it"),
+    "ESR_EL2": (FREE, _OVERWRITTEN),
+    "ELR_EL2": (FREE, _OVERWRITTEN),
+    "SPSR_EL2": (FREE, _OVERWRITTEN),
+    "FAR_EL2": (FREE, _OVERWRITTEN),
+    "HPFAR_EL2": (FREE, _OVERWRITTEN),
+    "CNTVOFF_EL2": (CONSEQUENCE, "shifts the virtual counter guests see"),
+    "CNTP_CTL_EL0": (CONSEQUENCE, "the host's wake-up timer: re-armed before each wait, so a write lasts "
+                                  "until the next one"),
+    "CNTP_CVAL_EL0": (CONSEQUENCE, "as CNTP_CTL_EL0"),
+    "CNTFRQ_EL0": (CONSEQUENCE, "what guests read as the counter's frequency (the firmware keeps the one it "
+                                "read at boot); faults where EL3 owns it (a real Pi)"),
+    "SCTLR_EL1": (FREE, _EL1_COPY),
+    "CPACR_EL1": (FREE, _EL1_COPY),
+    "TTBR0_EL1": (FREE, _EL1_COPY),
+    "TTBR1_EL1": (FREE, _EL1_COPY),
+    "TCR_EL1": (FREE, _EL1_COPY),
+    "MAIR_EL1": (FREE, _EL1_COPY),
+    "CONTEXTIDR_EL1": (FREE, _EL1_COPY),
+    "TPIDR_EL1": (FREE, _EL1_COPY),
+    "TPIDR_EL0": (FREE, _EL1_COPY),
+    "TPIDRRO_EL0": (FREE, _EL1_COPY),
+    "ESR_EL1": (FREE, _EL1_COPY),
+    "FAR_EL1": (FREE, _EL1_COPY),
+    "PAR_EL1": (FREE, _EL1_COPY),
+    "CNTKCTL_EL1": (FREE, _EL1_COPY),
+    "CNTV_CTL_EL0": (FREE, _EL1_COPY + "; the host does not use the virtual timer"),
+    "CNTV_CVAL_EL0": (FREE, _EL1_COPY + "; the host does not use the virtual timer"),
+    "VBAR_EL1": (FREE, _EL1_COPY),
+    "SP_EL1": (FREE, _EL1_COPY),
+    "ICH_HCR_EL2": (CONSEQUENCE, "GICv3 only: faults on a GICv2 machine; no GICv3 driver yet"),
+    "ICC_SRE_EL2": (CONSEQUENCE, "GICv3 only: faults on a GICv2 machine; no GICv3 driver yet"),
+}
+
+# Registers named by an encoding the table does not know: writes are refused
+# where one could wedge the firmware, reads always allowed.
+#   op0 3, CRn 4: PSTATE fields and special-purpose registers (SPSel, NZCV,
+#     PAN, FPCR, SP_EL0, ...): they are the state of the code making the write;
+#   op1 4: EL2 registers the firmware has made no decision about;
+#   op0 3, CRn 11 or 15: implementation defined (a core's own controls).
+# Any other (EL1 and EL0 state, debug registers, EL3 and EL12 names, which
+# fault at EL2) may be written.
+UNKNOWN_WRITES_REFUSED = {
+    "SPECIAL": "a PSTATE field or special-purpose register: the state of the code making the write",
+    "EL2": "an EL2 register the register table makes no decision about",
+    "IMPDEF": "an implementation-defined register: it can change how the core itself works",
+}
 
 
 # Cores by MIDR_EL1 (Implementer, PartNum): what the banner calls the CPU.

@@ -28,13 +28,17 @@ typedef struct _aarch64_sysreg_t {
     bool writable;
     qstr name;          // MP_QSTRnull for an encoding the table does not know
     uint64_t owned;     // bits the firmware runs on: a write must keep them
+    uint64_t owned_named;   // those of them in the fields owned_names names
     const char *owned_names;
+    const char *writable_names;     // where only some fields may change: those
+    const char *unwritable_why;     // an unknown encoding whose writes are refused: why
 } aarch64_sysreg_t;
 
 void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out);
 void aarch64_describe_reg(char *buf, size_t len, const aarch64_sysreg_t *reg);
 void aarch64_check_write(const aarch64_sysreg_t *reg, uint64_t value);
 uint64_t aarch64_sysreg_access(unsigned int cpu, const aarch64_sysreg_t *reg, bool write, uint64_t value);
+int aarch64_sysreg_write_check(uint32_t enc, uint64_t value);     // registered with the core by main.c
 
 // aarch64_irq_handler.c
 typedef struct _aarch64_irq_handler_obj_t {

@@ -16,6 +16,7 @@
 #include "core/exception.h"
 #include "core/gic.h"
 #include "core/smp.h"
+#include "core/sysreg.h"
 #include "core/timer.h"
 #include "core/uart_pl011.h"
 #include "core/vcpu.h"
@@ -69,6 +70,7 @@ void port_main(uint64_t dtb) {
     smp_init_irqs();
     mphal_init();
     exception_set_fault_resume(aarch64_fault_resume);
+    sysreg_set_write_check(aarch64_sysreg_write_check);
     irq_enable();
     report_interrupt_controller();
     smp_start_secondaries();

@@ -2,21 +2,12 @@
 filesystem is reformatted out loud, and a cross-call that times out says
 whether its write happened. On-target code in tests/target/ (runnable by
 hand: mpremote run tests/target/<file>)."""
-import ast
-from pathlib import Path
-
 from conftest import require_image
 from qemu_pipe import PipeQemu
+from target_checks import run_file
 
-TARGET_FILES = Path(__file__).parent / "target"
 ETIMEDOUT, EINPROGRESS = 110, 115
 
-
-def run_file(target, name, timeout=None, **params):
-    """Run tests/target/<name> with `params` set as globals; its printed repr, parsed."""
-    head = "".join("%s = %r\n" % kv for kv in params.items())
-    out = target.exec(head + (TARGET_FILES / name).read_text(), timeout=timeout)
-    return ast.literal_eval(out.strip().splitlines()[-1])
 
 
 # -- the filesystem at / ---------------------------------------------------------
