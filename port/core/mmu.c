@@ -99,6 +99,21 @@ static bool in_ram(uint64_t a) {
     return false;
 }
 
+// Does [base, base + 1 GiB) meet any RAM range or the devices? Most of the
+// 512 GiB do not: those need no look at their 512 blocks.
+static bool gib_touched(uint64_t base) {
+    uint64_t end = base + SZ_1G;
+    if (BOARD_DEVICE_BASE < end && BOARD_DEVICE_BASE + BOARD_DEVICE_SIZE > base) {
+        return true;
+    }
+    for (unsigned int i = 0; i < num_ram; ++i) {
+        if (ram[i].base < end && ram[i].base + ram[i].size > base) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // What the 2 MiB block at `a` holds: devices first (a RAM range that
 // claims them is wrong), then RAM, else nothing.
 static int block_kind(uint64_t a) {
@@ -123,6 +138,10 @@ bool mmu_map_ram(const mem_range_t *ranges, unsigned int n) {
     unsigned int l2_used = 0;
     for (uint64_t gib = 0; gib < VA_GIB; ++gib) {
         uint64_t base = gib * SZ_1G;
+        if (!gib_touched(base)) {
+            final_l1[gib] = 0;
+            continue;
+        }
         int kind = block_kind(base);
         bool uniform = true;
         for (uint64_t a = base + SZ_2M; a < base + SZ_1G && uniform; a += SZ_2M) {
