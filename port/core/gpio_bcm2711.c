@@ -12,20 +12,17 @@
 #define GPFSEL(pin)         GPIO_REG(0x00 + 4 * ((pin) / 10))
 #define GPIO_PUP_PDN(pin)   GPIO_REG(0xe4 + 4 * ((pin) / 16))
 
+// One pin's field of a register holding the same field for several pins.
+static void field_set(volatile uint32_t *reg, unsigned int shift, uint32_t mask, uint32_t value) {
+    *reg = (*reg & ~(mask << shift)) | ((value & mask) << shift);
+}
+
 void gpio_set_function(unsigned int pin, unsigned int function) {
-    unsigned int shift = 3 * (pin % 10);
-    uint32_t v = GPFSEL(pin);
-    v &= ~(7u << shift);
-    v |= (function & 7u) << shift;
-    GPFSEL(pin) = v;
+    field_set(&GPFSEL(pin), 3 * (pin % 10), 7, function);
 }
 
 void gpio_set_pull(unsigned int pin, unsigned int pull) {
-    unsigned int shift = 2 * (pin % 16);
-    uint32_t v = GPIO_PUP_PDN(pin);
-    v &= ~(3u << shift);
-    v |= (pull & 3u) << shift;
-    GPIO_PUP_PDN(pin) = v;
+    field_set(&GPIO_PUP_PDN(pin), 2 * (pin % 16), 3, pull);
 }
 
 #endif
