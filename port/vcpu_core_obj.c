@@ -125,7 +125,7 @@ static mp_obj_t vcpu_core_run(size_t n_args, const mp_obj_t *args, mp_map_t *kw)
         mp_int_t ms = mp_obj_get_int(timeout_in);
         if (ms <= 0 || ms > VCPU_RUN_MAX_MS) {
             mp_raise_msg_varg(&mp_type_ValueError,
-                MP_ERROR_TEXT("timeout_ms must be 1 .. %d (or None: no timeout)"), VCPU_RUN_MAX_MS);
+                MP_ERROR_TEXT("timeout_ms must be positive, at most %d (or None: no timeout)"), VCPU_RUN_MAX_MS);
         }
         ticks = timer_ms_to_ticks(ms);
     }
