@@ -49,9 +49,8 @@ IRQ_HANDLER = PerCpuOnceCell("IRQ_HANDLER")
 # None: nothing saved (VM was set by hand).
 _ORI_HCR_EL2 = PerCpuVar("ORI_HCR_EL2", None)
 
-# The vCPU vector table, in assembly (boot/vectors.S), and the host's.
+# The vCPU vector table, in assembly (boot/vectors.S).
 exception_vector_base_vcpu = aarch64.VCPU_VECTORS
-_HOST_VECTORS = aarch64.HOST_VECTORS
 
 
 class Aarch64PerCpu(AxArchPerCpu):
@@ -93,7 +92,7 @@ class Aarch64PerCpu(AxArchPerCpu):
         except Exception as e:
             _rollback(cpu, vbar, hcr)
             raise AxError(AxError.BadState, "enable failed on CPU %d (rolled back): %s" % (cpu, e))
-        ORI_EXCEPTION_VECTOR_BASE[cpu] = vbar if vbar != exception_vector_base_vcpu else _HOST_VECTORS
+        ORI_EXCEPTION_VECTOR_BASE[cpu] = aarch64.HOST_VECTORS if vbar == exception_vector_base_vcpu else vbar
         _ORI_HCR_EL2[cpu] = hcr
 
     def hardware_disable(self):
@@ -105,9 +104,9 @@ class Aarch64PerCpu(AxArchPerCpu):
         # vCPU table while VM is set. Then VBAR_EL2 back to the saved value.
         # Without a hardware_enable() (VM set by hand), VM alone is cleared
         # and the host's table installed.
-        saved_hcr, saved_vbar = _ORI_HCR_EL2[cpu], ORI_EXCEPTION_VECTOR_BASE[cpu]
-        _write("HCR_EL2", saved_hcr if saved_hcr is not None else hcr & ~HCR_EL2.VM, cpu)
-        _write("VBAR_EL2", saved_vbar or _HOST_VECTORS, cpu)
+        saved = _ORI_HCR_EL2[cpu]
+        _write("HCR_EL2", hcr & ~HCR_EL2.VM if saved is None else saved, cpu)
+        _write("VBAR_EL2", ORI_EXCEPTION_VECTOR_BASE[cpu] or aarch64.HOST_VECTORS, cpu)
 
 
 def _rollback(cpu, vbar, hcr):
