@@ -295,77 +295,87 @@ def owned_mask(name):
 #   CHECKED       a value is checked against that CPU's state at the moment of the write;
 #   FREE          any value: nothing the firmware runs on depends on it;
 #   CONSEQUENCE   any value, with the consequence said here.
+# The tuple holds constants only (the decisions spelt out, not by name), so
+# the compiler keeps it in the image: it costs the target's heap nothing.
 READ_ONLY, OWNED, CHECKED, FREE, CONSEQUENCE = "read-only", "owned bits", "checked", "free", "consequence"
-_EL1_COPY = "the host's own EL1 copy: every guest has its own, switched on entry and exit"
-_OVERWRITTEN = "set by the next exception taken at EL2 (a cross-call is one)"
-WRITE_POLICY = {
-    "CurrentEL": (READ_ONLY, "architecturally read-only"),
-    "MIDR_EL1": (READ_ONLY, "architecturally read-only"),
-    "MPIDR_EL1": (READ_ONLY, "architecturally read-only"),
-    "ID_AA64PFR0_EL1": (READ_ONLY, "architecturally read-only"),
-    "ID_AA64MMFR0_EL1": (READ_ONLY, "architecturally read-only"),
-    "ID_AA64MMFR1_EL1": (READ_ONLY, "architecturally read-only"),
-    "CNTPCT_EL0": (READ_ONLY, "architecturally read-only"),
-    "TCR_EL2": (READ_ONLY, "the firmware's own translation: any change wedges it"),
-    "MAIR_EL2": (READ_ONLY, "the firmware's own translation: any change wedges it"),
-    "TTBR0_EL2": (READ_ONLY, "the firmware's own translation: any change wedges it"),
-    "CNTHP_CTL_EL2": (READ_ONLY, "the host's EL2 timer, shared by machine.Timer, CPU ticks and guest deadlines: "
-                                 "a write stopped them all; use machine.Timer or aarch64.cpu_timer"),
-    "CNTHP_CVAL_EL2": (READ_ONLY, "as CNTHP_CTL_EL2"),
-    "CNTHP_TVAL_EL2": (READ_ONLY, "as CNTHP_CTL_EL2"),
-    "DAIF": (READ_ONLY, "PSTATE: the masks of the code making the access; I set stopped every interrupt "
-                        "of CPU 0 for good"),
-    "VBAR_EL2": (CHECKED, "HOST_VECTORS or VCPU_VECTORS only, and VCPU_VECTORS while HCR_EL2.VM is set: "
-                          "guest exits are taken there"),
-    "HCR_EL2": (CHECKED, "E2H and IMO owned (IMO clear: IRQs never reach EL2, so timers and Ctrl-C stop); "
-                         "VM only with RW set, TGE clear and VBAR_EL2 = VCPU_VECTORS (else a guest cannot "
-                         "be entered, or its exits land on the host vectors); TSC clear lets a guest's SMC "
-                         "reach the firmware below (on QEMU virt, PSCI: it can power the machine off)"),
-    "SCTLR_EL2": (OWNED, "only SA may change: the rest is the firmware's MMU, caches, alignment, endianness"),
-    "CPTR_EL2": (OWNED, "only TTA and TCPAC may change: TFP clear (the firmware uses FP/SIMD), TZ set "
-                        "(no guest reaches SVE state the firmware does not switch)"),
-    "MDCR_EL2": (OWNED, "TDE clear (debug exceptions stay off EL2); TDA, TDOSA, TDRA, TPM, TPMCR set "
-                        "(guests' debug and PMU accesses trap); HPMN, HPME free"),
-    "CNTHCTL_EL2": (OWNED, "EVNTEN set (the event stream bounds every WFE wait of the firmware); "
+WRITE_POLICY = (
+    ("CurrentEL", "read-only", "architecturally read-only"),
+    ("MIDR_EL1", "read-only", "architecturally read-only"),
+    ("MPIDR_EL1", "read-only", "architecturally read-only"),
+    ("ID_AA64PFR0_EL1", "read-only", "architecturally read-only"),
+    ("ID_AA64MMFR0_EL1", "read-only", "architecturally read-only"),
+    ("ID_AA64MMFR1_EL1", "read-only", "architecturally read-only"),
+    ("CNTPCT_EL0", "read-only", "architecturally read-only"),
+    ("TCR_EL2", "read-only", "the firmware's own translation: any change wedges it"),
+    ("MAIR_EL2", "read-only", "the firmware's own translation: any change wedges it"),
+    ("TTBR0_EL2", "read-only", "the firmware's own translation: any change wedges it"),
+    ("CNTHP_CTL_EL2", "read-only", "the host's EL2 timer, shared by machine.Timer, CPU ticks and guest deadlines:"
+                                 " a write stopped them all; use machine.Timer or aarch64.cpu_timer"),
+    ("CNTHP_CVAL_EL2", "read-only", "as CNTHP_CTL_EL2"),
+    ("CNTHP_TVAL_EL2", "read-only", "as CNTHP_CTL_EL2"),
+    ("DAIF", "read-only", "PSTATE: the masks of the code making the access; I set stopped every interrupt of CPU "
+                        "0 for good"),
+    ("VBAR_EL2", "checked", "HOST_VECTORS or VCPU_VECTORS only, and VCPU_VECTORS while HCR_EL2.VM is set: guest "
+                          "exits are taken there"),
+    ("HCR_EL2", "checked", "E2H and IMO owned (IMO clear: IRQs never reach EL2, so timers and Ctrl-C stop); VM "
+                         "only with RW set, TGE clear and VBAR_EL2 = VCPU_VECTORS (else a guest cannot be "
+                         "entered, or its exits land on the host vectors); TSC clear lets a guest's SMC reach "
+                         "the firmware below (on QEMU virt, PSCI: it can power the machine off)"),
+    ("SCTLR_EL2", "owned bits", "only SA may change: the rest is the firmware's MMU, caches, alignment, endianness"),
+    ("CPTR_EL2", "owned bits", "only TTA and TCPAC may change: TFP clear (the firmware uses FP/SIMD), TZ set (no guest"
+                        " reaches SVE state the firmware does not switch)"),
+    ("MDCR_EL2", "owned bits", "TDE clear (debug exceptions stay off EL2); TDA, TDOSA, TDRA, TPM, TPMCR set (guests' "
+                        "debug and PMU accesses trap); HPMN, HPME free"),
+    ("CNTHCTL_EL2", "owned bits", "EVNTEN set (the event stream bounds every WFE wait of the firmware); "
                            "EL1PCTEN/EL1PCEN clear make guests' counter and timer accesses trap"),
-    "HSTR_EL2": (FREE, "traps of AArch32 EL1: guests are AArch64"),
-    "VTTBR_EL2": (FREE, "written anew for each guest on entry"),
-    "VTCR_EL2": (FREE, "written anew for each guest on entry"),
-    "VPIDR_EL2": (FREE, "switched with each vCPU"),
-    "VMPIDR_EL2": (FREE, "switched with each vCPU"),
-    "TPIDR_EL2": (FREE, "the firmware does not use it"),
-    "ESR_EL2": (FREE, _OVERWRITTEN),
-    "ELR_EL2": (FREE, _OVERWRITTEN),
-    "SPSR_EL2": (FREE, _OVERWRITTEN),
-    "FAR_EL2": (FREE, _OVERWRITTEN),
-    "HPFAR_EL2": (FREE, _OVERWRITTEN),
-    "CNTVOFF_EL2": (CONSEQUENCE, "shifts the virtual counter guests see"),
-    "CNTP_CTL_EL0": (CONSEQUENCE, "the host's wake-up timer: re-armed before each wait, so a write lasts "
-                                  "until the next one"),
-    "CNTP_CVAL_EL0": (CONSEQUENCE, "as CNTP_CTL_EL0"),
-    "CNTFRQ_EL0": (CONSEQUENCE, "what guests read as the counter's frequency (the firmware keeps the one it "
+    ("HSTR_EL2", "free", "traps of AArch32 EL1: guests are AArch64"),
+    ("VTTBR_EL2", "free", "written anew for each guest on entry"),
+    ("VTCR_EL2", "free", "written anew for each guest on entry"),
+    ("VPIDR_EL2", "free", "switched with each vCPU"),
+    ("VMPIDR_EL2", "free", "switched with each vCPU"),
+    ("TPIDR_EL2", "free", "the firmware does not use it"),
+    ("ESR_EL2", "free", "set by the next exception taken at EL2 (a cross-call is one)"),
+    ("ELR_EL2", "free", "set by the next exception taken at EL2 (a cross-call is one)"),
+    ("SPSR_EL2", "free", "set by the next exception taken at EL2 (a cross-call is one)"),
+    ("FAR_EL2", "free", "set by the next exception taken at EL2 (a cross-call is one)"),
+    ("HPFAR_EL2", "free", "set by the next exception taken at EL2 (a cross-call is one)"),
+    ("CNTVOFF_EL2", "consequence", "shifts the virtual counter guests see"),
+    ("CNTP_CTL_EL0", "consequence", "the host's wake-up timer: re-armed before each wait, so a write lasts until "
+                                  "the next one"),
+    ("CNTP_CVAL_EL0", "consequence", "as CNTP_CTL_EL0"),
+    ("CNTFRQ_EL0", "consequence", "what guests read as the counter's frequency (the firmware keeps the one it "
                                 "read at boot); faults where EL3 owns it (a real Pi)"),
-    "SCTLR_EL1": (FREE, _EL1_COPY),
-    "CPACR_EL1": (FREE, _EL1_COPY),
-    "TTBR0_EL1": (FREE, _EL1_COPY),
-    "TTBR1_EL1": (FREE, _EL1_COPY),
-    "TCR_EL1": (FREE, _EL1_COPY),
-    "MAIR_EL1": (FREE, _EL1_COPY),
-    "CONTEXTIDR_EL1": (FREE, _EL1_COPY),
-    "TPIDR_EL1": (FREE, _EL1_COPY),
-    "TPIDR_EL0": (FREE, _EL1_COPY),
-    "TPIDRRO_EL0": (FREE, _EL1_COPY),
-    "ESR_EL1": (FREE, _EL1_COPY),
-    "FAR_EL1": (FREE, _EL1_COPY),
-    "PAR_EL1": (FREE, _EL1_COPY),
-    "CNTKCTL_EL1": (FREE, _EL1_COPY),
-    "CNTV_CTL_EL0": (FREE, _EL1_COPY + "; the host does not use the virtual timer"),
-    "CNTV_CVAL_EL0": (FREE, _EL1_COPY + "; the host does not use the virtual timer"),
-    "VBAR_EL1": (FREE, _EL1_COPY),
-    "SP_EL1": (FREE, _EL1_COPY),
-    "ICH_HCR_EL2": (CONSEQUENCE, "GICv3 only: faults on a GICv2 machine; no GICv3 driver yet"),
-    "ICC_SRE_EL2": (CONSEQUENCE, "GICv3 only: faults on a GICv2 machine; no GICv3 driver yet"),
-}
+    ("SCTLR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("CPACR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("TTBR0_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("TTBR1_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("TCR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("MAIR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("CONTEXTIDR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("TPIDR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("TPIDR_EL0", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("TPIDRRO_EL0", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("ESR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("FAR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("PAR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("CNTKCTL_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("CNTV_CTL_EL0", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit; the "
+                           "host does not use the virtual timer"),
+    ("CNTV_CVAL_EL0", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit; the "
+                            "host does not use the virtual timer"),
+    ("VBAR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("SP_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("ICH_HCR_EL2", "consequence", "GICv3 only: faults on a GICv2 machine; no GICv3 driver yet"),
+    ("ICC_SRE_EL2", "consequence", "GICv3 only: faults on a GICv2 machine; no GICv3 driver yet"),
+)
+
+
+def write_policy(name):
+    """(decision, why) for register `name` of the table."""
+    for n, decision, why in WRITE_POLICY:
+        if n == name:
+            return decision, why
+    raise KeyError(name)
 
 # Registers named by an encoding the table does not know: writes are refused
 # where one could wedge the firmware, reads always allowed.
@@ -375,43 +385,47 @@ WRITE_POLICY = {
 #   op0 3, CRn 11 or 15: implementation defined (a core's own controls).
 # Any other (EL1 and EL0 state, debug registers, EL3 and EL12 names, which
 # fault at EL2) may be written.
-UNKNOWN_WRITES_REFUSED = {
-    "SPECIAL": "a PSTATE field or special-purpose register: the state of the code making the write",
-    "EL2": "an EL2 register the register table makes no decision about",
-    "IMPDEF": "an implementation-defined register: it can change how the core itself works",
-}
+UNKNOWN_WRITES_REFUSED = (
+    ("SPECIAL", "a PSTATE field or special-purpose register: the state of the code making the write"),
+    ("EL2", "an EL2 register the register table makes no decision about"),
+    ("IMPDEF", "an implementation-defined register: it can change how the core itself works"),
+)
 
 
-# Cores by MIDR_EL1 (Implementer, PartNum): what the banner calls the CPU.
-CPU_PARTS = {
-    (0x41, 0xD03): "Cortex-A53",
-    (0x41, 0xD04): "Cortex-A35",
-    (0x41, 0xD05): "Cortex-A55",
-    (0x41, 0xD07): "Cortex-A57",
-    (0x41, 0xD08): "Cortex-A72",
-    (0x41, 0xD09): "Cortex-A73",
-    (0x41, 0xD0A): "Cortex-A75",
-    (0x41, 0xD0B): "Cortex-A76",
-    (0x41, 0xD0C): "Neoverse-N1",
-    (0x41, 0xD0D): "Cortex-A77",
-    (0x41, 0xD40): "Neoverse-V1",
-    (0x41, 0xD41): "Cortex-A78",
-    (0x41, 0xD44): "Cortex-X1",
-    (0x41, 0xD46): "Cortex-A510",
-    (0x41, 0xD47): "Cortex-A710",
-    (0x41, 0xD48): "Cortex-X2",
-    (0x41, 0xD49): "Neoverse-N2",
-    (0x41, 0xD4F): "Neoverse-V2",
-    (0x46, 0x001): "A64FX",
-    (0x00, 0x051): "QEMU max",      # Implementer 0: "software"; PartNum 'Q'
-}
+# Cores by MIDR_EL1: (Implementer, PartNum, name), what the banner calls the
+# CPU. Tuples of constants, like the policy below: they stay in the image
+# instead of taking heap the garbage collector walks.
+CPU_PARTS = (
+    (0x41, 0xD03, "Cortex-A53"),
+    (0x41, 0xD04, "Cortex-A35"),
+    (0x41, 0xD05, "Cortex-A55"),
+    (0x41, 0xD07, "Cortex-A57"),
+    (0x41, 0xD08, "Cortex-A72"),
+    (0x41, 0xD09, "Cortex-A73"),
+    (0x41, 0xD0A, "Cortex-A75"),
+    (0x41, 0xD0B, "Cortex-A76"),
+    (0x41, 0xD0C, "Neoverse-N1"),
+    (0x41, 0xD0D, "Cortex-A77"),
+    (0x41, 0xD40, "Neoverse-V1"),
+    (0x41, 0xD41, "Cortex-A78"),
+    (0x41, 0xD44, "Cortex-X1"),
+    (0x41, 0xD46, "Cortex-A510"),
+    (0x41, 0xD47, "Cortex-A710"),
+    (0x41, 0xD48, "Cortex-X2"),
+    (0x41, 0xD49, "Neoverse-N2"),
+    (0x41, 0xD4F, "Neoverse-V2"),
+    (0x46, 0x001, "A64FX"),
+    (0x00, 0x051, "QEMU max"),      # Implementer 0: "software"; PartNum 'Q'
+)
 
 
 def cpu_name(midr):
     """The core a MIDR_EL1 value names, e.g. 'Cortex-A72', or its numbers if unknown."""
     implementer, part = (midr >> 24) & 0xFF, (midr >> 4) & 0xFFF
-    return CPU_PARTS.get((implementer, part), "core %#04x:%#05x" % (implementer, part))
-
+    for i, p, name in CPU_PARTS:
+        if (i, p) == (implementer, part):
+            return name
+    return "core %#04x:%#05x" % (implementer, part)
 
 # ESR_ELx.EC values: (name, meaning)
 EXCEPTION_CLASSES = {

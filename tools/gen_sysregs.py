@@ -94,13 +94,13 @@ def table_header(table):
         lines.append('    { 0x%02x, MP_QSTR_%s, "%s" },' % (ec, ecname, ecname))
     lines += ["};", ""]
     lines.append("// Why a write to an encoding the table does not know is refused (sysregs.UNKNOWN_WRITES_REFUSED)")
-    for kind, why in table["UNKNOWN_WRITES_REFUSED"].items():
+    for kind, why in table["UNKNOWN_WRITES_REFUSED"]:
         lines.append('#define SYSREG_UNKNOWN_%s_WHY "%s"' % (kind, why))
     lines.append("")
     lines.append("// Cores by MIDR_EL1 (sysregs.CPU_PARTS)")
     lines.append("typedef struct { uint8_t implementer; uint16_t part; const char *name; } cpu_part_def_t;")
     lines.append("static const cpu_part_def_t cpu_part_table[] = {")
-    for (implementer, part), name in sorted(table["CPU_PARTS"].items()):
+    for implementer, part, name in sorted(table["CPU_PARTS"]):
         lines.append('    { 0x%02x, 0x%03x, "%s" },' % (implementer, part, name))
     lines += ["};", "", "#endif", ""]
     return "\n".join(lines)
