@@ -35,9 +35,8 @@ static void smp_serve_mailbox(void) {
     cpu_local_t *cpu = this_cpu();
     smp_mailbox_t *mb = &cpu->mailbox;
     if (mb_claim(&mb->state, MB_POSTED, MB_RUNNING)) {
-        uint64_t stall = __atomic_exchange_n(&cpu->call_stall_ticks, 0, __ATOMIC_ACQ_REL);
-        if (stall) {
-            uint64_t end = timer_counter() + stall;
+        if (__atomic_load_n(&cpu->call_stall_ticks, __ATOMIC_RELAXED)) {
+            uint64_t end = timer_counter() + __atomic_exchange_n(&cpu->call_stall_ticks, 0, __ATOMIC_ACQ_REL);
             while (timer_counter() < end) {
             }
         }
@@ -49,6 +48,18 @@ static void smp_serve_mailbox(void) {
 
 void smp_stall_next_call(unsigned int cpu, uint64_t ticks) {
     __atomic_store_n(&cpu_local[cpu].call_stall_ticks, ticks, __ATOMIC_RELEASE);
+}
+
+// Tell `cpu` its mailbox holds a call: an SGI, or without a driven GIC an
+// event for its WFE (an SEV would also wake the sender's own next WFE, a
+// wasted turn of its wait loop when the SGI does the job).
+static void smp_signal(unsigned int cpu) {
+    if (gic_driven()) {
+        __asm__ volatile ("dsb ish" ::: "memory");
+        gic_send_sgi(INTID_SGI_CALL, cpu);
+    } else {
+        __asm__ volatile ("dsb ish\n sev" ::: "memory");
+    }
 }
 
 static void smp_call_irq(unsigned int intid) {
@@ -96,8 +107,7 @@ int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeou
         mb->arg[i] = call->arg[i];
     }
     __atomic_store_n(&mb->state, MB_POSTED, __ATOMIC_RELEASE);
-    __asm__ volatile ("dsb ish\n sev" ::: "memory");   // SEV: a CPU polling in WFE (no driven GIC)
-    gic_send_sgi(INTID_SGI_CALL, cpu);
+    smp_signal(cpu);
     mb->awaited = true;
     bool started_late = false;
     for (;;) {
@@ -149,8 +159,7 @@ int smp_post(unsigned int cpu, smp_fn_t fn, uint64_t arg0) {
     mb->fn = fn;
     mb->arg[0] = arg0;
     __atomic_store_n(&mb->state, MB_POSTED, __ATOMIC_RELEASE);
-    __asm__ volatile ("dsb ish\n sev" ::: "memory");
-    gic_send_sgi(INTID_SGI_CALL, cpu);
+    smp_signal(cpu);
     return 0;
 }
 
