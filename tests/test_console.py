@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from conftest import require_image
-from host_tools import boards
+from conftest import qemu_url, require_image
+from host_tools import boards, connect
 from qemu_pipe import PipeQemu
 
 PORT = boards.PROJECT_TOP / "port"
@@ -40,11 +40,10 @@ def test_input_during_a_soft_reset_is_not_lost(board):
         assert b"MPY: soft reboot" in out
 
 
-def test_the_pi_routes_uart0_to_gpio_14_15_with_a_pull_up_on_rxd(boot, board):
-    if board != "RPI4":
-        pytest.skip("pin routing is the Raspberry Pi 4's")
-    t = boot()
-    gpfsel1, pulls = t.eval("(lambda m: (m[0xfe200004], m[0xfe2000e4]))(__import__('machine').mem32)")
+def test_the_pi_routes_uart0_to_gpio_14_15_with_a_pull_up_on_rxd():
+    require_image("RPI4")
+    with connect(qemu_url("RPI4"), timeout=10) as t:
+        gpfsel1, pulls = t.eval("(lambda m: (m[0xfe200004], m[0xfe2000e4]))(__import__('machine').mem32)")
     assert (gpfsel1 >> 12) & 7 == 4 and (gpfsel1 >> 15) & 7 == 4      # GPIO 14 and 15: ALT0 (UART0)
     assert (pulls >> 28) & 3 == 0                                      # TXD: driven, no pull
     assert (pulls >> 30) & 3 == 1                                      # RXD: pull-up
