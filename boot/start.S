@@ -3,7 +3,24 @@
 
     .section .text.boot, "ax"
     .global _start
+// The arm64 Image header (Linux's Documentation/arch/arm64/booting.rst).
+// The Pi's firmware loads an image that carries it at 0x80000 (one without
+// it at 0x200000, unless config.txt says kernel_address=0x80000); U-Boot's
+// booti and QEMU's -kernel place it by text_offset. Every loader enters at
+// the first byte: the branch over the header. The values come from
+// boot/link.ld.
 _start:
+    b       entry                       // code0
+    .long   0                           // code1
+    .quad   __image_text_offset         // text_offset: LOAD_ADDR above a 2 MiB aligned base
+    .quad   __image_size                // image_size: everything the firmware uses from LOAD_ADDR, NOLOAD sections too
+    .quad   IMAGE_FLAGS
+    .quad   0, 0, 0                     // res2, res3, res4
+    .ascii  "ARM\x64"                   // magic
+    .long   0                           // res5: no PE/COFF header
+
+entry:
+    mov     x21, x0                     // the device tree a Linux-style loader passes (0 if none)
     mrs     x19, CurrentEL
     ubfx    x19, x19, #CURRENTEL_EL_SHIFT, #2
     cmp     x19, #3
@@ -35,7 +52,8 @@ boot_cpu_el2:
     b.hs    2f
     stp     xzr, xzr, [x0], #16
     b       1b
-2:  bl      port_main                   // does not return
+2:  mov     x0, x21
+    bl      port_main                   // port_main(device tree): does not return
     b       halt
 
 // Secondary CPUs enter here at EL2 (PSCI CPU_ON or the spin table). The

@@ -1,13 +1,30 @@
 # Run by the firmware before each REPL session: the RAM disk (aarch64.RamDisk)
-# as a littlefs filesystem at /, formatted on first use. Its files survive a
-# soft reset, so mpremote's `fs cp` then `run` or `exec "import x"` work.
+# as a littlefs filesystem at /. Its files survive a soft reset, so
+# mpremote's `fs cp` then `run` or `exec "import x"` work.
+#
+# Only this RAM disk is ever formatted here, the firmware's own medium: a
+# medium the user brings (an SD card, say) is never formatted by the
+# firmware. A blank RAM disk (after a hard reset) is formatted silently; one
+# that was written to but holds no filesystem any more is formatted too, and
+# the console says so, since its files are gone.
 import vfs
 import aarch64
 
-_bdev = aarch64.RamDisk()
-try:
-    vfs.mount(vfs.VfsLfs2(_bdev), "/")
-except OSError:
-    vfs.VfsLfs2.mkfs(_bdev)
-    vfs.mount(vfs.VfsLfs2(_bdev), "/")
-del _bdev, vfs, aarch64
+
+def _mount_ram_disk():
+    bdev = aarch64.RamDisk()
+    try:
+        vfs.mount(vfs.VfsLfs2(bdev), "/")
+        return
+    except OSError as e:
+        error = e
+    blank = bdev.blank()
+    vfs.VfsLfs2.mkfs(bdev)
+    vfs.mount(vfs.VfsLfs2(bdev), "/")
+    if not blank:
+        print("[/: the RAM disk holds no filesystem any more (%r): made a new, empty one; its files are lost]"
+              % (error,))
+
+
+_mount_ram_disk()
+del _mount_ram_disk, vfs, aarch64

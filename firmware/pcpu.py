@@ -4,7 +4,9 @@
 #   1. enable on an enabled CPU, or disable on a disabled one, changes nothing;
 #   2. disable restores the exact HCR_EL2 saved at enable;
 #   3. every access names its CPU: a bad or offline cpu_id is an error;
-#   4. an enable that fails part-way leaves the CPU exactly as before.
+#   4. an enable that fails part-way leaves the CPU exactly as before;
+#   5. the host's vectors are never lost: what is saved as the original is
+#      the host's table, even if VCPU_VECTORS was in VBAR_EL2 before enable.
 # AxError, the traits and the per-CPU variables live in axerrno, axvcpu and
 # percpu, as the reference's crates; the status table in pcpu_status.
 import aarch64
@@ -44,12 +46,13 @@ class HCR_EL2:
 _VM = HCR_EL2.VM
 _ENABLE = HCR_EL2.ENABLE
 
-# The host's VBAR_EL2, saved by hardware_enable().
+# The host's VBAR_EL2, saved by hardware_enable() (0: nothing saved).
 ORI_EXCEPTION_VECTOR_BASE = PerCpuVar("ORI_EXCEPTION_VECTOR_BASE", 0)
 # The host OS's IRQ handler for each CPU, set once (by new()).
 IRQ_HANDLER = PerCpuOnceCell("IRQ_HANDLER")
-# The whole HCR_EL2 as it was before enable, so disable can put it back (fix 2).
-_ORI_HCR_EL2 = PerCpuVar("ORI_HCR_EL2", 0)
+# The whole HCR_EL2 as it was before enable, so disable can put it back (fix 2);
+# None: nothing saved (VM was set by hand).
+_ORI_HCR_EL2 = PerCpuVar("ORI_HCR_EL2", None)
 
 # The vCPU vector table, in assembly (boot/vectors.S).
 exception_vector_base_vcpu = aarch64.VCPU_VECTORS
@@ -84,6 +87,9 @@ class Aarch64PerCpu(AxArchPerCpu):
         if hcr & _VM:
             return      # already enabled: the saved host vectors stay (fix 1)
         # Save the original exception vector base, then install the vCPU's.
+        # If the vCPU table is already there (written by hand to route IRQs
+        # through IRQ_HANDLER), the original host table is the firmware's
+        # own: disable must not leave the CPU on the vCPU table (fix 5).
         vbar = _read("VBAR_EL2", cpu)
         try:
             _write("VBAR_EL2", exception_vector_base_vcpu, cpu)
@@ -91,16 +97,21 @@ class Aarch64PerCpu(AxArchPerCpu):
         except Exception as e:
             _rollback(cpu, vbar, hcr)
             raise AxError(AxError.BadState, "enable failed on CPU %d (rolled back): %s" % (cpu, e))
-        ORI_EXCEPTION_VECTOR_BASE[cpu] = vbar
+        ORI_EXCEPTION_VECTOR_BASE[cpu] = aarch64.HOST_VECTORS if vbar == exception_vector_base_vcpu else vbar
         _ORI_HCR_EL2[cpu] = hcr
 
     def hardware_disable(self):
         cpu = self.cpu_id
-        if not _read("HCR_EL2", cpu) & _VM:
+        hcr = _read("HCR_EL2", cpu)
+        if not hcr & _VM:
             return      # already disabled
-        # Reset VBAR_EL2 to the saved value, and HCR_EL2 to what it was (VM clear).
-        _write("VBAR_EL2", ORI_EXCEPTION_VECTOR_BASE[cpu], cpu)
-        _write("HCR_EL2", _ORI_HCR_EL2[cpu], cpu)
+        # HCR_EL2 back to what it was (VM clear) first: VBAR_EL2 must hold the
+        # vCPU table while VM is set. Then VBAR_EL2 back to the saved value.
+        # Without a hardware_enable() (VM set by hand), VM alone is cleared
+        # and the host's table installed.
+        saved = _ORI_HCR_EL2[cpu]
+        _write("HCR_EL2", hcr & ~_VM if saved is None else saved, cpu)
+        _write("VBAR_EL2", ORI_EXCEPTION_VECTOR_BASE[cpu] or aarch64.HOST_VECTORS, cpu)
 
 
 def _rollback(cpu, vbar, hcr):

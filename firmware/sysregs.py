@@ -27,7 +27,8 @@ HCR_EL2_FIELDS = (
     ("TID1", 16, 16, "trap ID group 1"),
     ("TID2", 17, 17, "trap ID group 2"),
     ("TID3", 18, 18, "trap ID group 3"),
-    ("TSC", 19, 19, "trap SMC from EL1 to EL2"),
+    ("TSC", 19, 19, "trap SMC from EL1 to EL2 (clear: a guest's SMC reaches the firmware below EL2, "
+                    "on QEMU virt its PSCI, which can power the machine off)"),
     ("TIDCP", 20, 20, "trap implementation defined functionality"),
     ("TACR", 21, 21, "trap auxiliary control registers"),
     ("TSW", 22, 22, "trap data cache set/way instructions"),
@@ -207,14 +208,16 @@ REGISTERS = {
     "HPFAR_EL2": (3, 4, 6, 0, 4, RW, "Hypervisor IPA Fault Address Register", ()),
     "CNTHCTL_EL2": (3, 4, 14, 1, 0, RW, "Counter-timer Hypervisor Control Register", CNTHCTL_EL2_FIELDS),
     "CNTVOFF_EL2": (3, 4, 14, 0, 3, RW, "Counter-timer Virtual Offset Register", ()),
-    "CNTHP_CTL_EL2": (3, 4, 14, 2, 1, RW, "EL2 physical timer control", TIMER_CTL_FIELDS),
-    "CNTHP_CVAL_EL2": (3, 4, 14, 2, 2, RW, "EL2 physical timer compare value", ()),
-    "CNTHP_TVAL_EL2": (3, 4, 14, 2, 0, RW, "EL2 physical timer value", ()),
+    # The host's own timer, shared by the soft timers, CPU ticks and guest deadlines: read-only here.
+    "CNTHP_CTL_EL2": (3, 4, 14, 2, 1, RO, "EL2 physical timer control", TIMER_CTL_FIELDS),
+    "CNTHP_CVAL_EL2": (3, 4, 14, 2, 2, RO, "EL2 physical timer compare value", ()),
+    "CNTHP_TVAL_EL2": (3, 4, 14, 2, 0, RO, "EL2 physical timer value", ()),
     "CNTP_CTL_EL0": (3, 3, 14, 2, 1, RW, "EL1 physical timer control", TIMER_CTL_FIELDS),
     "CNTP_CVAL_EL0": (3, 3, 14, 2, 2, RW, "EL1 physical timer compare value", ()),
     "CNTFRQ_EL0": (3, 3, 14, 0, 0, RW, "Counter-timer Frequency Register", ()),
     "CNTPCT_EL0": (3, 3, 14, 0, 1, RO, "Counter-timer Physical Count Register", ()),
-    "DAIF": (3, 3, 4, 2, 1, RW, "Interrupt Mask Bits", DAIF_FIELDS),
+    # PSTATE's masks of the code that makes the access: read-only, as every PSTATE field.
+    "DAIF": (3, 3, 4, 2, 1, RO, "Interrupt Mask Bits", DAIF_FIELDS),
     "SCTLR_EL1": (3, 0, 1, 0, 0, RW, "System Control Register (EL1)", SCTLR_EL1_FIELDS),
     "CPACR_EL1": (3, 0, 1, 0, 2, RW, "Architectural Feature Access Control Register", CPACR_EL1_FIELDS),
     "TTBR0_EL1": (3, 0, 2, 0, 0, RW, "Translation Table Base Register 0 (EL1)", ()),
@@ -254,17 +257,175 @@ RES1 = {
 
 # Bits the firmware itself runs on: write_sysreg() refuses a value that would
 # change them (ValueError, nothing written), so the REPL cannot be wedged by a
-# typo. VBAR_EL2 is checked apart: it may hold only the firmware's two tables.
+# typo. VBAR_EL2 and HCR_EL2.VM are checked apart, against the CPU's state
+# (WRITE_POLICY below).
 FIRMWARE_OWNED = {
     "SCTLR_EL2": ("M", "A", "C", "I", "WXN", "EE"),   # MMU, caches, alignment, endianness
     "CPTR_EL2": ("TFP",),                            # the firmware uses FP/SIMD at EL2
-    "HCR_EL2": ("E2H",),                             # VHE would redirect EL1 register names
+    "HCR_EL2": ("E2H", "IMO"),                       # EL1 register names; IRQs taken at EL2
+    "MDCR_EL2": ("TDE", "TDA", "TDOSA", "TDRA", "TPM", "TPMCR"),   # debug stays off EL2; guests' debug/PMU trap
+    "CNTHCTL_EL2": ("EVNTEN",),                      # the event stream bounds every WFE wait
 }
+
+# Registers of which only these fields may change: every other bit (RES1
+# and RES0 bits, fields of later architecture versions the table does not
+# describe, such as SCTLR_EL2.BT, which would fault the firmware's own
+# indirect branches, and CPTR_EL2.TZ, which keeps guests off SVE state the
+# firmware does not switch) is the firmware's too.
+WRITABLE_ONLY = {
+    "SCTLR_EL2": ("SA",),
+    "CPTR_EL2": ("TTA", "TCPAC"),
+}
+
+ALL_BITS = (1 << 64) - 1
 
 
 def owned_mask(name):
-    return mask(name, *FIRMWARE_OWNED.get(name, ()))
+    """The bits of `name` a write must leave as they are."""
+    m = mask(name, *FIRMWARE_OWNED.get(name, ()))
+    if name in WRITABLE_ONLY:
+        m |= ALL_BITS & ~mask(name, *WRITABLE_ONLY[name])
+    return m
 
+
+# The write policy, one decision for every register of REGISTERS (the README's
+# "Reliability" lists them; a test checks that every register has one):
+#   READ_ONLY     write_sysreg() refuses any write;
+#   OWNED         the bits owned_mask() gives must be written unchanged, the rest is free;
+#   CHECKED       a value is checked against that CPU's state at the moment of the write;
+#   FREE          any value: nothing the firmware runs on depends on it;
+#   CONSEQUENCE   any value, with the consequence said here.
+# The tuple holds constants only (the decisions spelt out, not by name), so
+# the compiler keeps it in the image: it costs the target's heap nothing.
+READ_ONLY, OWNED, CHECKED, FREE, CONSEQUENCE = "read-only", "owned bits", "checked", "free", "consequence"
+WRITE_POLICY = (
+    ("CurrentEL", "read-only", "architecturally read-only"),
+    ("MIDR_EL1", "read-only", "architecturally read-only"),
+    ("MPIDR_EL1", "read-only", "architecturally read-only"),
+    ("ID_AA64PFR0_EL1", "read-only", "architecturally read-only"),
+    ("ID_AA64MMFR0_EL1", "read-only", "architecturally read-only"),
+    ("ID_AA64MMFR1_EL1", "read-only", "architecturally read-only"),
+    ("CNTPCT_EL0", "read-only", "architecturally read-only"),
+    ("TCR_EL2", "read-only", "the firmware's own translation: any change wedges it"),
+    ("MAIR_EL2", "read-only", "the firmware's own translation: any change wedges it"),
+    ("TTBR0_EL2", "read-only", "the firmware's own translation: any change wedges it"),
+    ("CNTHP_CTL_EL2", "read-only", "the host's EL2 timer, shared by machine.Timer, CPU ticks and guest deadlines:"
+                                 " a write stopped them all; use machine.Timer or aarch64.cpu_timer"),
+    ("CNTHP_CVAL_EL2", "read-only", "as CNTHP_CTL_EL2"),
+    ("CNTHP_TVAL_EL2", "read-only", "as CNTHP_CTL_EL2"),
+    ("DAIF", "read-only", "PSTATE: the masks of the code making the access; I set stopped every interrupt of CPU "
+                        "0 for good"),
+    ("VBAR_EL2", "checked", "HOST_VECTORS or VCPU_VECTORS only, and VCPU_VECTORS while HCR_EL2.VM is set: guest "
+                          "exits are taken there"),
+    ("HCR_EL2", "checked", "E2H and IMO owned (IMO clear: IRQs never reach EL2, so timers and Ctrl-C stop); VM "
+                         "only with RW set, TGE clear and VBAR_EL2 = VCPU_VECTORS (else a guest cannot be "
+                         "entered, or its exits land on the host vectors); TSC clear lets a guest's SMC reach "
+                         "the firmware below (on QEMU virt, PSCI: it can power the machine off)"),
+    ("SCTLR_EL2", "owned bits", "only SA may change: the rest is the firmware's MMU, caches, alignment, endianness"),
+    ("CPTR_EL2", "owned bits", "only TTA and TCPAC may change: TFP clear (the firmware uses FP/SIMD), TZ set (no guest"
+                        " reaches SVE state the firmware does not switch)"),
+    ("MDCR_EL2", "owned bits", "TDE clear (debug exceptions stay off EL2); TDA, TDOSA, TDRA, TPM, TPMCR set (guests' "
+                        "debug and PMU accesses trap); HPMN, HPME free"),
+    ("CNTHCTL_EL2", "owned bits", "EVNTEN set (the event stream bounds every WFE wait of the firmware); "
+                           "EL1PCTEN/EL1PCEN clear make guests' counter and timer accesses trap"),
+    ("HSTR_EL2", "free", "traps of AArch32 EL1: guests are AArch64"),
+    ("VTTBR_EL2", "free", "written anew for each guest on entry"),
+    ("VTCR_EL2", "free", "written anew for each guest on entry"),
+    ("VPIDR_EL2", "free", "switched with each vCPU"),
+    ("VMPIDR_EL2", "free", "switched with each vCPU"),
+    ("TPIDR_EL2", "free", "the firmware does not use it"),
+    ("ESR_EL2", "free", "set by the next exception taken at EL2 (a cross-call is one)"),
+    ("ELR_EL2", "free", "set by the next exception taken at EL2 (a cross-call is one)"),
+    ("SPSR_EL2", "free", "set by the next exception taken at EL2 (a cross-call is one)"),
+    ("FAR_EL2", "free", "set by the next exception taken at EL2 (a cross-call is one)"),
+    ("HPFAR_EL2", "free", "set by the next exception taken at EL2 (a cross-call is one)"),
+    ("CNTVOFF_EL2", "consequence", "shifts the virtual counter guests see"),
+    ("CNTP_CTL_EL0", "consequence", "the host's wake-up timer: re-armed before each wait, so a write lasts until "
+                                  "the next one"),
+    ("CNTP_CVAL_EL0", "consequence", "as CNTP_CTL_EL0"),
+    ("CNTFRQ_EL0", "consequence", "what guests read as the counter's frequency (the firmware keeps the one it "
+                                "read at boot); faults where EL3 owns it (a real Pi)"),
+    ("SCTLR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("CPACR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("TTBR0_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("TTBR1_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("TCR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("MAIR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("CONTEXTIDR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("TPIDR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("TPIDR_EL0", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("TPIDRRO_EL0", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("ESR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("FAR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("PAR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("CNTKCTL_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("CNTV_CTL_EL0", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit; the "
+                           "host does not use the virtual timer"),
+    ("CNTV_CVAL_EL0", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit; the "
+                            "host does not use the virtual timer"),
+    ("VBAR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("SP_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
+    ("ICH_HCR_EL2", "consequence", "GICv3 only: faults on a GICv2 machine; no GICv3 driver yet"),
+    ("ICC_SRE_EL2", "consequence", "GICv3 only: faults on a GICv2 machine; no GICv3 driver yet"),
+)
+
+
+def write_policy(name):
+    """(decision, why) for register `name` of the table."""
+    for n, decision, why in WRITE_POLICY:
+        if n == name:
+            return decision, why
+    raise KeyError(name)
+
+# Registers named by an encoding the table does not know: writes are refused
+# where one could wedge the firmware, reads always allowed.
+#   op0 3, CRn 4: PSTATE fields and special-purpose registers (SPSel, NZCV,
+#     PAN, FPCR, SP_EL0, ...): they are the state of the code making the write;
+#   op1 4: EL2 registers the firmware has made no decision about;
+#   op0 3, CRn 11 or 15: implementation defined (a core's own controls).
+# Any other (EL1 and EL0 state, debug registers, EL3 and EL12 names, which
+# fault at EL2) may be written.
+UNKNOWN_WRITES_REFUSED = (
+    ("SPECIAL", "a PSTATE field or special-purpose register: the state of the code making the write"),
+    ("EL2", "an EL2 register the register table makes no decision about"),
+    ("IMPDEF", "an implementation-defined register: it can change how the core itself works"),
+)
+
+
+# Cores by MIDR_EL1: (Implementer, PartNum, name), what the banner calls the
+# CPU. Tuples of constants, like the policy below: they stay in the image
+# instead of taking heap the garbage collector walks.
+CPU_PARTS = (
+    (0x41, 0xD03, "Cortex-A53"),
+    (0x41, 0xD04, "Cortex-A35"),
+    (0x41, 0xD05, "Cortex-A55"),
+    (0x41, 0xD07, "Cortex-A57"),
+    (0x41, 0xD08, "Cortex-A72"),
+    (0x41, 0xD09, "Cortex-A73"),
+    (0x41, 0xD0A, "Cortex-A75"),
+    (0x41, 0xD0B, "Cortex-A76"),
+    (0x41, 0xD0C, "Neoverse-N1"),
+    (0x41, 0xD0D, "Cortex-A77"),
+    (0x41, 0xD40, "Neoverse-V1"),
+    (0x41, 0xD41, "Cortex-A78"),
+    (0x41, 0xD44, "Cortex-X1"),
+    (0x41, 0xD46, "Cortex-A510"),
+    (0x41, 0xD47, "Cortex-A710"),
+    (0x41, 0xD48, "Cortex-X2"),
+    (0x41, 0xD49, "Neoverse-N2"),
+    (0x41, 0xD4F, "Neoverse-V2"),
+    (0x46, 0x001, "A64FX"),
+    (0x00, 0x051, "QEMU max"),      # Implementer 0: "software"; PartNum 'Q'
+)
+
+
+def cpu_name(midr):
+    """The core a MIDR_EL1 value names, e.g. 'Cortex-A72', or its numbers if unknown."""
+    implementer, part = (midr >> 24) & 0xFF, (midr >> 4) & 0xFFF
+    for i, p, name in CPU_PARTS:
+        if (i, p) == (implementer, part):
+            return name
+    return "core %#04x:%#05x" % (implementer, part)
 
 # ESR_ELx.EC values: (name, meaning)
 EXCEPTION_CLASSES = {

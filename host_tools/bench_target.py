@@ -34,7 +34,7 @@ R["enable_disable_insns"] = per_op("p0.hardware_enable(); p0.hardware_disable()"
 V, E = aarch64.VCPU_VECTORS, pcpu.HCR_EL2.ENABLE
 R["bare_enable_disable_insns"] = per_op(
     "h = _r('HCR_EL2'); o = _r('VBAR_EL2'); _w('VBAR_EL2', V); _w('HCR_EL2', h | E); "
-    "_r('HCR_EL2'); _w('VBAR_EL2', o); _w('HCR_EL2', h)", 500)
+    "_r('HCR_EL2'); _w('HCR_EL2', h); _w('VBAR_EL2', o)", 500)     # VM off before the host table
 if len(cpus) > 1:
     R["cross_call_read_insns"] = per_op("_r('HCR_EL2', 1)", 500)
     R["local_read_with_cpu_insns"] = per_op("_r('HCR_EL2', 0)", 500)

@@ -4,8 +4,9 @@
     aarch64-el2 sdcard write /dev/sdX --yes      (or an image file)
     aarch64-el2 sdcard copy /media/you/bootfs    (an already mounted boot partition)
 
-The image has an MBR with one FAT partition, made with mkfs.fat and filled
-with mtools: nothing is mounted and nothing needs root. The Pi's boot files
+The image has an MBR with one FAT32 partition (type 0x0C, as the Pi's
+bootloader maintainers advise), made with mkfs.fat and filled with mtools:
+nothing is mounted and nothing needs root. The Pi's boot files
 come from --firmware-dir, or from Debian: start4.elf and fixup4.dat from the
 raspi-firmware package (non-free-firmware), bcm2711-rpi-4-b.dtb from the
 arm64 kernel package, downloaded once into build/deps with a private apt
@@ -21,10 +22,15 @@ import sys
 from pathlib import Path
 
 from . import boards
+from .target import guest_image
 
 BOOT_FILES = ("start4.elf", "fixup4.dat", "bcm2711-rpi-4-b.dtb")
 IMAGE_MIB = 64
 PART_START = 2048          # sectors: the partition starts at 1 MiB
+
+FAT32_PARTITION = 0x0C     # FAT32 with LBA addressing
+PI_RAM_BASE = 0
+PI_MIN_RAM = 1 << 30       # every Pi 4 has at least 1 GiB
 
 CONFIG_TXT = """\
 # config.txt for the MicroPython EL2 firmware on a Raspberry Pi 4.
@@ -32,20 +38,41 @@ CONFIG_TXT = """\
 
 # Start the Cortex-A72 cores in AArch64 and enter the kernel at EL2.
 arm_64bit=1
-# Our firmware image; loaded at 0x80000 (the 64-bit default).
+# Our firmware image, linked to run at 0x80000. Current firmware loads a
+# 64-bit kernel there only if it carries the arm64 Image header (ours does)
+# or this line says so; otherwise at 0x200000, where it cannot run.
 kernel=kernel8.img
-# Turn the UART on. The firmware itself routes GPIO 14/15 to the PL011
-# (UART0, ALT0) and programs 115200 8N1, whatever this file leaves.
+kernel_address=0x%x
+# The GPU firmware's own stub (armstub8-gic) enters kernel8.img at EL2, parks
+# CPUs 1-3 on the spin table at 0xd8, and puts every interrupt in Group 1 so
+# the firmware (Non-secure) can use the GIC-400. Without it no interrupt
+# arrives: the firmware says so at boot and polls its console instead.
+enable_gic=1
+# Turn the UART on. On a Pi 4 this routes GPIO 14/15 to the mini UART; the
+# firmware routes them to the PL011 (UART0, ALT0) itself, with a pull-up on
+# RXD, and programs 115200 8N1.
 enable_uart=1
 # The PL011 clock the firmware's baud divisors assume (IBRD 26, FBRD 3).
 init_uart_clock=48000000
-# No armstub line: the GPU firmware's own stub enters kernel8.img at EL2 and
-# parks CPUs 1-3 on the spin table at 0xd8, which the firmware releases.
 """
 
 
 class SdCardError(Exception):
     pass
+
+
+def kernel_address(kernel):
+    """Where kernel8.img must be loaded: the text_offset of its arm64 Image
+    header above the Pi's RAM base, the firmware's link address."""
+    try:
+        img = guest_image.parse(Path(kernel).read_bytes(), PI_MIN_RAM, ram_base=PI_RAM_BASE, kind="linux")
+    except ValueError as e:
+        raise SdCardError("%s is not a kernel8.img with an arm64 Image header (%s): rebuild it" % (kernel, e)) from None
+    return img.entry
+
+
+def config_txt(kernel):
+    return CONFIG_TXT % kernel_address(kernel)
 
 
 def _run(cmd, **kw):
@@ -101,8 +128,8 @@ def debian_boot_files(cache=None):
 
 
 def _mbr(total_sectors):
-    """An MBR with one FAT16 (LBA) partition from PART_START to the end."""
-    entry = struct.pack("<B3sB3sII", 0x00, b"\xfe\xff\xff", 0x0E, b"\xfe\xff\xff",
+    """An MBR with one FAT32 (LBA) partition from PART_START to the end."""
+    entry = struct.pack("<B3sB3sII", 0x00, b"\xfe\xff\xff", FAT32_PARTITION, b"\xfe\xff\xff",
                         PART_START, total_sectors - PART_START)
     return bytes(446) + entry + bytes(48) + b"\x55\xaa"
 
@@ -122,9 +149,11 @@ def build_image(output, kernel, firmware_dir=None):
     with open(tmp, "wb") as f:
         f.truncate(total * 512)
         f.write(_mbr(total))
-    _run(["mkfs.fat", "-F", "16", "-n", "BOOT", "--offset", str(PART_START), str(tmp), str((total - PART_START) // 2)])
+    # FAT32 needs at least 65525 clusters: 512-byte ones on this 63 MiB partition.
+    _run(["mkfs.fat", "-F", "32", "-s", "1", "-n", "BOOT", "--offset", str(PART_START), str(tmp),
+          str((total - PART_START) // 2)])
     config = output.parent / "config.txt"
-    config.write_text(CONFIG_TXT)
+    config.write_text(config_txt(kernel))
     part = "%s@@%d" % (tmp, PART_START * 512)
     files = [str(src / f) for f in BOOT_FILES] + [str(kernel), str(config)]
     _run(["mcopy", "-o", "-i", part, *files, "::"])

@@ -53,7 +53,10 @@ typedef struct _aarch64_sysreg_t {
     bool writable;
     qstr name;          // MP_QSTRnull for an encoding the table does not know
     uint64_t owned;     // bits the firmware runs on: a write must keep them
+    uint64_t owned_named;   // those of them in the fields owned_names names
     const char *owned_names;
+    const char *writable_names;     // where only some fields may change: those
+    const char *unwritable_why;     // an unknown encoding whose writes are refused: why
 } aarch64_sysreg_t;
 
 void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out);
@@ -62,6 +65,7 @@ void aarch64_check_write(const aarch64_sysreg_t *reg, uint64_t value);
 uint64_t aarch64_sysreg_access(unsigned int cpu, const aarch64_sysreg_t *reg, bool write, uint64_t value);
 MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_read_sysreg_obj);
 MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_write_sysreg_obj);
+int aarch64_sysreg_write_check(uint32_t enc, uint64_t value);     // registered with the core by main.c
 
 // aarch64_irq_handler.c
 typedef struct _aarch64_irq_handler_obj_t {
@@ -78,7 +82,7 @@ MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_irq_counts_obj);
 
 // aarch64_cpu_timer.c
 MP_DECLARE_CONST_FUN_OBJ_2(aarch64_cpu_timer_obj);
-MP_DECLARE_CONST_FUN_OBJ_2(aarch64_stall_cpu_obj);
+MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_stall_cpu_obj);
 
 // ramdisk.c
 extern const mp_obj_type_t aarch64_ramdisk_type;

@@ -1,5 +1,7 @@
 // aarch64.cpu_timer(cpu, hz): periodic EL2 timer ticks on another CPU, and
-// aarch64.stall_cpu(cpu, ms), a test aid that makes a CPU unresponsive.
+// aarch64.stall_cpu(cpu, ms, in_call=False), a test aid that makes a CPU
+// unresponsive: now, or inside the next cross-call it serves, after
+// starting it (what a cross-call's timeout must then report truthfully).
 #include "py/mperrno.h"
 #include "py/runtime.h"
 #include "core/cpu.h"
@@ -38,15 +40,22 @@ static void cpu_stall_call(smp_mailbox_t *mb) {
     }
 }
 
-static mp_obj_t aarch64_stall_cpu(mp_obj_t cpu_in, mp_obj_t ms_in) {
-    unsigned int cpu = aarch64_cpu_arg(cpu_in);
-    mp_int_t ms = mp_obj_get_int(ms_in);
+static mp_obj_t aarch64_stall_cpu(size_t n_args, const mp_obj_t *args, mp_map_t *kw) {
+    if (n_args > 3) {
+        mp_raise_TypeError(MP_ERROR_TEXT("stall_cpu(cpu, ms, in_call=False)"));
+    }
+    unsigned int cpu = aarch64_cpu_arg(args[0]);
+    mp_int_t ms = mp_obj_get_int(args[1]);
+    mp_obj_t in_call = aarch64_opt_arg(n_args, 3, args, kw, MP_QSTR_in_call,
+        MP_ERROR_TEXT("stall_cpu(cpu, ms, in_call=False)"));
     if (cpu == cpu_index() || ms < 0 || ms > 10000) {
         mp_raise_ValueError(MP_ERROR_TEXT("stall_cpu needs another CPU and 0..10000 ms"));
     }
-    if (smp_post(cpu, cpu_stall_call, ms)) {
+    if (mp_obj_is_true(in_call)) {
+        smp_stall_next_call(cpu, timer_ms_to_ticks(ms));
+    } else if (smp_post(cpu, cpu_stall_call, ms)) {
         mp_raise_OSError(MP_EBUSY);
     }
     return mp_const_none;
 }
-MP_DEFINE_CONST_FUN_OBJ_2(aarch64_stall_cpu_obj, aarch64_stall_cpu);
+MP_DEFINE_CONST_FUN_OBJ_KW(aarch64_stall_cpu_obj, 2, aarch64_stall_cpu);

@@ -71,13 +71,17 @@ void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, ...) {
     nlr_raise(mp_obj_exception_make_new(&aarch64_fault_type, 4, 0, args));
 }
 
-// A cross-call that failed (core/smp.h): -ETIMEDOUT or -EBUSY.
+// A cross-call that failed (core/smp.h): -ETIMEDOUT (nothing was done),
+// -EINPROGRESS (it may have been done) or -EBUSY.
 NORETURN void aarch64_raise_call_error(unsigned int cpu, int error) {
-    char msg[96];
+    char msg[160];
     if (error == -MP_EBUSY) {
         snprintf(msg, sizeof(msg), "CPU %u is busy: a call to it (a guest run) is still in progress", cpu);
+    } else if (error == -MP_EINPROGRESS) {
+        snprintf(msg, sizeof(msg), "CPU %u started the call but did not finish it within %u ms: "
+            "it may have taken effect", cpu, SMP_CALL_TIMEOUT_MS + SMP_CALL_FINISH_MS);
     } else {
-        snprintf(msg, sizeof(msg), "CPU %u did not answer within %u ms", cpu, SMP_CALL_TIMEOUT_MS);
+        snprintf(msg, sizeof(msg), "CPU %u did not answer within %u ms: nothing was done", cpu, SMP_CALL_TIMEOUT_MS);
     }
     mp_obj_t args[2] = { MP_OBJ_NEW_SMALL_INT(-error), mp_obj_new_str(msg, strlen(msg)) };
     nlr_raise(mp_obj_new_exception_args(&mp_type_OSError, 2, args));

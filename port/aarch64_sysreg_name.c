@@ -66,7 +66,25 @@ static void sysreg_from_table(aarch64_sysreg_t *out, const sysreg_def_t *def) {
     out->writable = def->writable;
     out->name = def->name;
     out->owned = def->owned;
+    out->owned_named = def->owned_named;
     out->owned_names = def->owned_names;
+    out->writable_names = def->writable_names;
+    out->unwritable_why = NULL;
+}
+
+// An encoding the table does not know: why its writes are refused, or NULL
+// if they may go ahead (sysregs.UNKNOWN_WRITES_REFUSED).
+static const char *unknown_unwritable_why(const mp_int_t *f) {
+    if (f[0] == 3 && f[2] == 4) {
+        return SYSREG_UNKNOWN_SPECIAL_WHY;
+    }
+    if (f[1] == 4) {
+        return SYSREG_UNKNOWN_EL2_WHY;
+    }
+    if (f[0] == 3 && (f[2] == 11 || f[2] == 15)) {
+        return SYSREG_UNKNOWN_IMPDEF_WHY;
+    }
+    return NULL;
 }
 
 void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out) {
@@ -106,7 +124,9 @@ void aarch64_sysreg_arg(mp_obj_t reg_in, aarch64_sysreg_t *out) {
                 return;
             }
         }
-        *out = (aarch64_sysreg_t){ .enc = enc, .writable = true, .name = MP_QSTRnull, .owned_names = "" };
+        const char *why = unknown_unwritable_why(f);
+        *out = (aarch64_sysreg_t){ .enc = enc, .writable = why == NULL, .name = MP_QSTRnull, .owned_names = "",
+                                   .writable_names = "", .unwritable_why = why };
         return;
     }
     mp_raise_msg_varg(&mp_type_TypeError,

@@ -11,10 +11,12 @@
 #include "shared/runtime/gchelper.h"
 #include "shared/runtime/pyexec.h"
 #include "shared/runtime/softtimer.h"
+#include "core/boot_info.h"
 #include "core/cpu.h"
 #include "core/exception.h"
 #include "core/gic.h"
 #include "core/smp.h"
+#include "core/sysreg.h"
 #include "core/timer.h"
 #include "core/uart_pl011.h"
 #include "core/vcpu.h"
@@ -36,16 +38,41 @@ void boot_wrong_el(uint64_t el) {
     halt();
 }
 
-void port_main(void) {
+// Without a driven interrupt controller the firmware runs on polled input:
+// say so, and what that means, before the banner.
+static void report_interrupt_controller(void) {
+    static const char *const why[] = {
+        [GIC_UNKNOWN] = "no interrupt controller this firmware recognises",
+        [GIC_V2_SECURE_ONLY] = "a GICv2 whose interrupts cannot be enabled from the Non-secure side"
+                               " (a Raspberry Pi 4 needs enable_gic=1 in config.txt)",
+        [GIC_V3] = "a GICv3",
+        [GIC_V4] = "a GICv4",
+    };
+    if (gic_driven()) {
+        return;
+    }
+    mp_printf(&mp_plat_print,
+        "\n[interrupts: %s at 0x%08lx; this firmware drives a GICv2 only (GICv3 support is planned).\n"
+        " Running without interrupts: console input, machine.Timer and the other CPUs are polled,\n"
+        " Ctrl-C works while Python waits or runs; IRQ_HANDLER is not called and guests cannot run.]\n",
+        why[gic_kind()], (unsigned long)BOARD_GICD_BASE);
+}
+
+void port_main(uint64_t dtb) {
     cpu_local_online();
     uart_init();
+    boot_info_init(dtb);
+    gic_probe();
     gic_dist_init();
+    gic_check_nonsecure(BOARD_UART_INTID);
     gic_cpu_init();
     timer_init();
     smp_init_irqs();
     mphal_init();
     exception_set_fault_resume(aarch64_fault_resume);
+    sysreg_set_write_check(aarch64_sysreg_write_check);
     irq_enable();
+    report_interrupt_controller();
     smp_start_secondaries();
 
     mp_stack_set_top(__stacks_start + STACK_SIZE);

@@ -2,7 +2,9 @@
 // against faults; the two vector tables; the per-CPU IRQ_HANDLER slots.
 // Module glue only: each type and concern has its own aarch64_*.c file.
 #include "py/runtime.h"
+#include "core/boot_info.h"
 #include "core/cpu.h"
+#include "core/mmu.h"
 #include "aarch64.h"
 
 extern uint64_t boot_ticks;     // main.c: the counter at the first prompt
@@ -22,6 +24,21 @@ static mp_obj_t aarch64_cpu_count(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(aarch64_cpu_count_obj, aarch64_cpu_count);
 
+// ram() -> ((base, size), ...): the RAM the EL2 map covers, which machine.mem*
+// and the firmware may use: the boot loader's device tree's, in whole 2 MiB
+// blocks (the board's default without a tree).
+static mp_obj_t aarch64_ram(void) {
+    const mem_range_t *ram;
+    unsigned int n = mmu_ram_ranges(&ram);
+    mp_obj_t items[MMU_MAX_RAM_RANGES];
+    for (unsigned int i = 0; i < n; ++i) {
+        mp_obj_t pair[2] = { mp_obj_new_int_from_uint(ram[i].base), mp_obj_new_int_from_uint(ram[i].size) };
+        items[i] = mp_obj_new_tuple(2, pair);
+    }
+    return mp_obj_new_tuple(n, items);
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(aarch64_ram_obj, aarch64_ram);
+
 // Link-time addresses cannot sit in a ROM table, so these come from __getattr__.
 static mp_obj_t aarch64_getattr(mp_obj_t attr_in) {
     qstr attr = mp_obj_str_get_qstr(attr_in);
@@ -30,6 +47,10 @@ static mp_obj_t aarch64_getattr(mp_obj_t attr_in) {
     }
     if (attr == MP_QSTR_HOST_VECTORS) {
         return mp_obj_new_int_from_uint((uintptr_t)host_exception_vectors);
+    }
+    if (attr == MP_QSTR_DEVICE_TREE) {
+        // the boot loader's device tree the firmware read at boot, or None
+        return boot_info_dtb() ? mp_obj_new_int_from_uint(boot_info_dtb()) : mp_const_none;
     }
     if (attr == MP_QSTR_BOOT_TICKS) {
         // CNTPCT_EL0 when the runtime was ready for the first prompt
@@ -45,6 +66,7 @@ static const mp_rom_map_elem_t aarch64_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_cpu_id), MP_ROM_PTR(&aarch64_cpu_id_obj) },
     { MP_ROM_QSTR(MP_QSTR_cpu_count), MP_ROM_PTR(&aarch64_cpu_count_obj) },
     { MP_ROM_QSTR(MP_QSTR_MAX_CPUS), MP_ROM_INT(MAX_CPUS) },
+    { MP_ROM_QSTR(MP_QSTR_ram), MP_ROM_PTR(&aarch64_ram_obj) },
     { MP_ROM_QSTR(MP_QSTR_read_sysreg), MP_ROM_PTR(&aarch64_read_sysreg_obj) },
     { MP_ROM_QSTR(MP_QSTR_write_sysreg), MP_ROM_PTR(&aarch64_write_sysreg_obj) },
     { MP_ROM_QSTR(MP_QSTR_Fault), MP_ROM_PTR(&aarch64_fault_type) },

@@ -5,7 +5,8 @@
 #define MICROPY_CONFIG_ROM_LEVEL            (MICROPY_CONFIG_ROM_LEVEL_EXTRA_FEATURES)
 
 #define MICROPY_HW_BOARD_NAME               BOARD_NAME " (" BOARD_MACHINE ")"
-#define MICROPY_HW_MCU_NAME                 "Cortex-A72 at EL2"
+// Any AArch64 core: the banner names the actual one, from MIDR_EL1 (port/banner.c).
+#define MICROPY_HW_MCU_NAME                 "AArch64 at EL2"
 #define MICROPY_PY_SYS_PLATFORM             "aarch64el2"
 
 // Runtime
@@ -24,6 +25,11 @@
 #define MICROPY_ENABLE_SCHEDULER            (1)
 // Per-source scheduler nodes (machine.Timer, IrqHandler callbacks): they need no queue slot.
 #define MICROPY_KBD_EXCEPTION               (1)
+// Without a driven interrupt controller, input is polled (mphalport.h), also
+// from running code, so Ctrl-C stops a busy loop; one load and test otherwise.
+extern uint32_t mphal_poll_countdown;
+void mphal_poll(void);
+#define MICROPY_VM_HOOK_LOOP                if (mphal_poll_countdown && --mphal_poll_countdown == 0) { mphal_poll(); }
 #define MICROPY_HELPER_REPL                 (1)
 #define MICROPY_REPL_AUTO_INDENT            (1)
 #define MICROPY_PERSISTENT_CODE_LOAD        (1)

@@ -9,8 +9,10 @@
 #include "shared/readline/readline.h"
 #include "shared/runtime/softtimer.h"
 #include "core/cpu.h"
+#include "core/gic.h"
 #include "core/timer.h"
 #include "core/uart_pl011.h"
+#include "banner.h"
 
 static uint8_t stdin_buf[4096];
 static ringbuf_t stdin_ringbuf = { stdin_buf, sizeof(stdin_buf), 0, 0 };
@@ -33,9 +35,21 @@ static bool stdin_rx_any(void) {
     return ringbuf_avail(&stdin_ringbuf) > 0;
 }
 
+// Backward jumps of the VM until the next poll of the interrupt sources;
+// 0 while interrupts work (mpconfigport.h, MICROPY_VM_HOOK_LOOP).
+uint32_t mphal_poll_countdown;
+#define MPHAL_POLL_EVERY 256
+
+void mphal_poll(void) {
+    mphal_poll_countdown = MPHAL_POLL_EVERY;
+    gic_poll();
+}
+
 void mphal_init(void) {
     uart_irq_enable(stdin_rx_byte);
     timer_el2_set_handler(soft_timer_handler);
+    // Without interrupts, a running program polls too: Ctrl-C and machine.Timer then work in a busy loop.
+    mphal_poll_countdown = gic_driven() ? 0 : MPHAL_POLL_EVERY;
 }
 
 uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
@@ -71,6 +85,10 @@ int mp_hal_stdin_rx_chr(void) {
 }
 
 mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len) {
+    if (banner_is_machine_text(str, len)) {
+        banner_print_machine();
+        return len;
+    }
     uart_tx_strn(str, len);
     return len;
 }

@@ -12,6 +12,11 @@ void mphal_init(void);
 
 void mp_hal_set_interrupt_char(int c);
 
+// Without a driven interrupt controller (core/gic.h) the interrupt sources
+// (console input, Ctrl-C, timers) are polled, also from the VM every
+// mphal_poll_countdown backward jumps: mphal_poll(), declared with the
+// VM hook in mpconfigport.h.
+
 // Wait for an IRQ (or the timeout) instead of spinning.
 void mphal_wait_for_event(int timeout_ms);
 #define MICROPY_INTERNAL_WFE(TIMEOUT_MS) mphal_wait_for_event(TIMEOUT_MS)

@@ -15,6 +15,7 @@
 #define RAMDISK_BLOCKS      (4096)          // 2 MiB
 
 static uint8_t ramdisk[RAMDISK_BLOCKS * RAMDISK_BLOCK_SIZE] __attribute__((aligned(4096)));
+static bool written;        // since the last hard reset: the disk is no longer blank
 
 typedef struct {
     mp_obj_base_t base;
@@ -51,9 +52,17 @@ static mp_obj_t ramdisk_writeblocks(size_t n_args, const mp_obj_t *args) {
     mp_buffer_info_t buf;
     uint8_t *p = ramdisk_range(n_args, args, &buf, MP_BUFFER_READ);
     memcpy(p, buf.buf, buf.len);
+    written = true;
     return MP_OBJ_NEW_SMALL_INT(0);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(ramdisk_writeblocks_obj, 3, 4, ramdisk_writeblocks);
+
+// blank(): nothing was written since the last hard reset (the disk is all zeros).
+static mp_obj_t ramdisk_blank(mp_obj_t self_in) {
+    (void)self_in;
+    return mp_obj_new_bool(!written);
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(ramdisk_blank_obj, ramdisk_blank);
 
 static mp_obj_t ramdisk_ioctl(mp_obj_t self_in, mp_obj_t cmd_in, mp_obj_t arg_in) {
     switch (mp_obj_get_int(cmd_in)) {
@@ -76,6 +85,7 @@ static const mp_rom_map_elem_t ramdisk_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_readblocks), MP_ROM_PTR(&ramdisk_readblocks_obj) },
     { MP_ROM_QSTR(MP_QSTR_writeblocks), MP_ROM_PTR(&ramdisk_writeblocks_obj) },
     { MP_ROM_QSTR(MP_QSTR_ioctl), MP_ROM_PTR(&ramdisk_ioctl_obj) },
+    { MP_ROM_QSTR(MP_QSTR_blank), MP_ROM_PTR(&ramdisk_blank_obj) },
 };
 static MP_DEFINE_CONST_DICT(ramdisk_locals, ramdisk_locals_table);
 

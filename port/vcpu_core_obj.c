@@ -7,6 +7,7 @@
 #include "py/gc.h"
 #include "py/runtime.h"
 #include "core/cpu.h"
+#include "core/gic.h"
 #include "core/smp.h"
 #include "core/timer.h"
 #include "core/vcpu.h"
@@ -130,6 +131,11 @@ static mp_obj_t vcpu_core_run(size_t n_args, const mp_obj_t *args, mp_map_t *kw)
     }
     if (!cpu_local[v->cpu].online) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("CPU %u is not online"), v->cpu);
+    }
+    if (!gic_driven()) {
+        // Its deadline, Ctrl-C and the host's own interrupts all end a run with an IRQ.
+        raise_ax_error(self->error_type, MP_QSTR_Unsupported,
+            "CPU %u cannot run a guest: guests need interrupts, and this machine's interrupt controller is not driven (see the boot message)", v->cpu);
     }
     if (v->running) {
         raise_ax_error(self->error_type, MP_QSTR_BadState, "the vCPU on CPU %u is already running", v->cpu);

@@ -74,7 +74,7 @@ def test_make_debug_stops_at_the_entry_point():
     assert r.returncode == 0, r.stderr
     assert "_start in section .text" in r.stdout
     entry = int(r.stdout.split("$1 = ")[1].split()[0], 16)
-    assert entry == 0x40080000
+    assert entry == 0x40200000
 
 
 def test_a_second_build_does_nothing():

@@ -36,13 +36,16 @@ def test_image_holds_the_boot_files_and_our_kernel(image):
 
 def test_config_txt_enters_aarch64_with_the_uart(image):
     lines = [l for l in _mtools("mtype", image, "::config.txt").decode().splitlines() if l and not l.startswith("#")]
-    assert lines == ["arm_64bit=1", "kernel=kernel8.img", "enable_uart=1", "init_uart_clock=48000000"]
+    assert lines == ["arm_64bit=1", "kernel=kernel8.img", "kernel_address=0x80000", "enable_gic=1",
+                     "enable_uart=1", "init_uart_clock=48000000"]
 
 
-def test_the_image_has_one_fat_partition_at_1_mib(image):
+def test_the_image_has_one_fat32_partition_at_1_mib(image):
     mbr = image.read_bytes()[:512]
-    assert mbr[510:] == b"\x55\xaa" and mbr[446 + 4] == 0x0E
+    assert mbr[510:] == b"\x55\xaa" and mbr[446 + 4] == 0x0C       # FAT32, LBA
     assert int.from_bytes(mbr[446 + 8:446 + 12], "little") == 2048
+    boot_sector = image.read_bytes()[2048 * 512:2049 * 512]
+    assert boot_sector[82:90] == b"FAT32   "                       # the filesystem is FAT32 too
 
 
 def test_boot_files_from_a_folder_the_user_names(tmp_path):

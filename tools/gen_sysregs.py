@@ -67,24 +67,41 @@ def table_header(table):
         '#include "py/qstr.h"',
         '#include "core/sysreg.h"',
         "",
-        "// owned: bits the firmware runs on, which a write must keep (sysregs.FIRMWARE_OWNED)",
-        "typedef struct { uint16_t name; uint16_t enc; uint8_t writable; uint64_t owned; const char *owned_names; } sysreg_def_t;",
+        "// owned: bits the firmware runs on, which a write must keep (sysregs.owned_mask);",
+        "// owned_named: those in the fields of sysregs.FIRMWARE_OWNED, owned_names;",
+        "// writable_names: where only some fields may change, those (sysregs.WRITABLE_ONLY)",
+        "typedef struct {",
+        "    uint16_t name; uint16_t enc; uint8_t writable;",
+        "    uint64_t owned; uint64_t owned_named; const char *owned_names; const char *writable_names;",
+        "} sysreg_def_t;",
         "",
         "static const sysreg_def_t sysreg_table[] = {",
     ]
     for name, (op0, op1, crn, crm, op2, access, _desc, _fields) in table["REGISTERS"].items():
         if op0 not in (2, 3):
             raise SystemExit("%s: op0 must be 2 or 3" % name)
+        owned_fields = table["FIRMWARE_OWNED"].get(name, ())
         lines.append(
-            '    { MP_QSTR_%s, SYSREG_ENC(%d, %d, %d, %d, %d), %d, 0x%x, "%s" },'
+            '    { MP_QSTR_%s, SYSREG_ENC(%d, %d, %d, %d, %d), %d, 0x%x, 0x%x, "%s", "%s" },'
             % (name, op0, op1, crn, crm, op2, access == table["RW"], table["owned_mask"](name),
-               " ".join(table["FIRMWARE_OWNED"].get(name, ())))
+               table["mask"](name, *owned_fields), " ".join(owned_fields),
+               " ".join(table["WRITABLE_ONLY"].get(name, ())))
         )
     lines += ["};", ""]
     lines.append("typedef struct { uint8_t ec; uint16_t qname; const char *name; } exception_class_def_t;")
     lines.append("static const exception_class_def_t exception_class_table[] = {")
     for ec, (ecname, _meaning) in sorted(table["EXCEPTION_CLASSES"].items()):
         lines.append('    { 0x%02x, MP_QSTR_%s, "%s" },' % (ec, ecname, ecname))
+    lines += ["};", ""]
+    lines.append("// Why a write to an encoding the table does not know is refused (sysregs.UNKNOWN_WRITES_REFUSED)")
+    for kind, why in table["UNKNOWN_WRITES_REFUSED"]:
+        lines.append('#define SYSREG_UNKNOWN_%s_WHY "%s"' % (kind, why))
+    lines.append("")
+    lines.append("// Cores by MIDR_EL1 (sysregs.CPU_PARTS)")
+    lines.append("typedef struct { uint8_t implementer; uint16_t part; const char *name; } cpu_part_def_t;")
+    lines.append("static const cpu_part_def_t cpu_part_table[] = {")
+    for implementer, part, name in sorted(table["CPU_PARTS"]):
+        lines.append('    { 0x%02x, 0x%03x, "%s" },' % (implementer, part, name))
     lines += ["};", "", "#endif", ""]
     return "\n".join(lines)
 

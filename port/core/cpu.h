@@ -78,6 +78,7 @@ typedef struct _cpu_local_t {
     volatile uint32_t irq_depth;            // > 0 while in an IRQ handler
 
     smp_mailbox_t mailbox;                  // cross-calls from CPU 0
+    uint64_t call_stall_ticks;              // test aid: stall inside the next call served (smp.h)
     struct _vcpu_ctx_t *current_vcpu;       // the guest running on this CPU, if any
     int vcpu_exit_kind;
     volatile uint64_t timer_period;         // per-CPU EL2 timer tick period (counter ticks), 0 = off

@@ -48,6 +48,12 @@
 #define CNTHCTL_EL2_BOOT    (CNTHCTL_EL2_EL1PCTEN | CNTHCTL_EL2_EL1PCEN | CNTHCTL_EL2_EVNTEN \
                              | (9 << CNTHCTL_EL2_EVNTI_SHIFT))
 
+// arm64 Image header flags: little-endian (bit 0 clear), 4 KiB pages (bits
+// 2:1 = 1), and bit 3 clear: the 2 MiB aligned base sits at the start of RAM,
+// so a loader puts the image at RAM base + text_offset, which is LOAD_ADDR
+// (the firmware is linked there and cannot run anywhere else).
+#define IMAGE_FLAGS         (1 << 1)
+
 // The trap frame the vector code saves: x0..x30, SP_EL0, ELR_EL2, SPSR_EL2
 // (34 x 8 bytes, as the reference's vector code). trap_frame_t (core/cpu.h)
 // is checked against these offsets at build time.

@@ -1,10 +1,15 @@
 // GICv2 driver: one distributor, a banked CPU interface per CPU, and the
 // firmware's host IRQ handler (acknowledge, dispatch by INTID, end of interrupt).
+// At boot the controller is identified from its distributor's ID registers;
+// where it cannot be driven (a GICv3, or a GIC-400 whose interrupts the
+// Non-secure side cannot enable), nothing touches it and the interrupt
+// sources are polled instead (gic_poll()).
 #include <stdio.h>
 
 #include "py/mphal.h"
 #include "mpconfigboard.h"
 #include "cpu.h"
+#include "exception.h"
 #include "gic.h"
 
 #define GICD(off)   (*(volatile uint32_t *)(BOARD_GICD_BASE + (off)))
@@ -19,6 +24,9 @@
 #define GICD_IPRIORITYR(i)  (0x400 + (i))
 #define GICD_ITARGETSR(i)   (0x800 + (i))
 #define GICD_SGIR           0xf00
+#define GICD_PIDR2_V2       0xfe8       // ArchRev in bits [7:4]: 1 or 2
+#define GICD_PIDR2_V3       0xffe8      // the GICv3/v4 distributor's (64 KiB frame)
+#define PIDR2_ARCHREV(v)    (((v) >> 4) & 0xf)
 
 #define GICC_CTLR           0x00
 #define GICC_PMR            0x04
@@ -30,6 +38,41 @@
 
 static gic_handler_t gic_handlers[GIC_NUM_INTIDS];
 static uint8_t gic_reported[GIC_NUM_INTIDS / 8 + 1];
+static gic_kind_t kind = GIC_UNKNOWN;
+static bool driven;                 // interrupts work: every gic_* call below acts
+
+// Sources polled when the controller is not driven: INTID and its device's "pending?".
+#define GIC_MAX_POLLED 8
+static struct { unsigned int intid; gic_pending_fn_t pending; } polled[GIC_MAX_POLLED];
+static unsigned int num_polled;
+
+// A distributor register read that may fault (no device there) as 0.
+static uint32_t gicd_probe_read(uint32_t off) {
+    cpu_local_t *cpu = this_cpu();
+    guard_begin(cpu);
+    uint32_t v = guarded_ld32(BOARD_GICD_BASE + off);
+    return guard_end(cpu) ? 0 : v;
+}
+
+gic_kind_t gic_probe(void) {
+    uint32_t rev = PIDR2_ARCHREV(gicd_probe_read(GICD_PIDR2_V2));
+    if (rev == 1 || rev == 2) {
+        kind = GIC_V2;
+    } else {
+        rev = PIDR2_ARCHREV(gicd_probe_read(GICD_PIDR2_V3));
+        kind = rev == 3 ? GIC_V3 : rev == 4 ? GIC_V4 : GIC_UNKNOWN;
+    }
+    driven = kind == GIC_V2;
+    return kind;
+}
+
+gic_kind_t gic_kind(void) {
+    return kind;
+}
+
+bool gic_driven(void) {
+    return driven;
+}
 
 uint32_t gic_typer(void) {
     return GICD(GICD_TYPER);
@@ -41,6 +84,9 @@ static unsigned int gic_num_lines(void) {
 }
 
 void gic_dist_init(void) {
+    if (!driven) {
+        return;
+    }
     GICD(GICD_CTLR) = 0;
     unsigned int lines = gic_num_lines();
     for (unsigned int i = 32; i < lines; i += 32) {
@@ -55,6 +101,9 @@ void gic_dist_init(void) {
 }
 
 void gic_cpu_init(void) {
+    if (!driven) {
+        return;
+    }
     GICD(GICD_ICENABLER(0)) = 0xffff0000;   // PPIs off until a driver enables one
     GICD(GICD_ISENABLER(0)) = 0x0000ffff;   // SGIs on
     for (unsigned int i = 0; i < 32; ++i) {
@@ -70,15 +119,70 @@ void gic_set_handler(unsigned int intid, gic_handler_t handler) {
 }
 
 void gic_enable_irq(unsigned int intid) {
-    GICD(GICD_ISENABLER(intid / 32)) = 1u << (intid % 32);
+    if (driven) {
+        GICD(GICD_ISENABLER(intid / 32)) = 1u << (intid % 32);
+    }
 }
 
 void gic_disable_irq(unsigned int intid) {
-    GICD(GICD_ICENABLER(intid / 32)) = 1u << (intid % 32);
+    if (driven) {
+        GICD(GICD_ICENABLER(intid / 32)) = 1u << (intid % 32);
+    }
+}
+
+// The Pi 4's boot stub puts every interrupt in Group 1, which the Non-secure
+// side (us, at EL2) may configure, only with enable_gic=1; a Group 0
+// interrupt's enable bit reads as zero from here. Checked on one interrupt:
+// if it cannot be enabled, no interrupt will arrive, and the sources are
+// polled instead.
+bool gic_check_nonsecure(unsigned int intid) {
+    if (!driven) {
+        return false;
+    }
+    uint32_t bit = 1u << (intid % 32);
+    GICD(GICD_ISENABLER(intid / 32)) = bit;
+    bool enabled = GICD(GICD_ISENABLER(intid / 32)) & bit;
+    GICD(GICD_ICENABLER(intid / 32)) = bit;
+    if (!enabled) {
+        driven = false;
+        kind = GIC_V2_SECURE_ONLY;
+    }
+    return enabled;
 }
 
 void gic_send_sgi(unsigned int intid, unsigned int cpu) {
-    GICD(GICD_SGIR) = (1u << (16 + cpu)) | (intid & 0xf);
+    if (driven) {
+        GICD(GICD_SGIR) = (1u << (16 + cpu)) | (intid & 0xf);
+    }
+}
+
+void gic_set_poll(unsigned int intid, gic_pending_fn_t pending) {
+    if (num_polled < GIC_MAX_POLLED) {
+        polled[num_polled].intid = intid;
+        polled[num_polled].pending = pending;
+        num_polled++;
+    }
+}
+
+// Without a driven controller: each source whose device says it is pending
+// is handled as its interrupt would have been (SPIs, which target CPU 0,
+// only on CPU 0), with IRQs masked.
+void gic_poll(void) {
+    if (driven) {
+        return;
+    }
+    uint64_t daif = irq_save();
+    cpu_local_t *cpu = this_cpu();
+    cpu->irq_depth++;
+    for (unsigned int i = 0; i < num_polled; ++i) {
+        unsigned int intid = polled[i].intid;
+        if ((intid < 32 || cpu_index() == 0) && gic_handlers[intid] && polled[i].pending()) {
+            cpu->irq_total++;
+            gic_handlers[intid](intid);
+        }
+    }
+    cpu->irq_depth--;
+    irq_restore(daif);
 }
 
 // An interrupt nobody registered: report it once, then disable it so a

@@ -4,6 +4,7 @@
 #ifndef CORE_GIC_H
 #define CORE_GIC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define GIC_NUM_INTIDS      1020
@@ -15,6 +16,30 @@
 #define INTID_TIMER_EL1_PHYS 30     // CNTP: wake-up from WFI for sleeps and timeouts
 
 typedef void (*gic_handler_t)(unsigned int intid);
+typedef bool (*gic_pending_fn_t)(void);
+
+typedef enum {
+    GIC_UNKNOWN,            // no distributor ID this driver recognises
+    GIC_V2,                 // driven
+    GIC_V2_SECURE_ONLY,     // a GICv2 whose interrupts the Non-secure side cannot enable
+    GIC_V3,
+    GIC_V4,
+} gic_kind_t;
+
+// Identify the controller (boot CPU, before any other gic_* call). Only a
+// GICv2 is driven; with any other, every gic_* call below does nothing and
+// the interrupt sources are polled (gic_set_poll, gic_poll).
+gic_kind_t gic_probe(void);
+gic_kind_t gic_kind(void);
+bool gic_driven(void);
+// After gic_dist_init: can `intid` be enabled from here? If not, the
+// controller is not driven from then on (GIC_V2_SECURE_ONLY).
+bool gic_check_nonsecure(unsigned int intid);
+
+// Polled fallback: `pending` says whether the source of `intid` has
+// something for its handler; gic_poll() runs the handlers of those that do.
+void gic_set_poll(unsigned int intid, gic_pending_fn_t pending);
+void gic_poll(void);
 
 void gic_dist_init(void);
 void gic_cpu_init(void);

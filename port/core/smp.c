@@ -10,6 +10,7 @@
 #include "mpconfigboard.h"
 #include "cpu.h"
 #include "gic.h"
+#include "mmu.h"
 #include "power.h"
 #include "smp.h"
 #include "timer.h"
@@ -28,13 +29,36 @@ static bool mb_claim(volatile uint32_t *state, uint32_t from, uint32_t to) {
     return __atomic_compare_exchange_n(state, &expected, to, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-// On the target CPU: run a posted call, if any.
+// On the target CPU: run a posted call, if any. A stall asked for with
+// smp_stall_next_call() happens once the call has started.
 static void smp_serve_mailbox(void) {
-    smp_mailbox_t *mb = &this_cpu()->mailbox;
+    cpu_local_t *cpu = this_cpu();
+    smp_mailbox_t *mb = &cpu->mailbox;
     if (mb_claim(&mb->state, MB_POSTED, MB_RUNNING)) {
+        if (__atomic_load_n(&cpu->call_stall_ticks, __ATOMIC_RELAXED)) {
+            uint64_t end = timer_counter() + __atomic_exchange_n(&cpu->call_stall_ticks, 0, __ATOMIC_ACQ_REL);
+            while (timer_counter() < end) {
+            }
+        }
         mb->fn(mb);
         __atomic_store_n(&mb->state, MB_DONE, __ATOMIC_RELEASE);
         __asm__ volatile ("sev");
+    }
+}
+
+void smp_stall_next_call(unsigned int cpu, uint64_t ticks) {
+    __atomic_store_n(&cpu_local[cpu].call_stall_ticks, ticks, __ATOMIC_RELEASE);
+}
+
+// Tell `cpu` its mailbox holds a call: an SGI, or without a driven GIC an
+// event for its WFE (an SEV would also wake the sender's own next WFE, a
+// wasted turn of its wait loop when the SGI does the job).
+static void smp_signal(unsigned int cpu) {
+    if (gic_driven()) {
+        __asm__ volatile ("dsb ish" ::: "memory");
+        gic_send_sgi(INTID_SGI_CALL, cpu);
+    } else {
+        __asm__ volatile ("dsb ish\n sev" ::: "memory");
     }
 }
 
@@ -83,9 +107,9 @@ int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeou
         mb->arg[i] = call->arg[i];
     }
     __atomic_store_n(&mb->state, MB_POSTED, __ATOMIC_RELEASE);
-    __asm__ volatile ("dsb ish" ::: "memory");
-    gic_send_sgi(INTID_SGI_CALL, cpu);
+    smp_signal(cpu);
     mb->awaited = true;
+    bool started_late = false;
     for (;;) {
         uint32_t s = __atomic_load_n(&mb->state, __ATOMIC_ACQUIRE);
         if (s == MB_DONE) {
@@ -103,11 +127,23 @@ int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *call, int timeou
             next_kick = timer_counter() + timer_ms_to_ticks(10);
         }
         if (timer_counter() > deadline) {
-            // Withdraw it if it has not started; if it has, it finishes on its own
-            // and the next call waits for the mailbox.
-            mb_claim(&mb->state, MB_POSTED, MB_IDLE);
+            // Withdrawn before it started: it never runs, and "timed out"
+            // means nothing was done.
+            if (mb_claim(&mb->state, MB_POSTED, MB_IDLE)) {
+                mb->awaited = false;
+                return -ETIMEDOUT;
+            }
+            // Started: what it does may already be done. Wait for it to end
+            // and report its result; if even that takes too long, the CPU
+            // is stuck inside it and all one can say is that it may have
+            // happened. The next call waits for the mailbox.
+            if (!started_late) {
+                started_late = true;
+                deadline = timer_counter() + timer_ms_to_ticks(SMP_CALL_FINISH_MS);
+                continue;
+            }
             mb->awaited = false;
-            return -ETIMEDOUT;
+            return -EINPROGRESS;
         }
         // Until the target's SEV (or the event stream): this lets an emulator
         // run the other CPU instead of this loop.
@@ -123,8 +159,7 @@ int smp_post(unsigned int cpu, smp_fn_t fn, uint64_t arg0) {
     mb->fn = fn;
     mb->arg[0] = arg0;
     __atomic_store_n(&mb->state, MB_POSTED, __ATOMIC_RELEASE);
-    __asm__ volatile ("dsb ish" ::: "memory");
-    gic_send_sgi(INTID_SGI_CALL, cpu);
+    smp_signal(cpu);
     return 0;
 }
 
@@ -150,9 +185,15 @@ static void smp_notify_irq(unsigned int intid) {
     }
 }
 
+// Polled fallback: CPU 0 has callbacks to schedule for other CPUs.
+static bool smp_notify_pending(void) {
+    return cpu_index() == 0 && __atomic_load_n(&python_pending, __ATOMIC_ACQUIRE) != 0;
+}
+
 void smp_init_irqs(void) {
     gic_set_handler(INTID_SGI_CALL, smp_call_irq);
     gic_set_handler(INTID_SGI_NOTIFY, smp_notify_irq);
+    gic_set_poll(INTID_SGI_NOTIFY, smp_notify_pending);
 }
 
 static bool smp_release_cpu(unsigned int cpu) {
@@ -188,14 +229,22 @@ void smp_start_secondaries(void) {
 // A secondary CPU, after boot/start.S set up its stack, vectors and MMU.
 void secondary_main(uint64_t cpu_id) {
     (void)cpu_id;
+    mmu_switch_to_final();
     gic_cpu_init();
     timer_cpu_init();
     cpu_local_online();
     irq_enable();
     for (;;) {
-        __asm__ volatile ("wfi");
+        if (gic_driven()) {
+            __asm__ volatile ("wfi");
+        } else {
+            // No interrupt arrives: wake on the caller's SEV or the event
+            // stream, and poll this CPU's interrupt sources (its EL2 timer).
+            __asm__ volatile ("wfe");
+            gic_poll();
+        }
         // Also serve the mailbox here, so a call is answered even if IRQs were
-        // routed away from EL2 on this CPU.
+        // routed away from EL2 on this CPU, or never arrive.
         uint64_t daif = irq_save();
         smp_serve_mailbox();
         irq_restore(daif);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #define SMP_CALL_TIMEOUT_MS 1000
+#define SMP_CALL_FINISH_MS  1000    // how long more a call the target has started may take
 
 typedef struct _smp_mailbox_t smp_mailbox_t;
 typedef void (*smp_fn_t)(smp_mailbox_t *mb);
@@ -22,10 +23,15 @@ struct _smp_mailbox_t {
 
 void smp_start_secondaries(void);
 
-// Run fn on `cpu` (in its IRQ context) and wait. 0, or -ETIMEDOUT if the call
-// did not finish in time: a call the CPU had not started is withdrawn and
-// never runs; one it had started finishes on its own, its result lost, and
-// the next call to that CPU waits for it.
+// Run fn on `cpu` (in its IRQ context) and wait; the result says truthfully
+// whether fn ran:
+//   0            it ran, its results are in `args_and_results`;
+//   -ETIMEDOUT   the CPU did not start it within SMP_CALL_TIMEOUT_MS: it was
+//                withdrawn and never runs;
+//   -EINPROGRESS the CPU started it in time but has not finished it
+//                SMP_CALL_FINISH_MS later: it may have done its work (or
+//                may still); the next call to that CPU waits for it.
+// A call started before the timeout is waited for, so its result is not lost.
 int smp_call(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *args_and_results);
 
 // The same with a timeout of its own (timeout_ms < 0 waits until the call
@@ -40,6 +46,10 @@ int smp_call_wait(unsigned int cpu, smp_fn_t fn, smp_mailbox_t *args_and_results
 
 // Post without waiting (used by the test aid that makes a CPU unresponsive).
 int smp_post(unsigned int cpu, smp_fn_t fn, uint64_t arg0);
+// Test aid: `cpu` spins for `ticks` inside the next call it serves, after
+// starting it, as a CPU its host stops running (or firmware takes over)
+// in the middle of a call would.
+void smp_stall_next_call(unsigned int cpu, uint64_t ticks);
 
 // Tell CPU 0 that this CPU has Python callbacks to schedule: CPU 0 calls the
 // handler registered here, in IRQ context, with the set of CPUs that asked.

@@ -61,8 +61,16 @@ sysreg_result_t sysreg_write_enc(uint32_t enc, uint64_t value) {
 #define ACCESS_WRITE    (1u << 16)      // above the 15 bits of an encoding
 enum { ACCESS_DONE, ACCESS_FAULTED, ACCESS_REFUSED };
 
+static sysreg_write_check_t write_check;
+
+void sysreg_set_write_check(sysreg_write_check_t check) {
+    write_check = check;
+}
+
 // Runs on the target CPU: arg = (encoding | ACCESS_WRITE, value, bits to
-// keep), ret = (ACCESS_*, value, esr).
+// keep), ret = (ACCESS_*, value, esr or the refusal's code). A write runs
+// with IRQs masked (in the SGI's handler, or masked here on the caller's
+// own CPU), so nothing changes the CPU's state between its checks and it.
 static void sysreg_access_call(smp_mailbox_t *mb) {
     uint32_t enc = mb->arg[0] & (ACCESS_WRITE - 1);
     uint64_t value = mb->arg[1], keep = mb->arg[2];
@@ -70,15 +78,19 @@ static void sysreg_access_call(smp_mailbox_t *mb) {
     if (!(mb->arg[0] & ACCESS_WRITE)) {
         r = sysreg_read_enc(enc);
     } else {
+        uint64_t daif = irq_save();
         r = keep ? sysreg_read_enc(enc) : (sysreg_result_t){ 0 };
-        r.refused = !r.faulted && ((r.value ^ value) & keep);
+        if (!r.faulted) {
+            r.refused = ((r.value ^ value) & keep) ? SYSREG_REFUSED_KEPT : write_check ? write_check(enc, value) : 0;
+        }
         if (!r.faulted && !r.refused) {
             r = sysreg_write_enc(enc, value);
         }
+        irq_restore(daif);
     }
     mb->ret[0] = r.faulted ? ACCESS_FAULTED : r.refused ? ACCESS_REFUSED : ACCESS_DONE;
     mb->ret[1] = r.value;
-    mb->ret[2] = r.esr;
+    mb->ret[2] = r.faulted ? r.esr : (uint64_t)r.refused;
 }
 
 sysreg_result_t sysreg_access_on(unsigned int cpu, uint32_t enc, bool write, uint64_t value, uint64_t keep) {
@@ -87,9 +99,9 @@ sysreg_result_t sysreg_access_on(unsigned int cpu, uint32_t enc, bool write, uin
     r.error = smp_call(cpu, sysreg_access_call, &call);
     if (r.error == 0) {
         r.faulted = call.ret[0] == ACCESS_FAULTED;
-        r.refused = call.ret[0] == ACCESS_REFUSED;
+        r.refused = call.ret[0] == ACCESS_REFUSED ? (int)call.ret[2] : 0;
         r.value = call.ret[1];
-        r.esr = call.ret[2];
+        r.esr = r.faulted ? call.ret[2] : 0;
     }
     return r;
 }

@@ -21,8 +21,9 @@ uint64_t timer_counter(void) {
     return SYSREG_READ(cntpct_el0);
 }
 
+// Also before timer_init: the UART bounds its first waits with it.
 uint64_t timer_frequency(void) {
-    return counter_hz;
+    return counter_hz ? counter_hz : SYSREG_READ(cntfrq_el0);
 }
 
 uint64_t timer_ms_to_ticks(uint64_t ms) {
@@ -95,12 +96,26 @@ void timer_cpu_tick_start(uint64_t period) {
     el2_set_event(period ? timer_counter() + period : 0);
 }
 
+// Polled fallback (no driven interrupt controller): the EL2 timer's
+// condition, as its interrupt would say it.
+static bool timer_el2_pending(void) {
+    uint64_t ctl = SYSREG_READ(cnthp_ctl_el2);
+    return (ctl & CNTHP_CTL_EL2_ENABLE) && (ctl & CNTHP_CTL_EL2_ISTATUS) && !(ctl & CNTHP_CTL_EL2_IMASK);
+}
+
 static void timer_wakeup_irq(unsigned int intid) {
     (void)intid;
     SYSREG_WRITE(cntp_ctl_el0, 0);
 }
 
 void timer_wfi_until(uint64_t deadline) {
+    if (!gic_driven()) {
+        // No interrupt would end a WFI: poll the sources, then wait for the
+        // next event (the event stream bounds it to a few microseconds).
+        gic_poll();
+        __asm__ volatile ("wfe");
+        return;
+    }
     if (deadline) {
         SYSREG_WRITE(cntp_cval_el0, deadline);
         SYSREG_WRITE(cntp_ctl_el0, CNTP_CTL_EL0_ENABLE);
@@ -119,5 +134,6 @@ void timer_init(void) {
     ticks_per_ms = counter_hz / 1000;
     gic_set_handler(INTID_TIMER_EL2_PHYS, timer_el2_irq);
     gic_set_handler(INTID_TIMER_EL1_PHYS, timer_wakeup_irq);
+    gic_set_poll(INTID_TIMER_EL2_PHYS, timer_el2_pending);
     timer_cpu_init();
 }

@@ -22,7 +22,9 @@ void timer_el2_arm(uint64_t deadline);
 void timer_guest_deadline_set(uint64_t deadline);
 
 // WFI until an interrupt is pending, or at the latest until the counter
-// reaches `deadline` (0: no deadline). Call with IRQs masked.
+// reaches `deadline` (0: no deadline). Call with IRQs masked. Without a
+// driven interrupt controller: poll the interrupt sources and return after
+// the next event instead (a caller waits in a loop anyway).
 void timer_wfi_until(uint64_t deadline);
 
 // Another CPU's periodic EL2 timer ticks (counter ticks between them); 0 stops it.

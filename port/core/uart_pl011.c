@@ -1,10 +1,16 @@
 // PL011 UART driver: polled transmit, interrupt-driven receive handed byte
-// by byte to the sink the console registers (uart_irq_enable).
+// by byte to the sink the console registers (uart_irq_enable), or polled
+// receive where the interrupt controller is not driven (core/gic.h).
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mpconfigboard.h"
 #include "gic.h"
+#include "timer.h"
 #include "uart_pl011.h"
+#if BOARD_UART_ROUTE_GPIO
+#include "gpio_bcm2711.h"
+#endif
 
 static uart_rx_sink_t rx_sink;
 
@@ -32,42 +38,117 @@ static uart_rx_sink_t rx_sink;
 
 #define UART_BAUD   115200
 
+// The longest wait for room in the transmit FIFO. At 115200 baud a full
+// FIFO drains in under 3 ms; a transmitter that makes no room for this long
+// has stopped (its clock stopped, or QEMU's reader stopped reading), and
+// waiting longer would hang the firmware, silently, in its next print.
+#define UART_TX_TIMEOUT_MS  100
+#define UART_FALLBACK_COUNTER_HZ 1000000000u    // if CNTFRQ_EL0 was left 0: a long bound rather than none
+
+static uint64_t tx_timeout_ticks;
+static volatile bool tx_stalled;            // output is being dropped until the FIFO has room
+static volatile uint32_t tx_dropped;        // bytes dropped while stalled, told when it ends
+
 #if BOARD_UART_ROUTE_GPIO
-// Route GPIO 14/15 to ALT0 (UART0 TXD/RXD) with no pulls, whatever the boot firmware left.
+// The console's pins to ALT0 (UART0), whatever the boot firmware left: on a
+// Pi 4 its enable_uart=1 routes them to the mini UART, not here. RXD gets
+// its pull-up, so a line with nothing connected reads idle instead of noise
+// (a stray 0x03 would interrupt the running program); TXD is driven: no pull.
 static void uart_route_pins(void) {
-    volatile uint32_t *gpfsel1 = (volatile uint32_t *)(BOARD_GPIO_BASE + 0x04);
-    volatile uint32_t *pup_pdn0 = (volatile uint32_t *)(BOARD_GPIO_BASE + 0xe4);
-    uint32_t sel = *gpfsel1;
-    sel &= ~((7u << 12) | (7u << 15));
-    sel |= (4u << 12) | (4u << 15);         // ALT0 for pins 14 and 15
-    *gpfsel1 = sel;
-    *pup_pdn0 &= ~((3u << 28) | (3u << 30));
+    gpio_set_function(BOARD_UART_TX_PIN, GPIO_FUNC_ALT0);
+    gpio_set_function(BOARD_UART_RX_PIN, GPIO_FUNC_ALT0);
+    gpio_set_pull(BOARD_UART_TX_PIN, GPIO_PULL_NONE);
+    gpio_set_pull(BOARD_UART_RX_PIN, GPIO_PULL_UP);
 }
 #endif
 
+// Let QEMU's PL011 deliver input again. Its receive FIFO is one byte deep
+// until LCR_H.FEN is set: one byte that arrives before the set-up fills it,
+// and QEMU's character backend stops offering input. A write to LCR_H that
+// changes FEN empties the FIFO without telling the backend; only a read of
+// UARTDR does. Without this read, a key pressed while the firmware boots
+// left the console deaf for ever. Bytes still in the FIFO are left for the
+// receive path (their own reads of UARTDR do the same); reading an empty
+// FIFO is harmless on a real PL011.
+static void uart_rx_restart(void) {
+    if (UART_FR & FR_RXFE) {
+        (void)UART_DR;
+    }
+}
+
+// 8N1 at `baud`, FIFOs on: the only place LCR_H is written, so every change
+// of the line settings (and the FIFO reset it may cause) restarts receive.
+// The divisors take effect with the LCR_H write that follows them.
+static void uart_set_line(uint32_t baud) {
+    // Divisor = clock / (16 * baud), as a 16.6 fixed-point number.
+    uint32_t div64 = (BOARD_UART_CLOCK_HZ * 4 + baud / 2) / baud;
+    UART_IBRD = div64 >> 6;
+    UART_FBRD = div64 & 0x3f;
+    UART_LCRH = LCRH_WLEN8 | LCRH_FEN;
+    uart_rx_restart();
+}
+
 void uart_init(void) {
+    uint64_t hz = timer_frequency();
+    tx_timeout_ticks = (hz ? hz : UART_FALLBACK_COUNTER_HZ) / 1000 * UART_TX_TIMEOUT_MS;
     #if BOARD_UART_ROUTE_GPIO
     uart_route_pins();
     #endif
     UART_CR = 0;
-    while (UART_FR & FR_BUSY) {
+    // The last character of whoever used the UART before us (bounded, like every wait here).
+    uint64_t end = timer_counter() + tx_timeout_ticks;
+    while ((UART_FR & FR_BUSY) && timer_counter() < end) {
     }
-    // Divisor = clock / (16 * baud), as a 16.6 fixed-point number.
-    uint32_t div64 = (BOARD_UART_CLOCK_HZ * 4 + UART_BAUD / 2) / UART_BAUD;
-    UART_IBRD = div64 >> 6;
-    UART_FBRD = div64 & 0x3f;
-    UART_LCRH = LCRH_WLEN8 | LCRH_FEN;
+    uart_set_line(UART_BAUD);
     UART_IFLS = 0;                          // RX interrupt at 1/8 full; timeout covers the rest
     UART_ICR = 0x7ff;
     UART_CR = CR_UARTEN | CR_TXE | CR_RXE;
 }
 
-void uart_tx_strn(const char *str, size_t len) {
-    for (size_t i = 0; i < len; ++i) {
-        while (UART_FR & FR_TXFF) {
-        }
-        UART_DR = (unsigned char)str[i];
+// Room for one byte in the transmit FIFO, waiting at most UART_TX_TIMEOUT_MS;
+// once a wait has timed out, not at all until the FIFO has room again.
+static bool uart_tx_room(void) {
+    if (!(UART_FR & FR_TXFF)) {
+        return true;
     }
+    if (tx_stalled) {
+        return false;
+    }
+    uint64_t end = timer_counter() + tx_timeout_ticks;
+    while (UART_FR & FR_TXFF) {
+        if (timer_counter() >= end) {
+            tx_stalled = true;
+            return false;
+        }
+    }
+    return true;
+}
+
+static void uart_tx_byte(unsigned char c) {
+    if (uart_tx_room()) {
+        UART_DR = c;
+    } else {
+        tx_dropped++;
+    }
+}
+
+static void uart_tx_raw(const char *str, size_t len) {
+    for (size_t i = 0; i < len; ++i) {
+        uart_tx_byte((unsigned char)str[i]);
+    }
+}
+
+void uart_tx_strn(const char *str, size_t len) {
+    if (tx_stalled && !(UART_FR & FR_TXFF)) {
+        // The transmitter moves again: say what was lost while it did not.
+        tx_stalled = false;
+        char note[80];
+        int n = snprintf(note, sizeof(note), "\r\n[UART: %u bytes of output dropped: the transmitter had stopped]\r\n",
+            (unsigned)tx_dropped);
+        tx_dropped = 0;
+        uart_tx_raw(note, n);
+    }
+    uart_tx_raw(str, len);
 }
 
 int uart_rx_poll(void) {
@@ -75,6 +156,10 @@ int uart_rx_poll(void) {
         return -1;
     }
     return UART_DR & 0xff;
+}
+
+static bool uart_rx_pending(void) {
+    return !(UART_FR & FR_RXFE);
 }
 
 // Hand received bytes to the sink. The interrupt is cleared before the FIFO is drained, not after: a byte that
@@ -93,6 +178,10 @@ static void uart_irq_handler(unsigned int intid) {
 void uart_irq_enable(uart_rx_sink_t sink) {
     rx_sink = sink;
     gic_set_handler(BOARD_UART_INTID, uart_irq_handler);
+    gic_set_poll(BOARD_UART_INTID, uart_rx_pending);
     UART_IMSC = INT_RX | INT_RT;
+    // Input that arrived since the set-up, whose interrupt uart_init cleared
+    // (a full FIFO raises no new one): to the sink now, IRQs still masked.
+    uart_irq_handler(BOARD_UART_INTID);
     gic_enable_irq(BOARD_UART_INTID);
 }

@@ -7,11 +7,16 @@
 #define BOARD_NAME              "QEMU_VIRT"
 #define BOARD_MACHINE           "QEMU virt"
 
+// RAM is what QEMU's device tree says (-m); QEMU leaves that tree at the
+// start of RAM for a bare-metal ELF, with x0 = 0. Without a tree: QEMU's
+// default 128 MiB.
 #define BOARD_RAM_BASE          0x40000000UL
-#define BOARD_RAM_SIZE          0x08000000UL    // QEMU's default 128 MiB; -m may give more
+#define BOARD_RAM_SIZE          0x08000000UL
+#define BOARD_DTB_FALLBACK_ADDR 0x40000000UL
 #define BOARD_DEVICE_BASE       0x00000000UL    // everything below RAM is MMIO
 #define BOARD_DEVICE_SIZE       0x40000000UL
-// The EL2 identity map, one entry per GiB of the first 4 GiB; the rest is unmapped.
+// The boot map, one entry per GiB of the first 4 GiB, until the RAM the
+// device tree names is mapped (core/mmu.c).
 #define BOARD_MMU_GIB_MAP       { MMU_DEVICE, MMU_NORMAL, MMU_NORMAL, MMU_NORMAL }
 
 #define BOARD_UART_BASE         0x09000000UL    // PL011 UART0

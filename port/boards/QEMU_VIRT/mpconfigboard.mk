@@ -1,6 +1,7 @@
 # QEMU virt with virtualization (EL2) and a GICv2.
-# Link address inside RAM: QEMU places the device tree at the start of RAM.
-LOAD_ADDR = 0x40080000
+# Link address inside RAM: QEMU puts its device tree (up to 1 MiB) at the start
+# of RAM only if it fits below the image, so the image starts 2 MiB in.
+LOAD_ADDR = 0x40200000
 
 # CPUs the firmware brings up and keeps state for.
 MAX_CPUS = 4

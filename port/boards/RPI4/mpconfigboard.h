@@ -7,18 +7,27 @@
 #define BOARD_NAME              "RPI4"
 #define BOARD_MACHINE           "Raspberry Pi 4 Model B"
 
+// RAM is what the device tree in x0 says: the Pi's firmware fills it in for
+// the board's 1, 2, 4 or 8 GiB and its gpu_mem. Without a tree (QEMU raspi4b
+// without -dtb): the low RAM every Pi 4 has below the VideoCore's memory
+// with the default gpu_mem of 76 MiB.
 #define BOARD_RAM_BASE          0x00000000UL
-#define BOARD_RAM_SIZE          0x3c000000UL    // low RAM below the VideoCore carve-out
+#define BOARD_RAM_SIZE          0x3b400000UL
 #define BOARD_DEVICE_BASE       0xfc000000UL    // "low peripheral" mode
 #define BOARD_DEVICE_SIZE       0x04000000UL
-// The EL2 identity map, one entry per GiB of the first 4 GiB: RAM below 3 GiB,
-// peripherals (and GIC) in the last GiB.
+// The boot map, one entry per GiB of the first 4 GiB, until the RAM the
+// device tree names is mapped (core/mmu.c): wherever the Pi's firmware put
+// the tree (below 3 GiB), and the peripherals (and GIC) in the last GiB.
 #define BOARD_MMU_GIB_MAP       { MMU_NORMAL, MMU_NORMAL, MMU_NORMAL, MMU_DEVICE }
 
 #define BOARD_UART_BASE         0xfe201000UL    // PL011 UART0
 #define BOARD_UART_CLOCK_HZ     48000000U       // unless config.txt sets init_uart_clock
 #define BOARD_UART_INTID        153             // SPI 121
-#define BOARD_UART_ROUTE_GPIO   1               // route GPIO 14/15 to ALT0 ourselves
+// On a Pi 4 the boot firmware's enable_uart=1 puts the mini UART on GPIO 14/15
+// (UART0 serves Bluetooth): the firmware routes the pins to UART0 itself.
+#define BOARD_UART_ROUTE_GPIO   1
+#define BOARD_UART_TX_PIN       14              // pin 8 of the header
+#define BOARD_UART_RX_PIN       15              // pin 10; pulled up, so a floating line reads idle
 #define BOARD_GPIO_BASE         0xfe200000UL
 
 #define BOARD_GICD_BASE         0xff841000UL    // GIC-400
