@@ -58,7 +58,7 @@ def test_a_call_the_cpu_never_started_times_out_and_changes_nothing(target):
 
 
 def test_a_call_stuck_inside_the_cpu_says_it_may_have_happened(target):
-    (ms, _, err, landed, waited), = run_file(target, "crosscall_truth.py", STALLS=[(FINISH_MS + 500, True)], timeout=30)
+    (ms, _, err, landed, waited), = run_file(target, "crosscall_truth.py", STALLS=[(DEADLINE_MS + FINISH_MS + 500, True)], timeout=30)
     assert err == EINPROGRESS and landed          # it did happen, after the caller gave up waiting
     assert target.read_sysreg("MPIDR_EL1", cpu=1) & 0xFF == 1     # and the CPU answers again
 

@@ -120,7 +120,7 @@ def fault_dfsc(t, address):
 
 
 def check_ram_is_mapped_exactly(t, ranges):
-    assert t.call("aarch64.ram") == tuple(ranges)
+    assert [tuple(r) for r in t.call("aarch64.ram")] == list(ranges)
     for base, size in ranges:
         assert fault_dfsc(t, base) is None and fault_dfsc(t, base + size - 4) is None
         assert fault_dfsc(t, base + size) & 0x3C == DFSC_TRANSLATION
