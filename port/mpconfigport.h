@@ -19,6 +19,11 @@
 #define MICROPY_ENABLE_EMERGENCY_EXCEPTION_BUF (1)
 #define MICROPY_EMERGENCY_EXCEPTION_BUF_SIZE (256)
 #define MICROPY_STACK_CHECK                 (1)
+#define MICROPY_OPT_COMPUTED_GOTO           (1)
+// Python frames on their own stack (port/main.c), never on the heap; deeper
+// than the C stack lets Python recurse, so recursion ends with the usual error.
+#define MICROPY_ENABLE_PYSTACK              (1)
+#define MICROPY_PYSTACK_BYTES               (128 * 1024)
 #define MICROPY_LONGINT_IMPL                (MICROPY_LONGINT_IMPL_MPZ)
 #define MICROPY_FLOAT_IMPL                  (MICROPY_FLOAT_IMPL_DOUBLE)
 #define MICROPY_WARNINGS                    (1)
