@@ -159,6 +159,12 @@ VTCR_EL2_FIELDS = (
     ("PS", 18, 16, "physical address size"),
 )
 
+ID_AA64MMFR0_FIELDS = (
+    ("PARange", 3, 0, "physical address range: 32, 36, 40, 42, 44, 48, 52 bits"),
+    ("ASIDBits", 7, 4, "ASID size: 8 or 16 bits"),
+    ("TGran4", 31, 28, "4 KiB granule support"),
+)
+
 MDCR_EL2_FIELDS = (
     ("HPMN", 4, 0, "event counters EL1 and EL0 may use"),
     ("TPMCR", 5, 5, "trap PMCR_EL0 accesses"),
@@ -184,7 +190,7 @@ REGISTERS = {
     "MIDR_EL1": (3, 0, 0, 0, 0, RO, "Main ID Register", MIDR_FIELDS),
     "MPIDR_EL1": (3, 0, 0, 0, 5, RO, "Multiprocessor Affinity Register", MPIDR_FIELDS),
     "ID_AA64PFR0_EL1": (3, 0, 0, 4, 0, RO, "Processor Feature Register 0", ()),
-    "ID_AA64MMFR0_EL1": (3, 0, 0, 7, 0, RO, "Memory Model Feature Register 0", ()),
+    "ID_AA64MMFR0_EL1": (3, 0, 0, 7, 0, RO, "Memory Model Feature Register 0", ID_AA64MMFR0_FIELDS),
     "ID_AA64MMFR1_EL1": (3, 0, 0, 7, 1, RO, "Memory Model Feature Register 1", ()),
     "VBAR_EL2": (3, 4, 12, 0, 0, RW, "Vector Base Address Register (EL2)", ()),
     "HCR_EL2": (3, 4, 1, 1, 0, RW, "Hypervisor Configuration Register", HCR_EL2_FIELDS),

@@ -20,6 +20,7 @@
 #include "core/timer.h"
 #include "core/uart_pl011.h"
 #include "core/vcpu.h"
+#include "core/vm.h"
 #include "aarch64.h"
 #include "gccollect.h"
 #include "mphalport.h"
@@ -115,6 +116,7 @@ void port_main(uint64_t dtb) {
 
         mp_printf(&mp_plat_print, "MPY: soft reboot\n");
         soft_timer_deinit();
+        vm_reset_all();             // before the CPUs' state is restored: it stops the guests
         cpu_restore_boot_state_all();
         vcpu_slots_reset();
         gc_sweep_all();

@@ -81,6 +81,7 @@ typedef struct _cpu_local_t {
     uint64_t call_stall_ticks;              // test aid: stall inside the next call served (smp.h)
     struct _vcpu_ctx_t *current_vcpu;       // the guest running on this CPU, if any
     int vcpu_exit_kind;
+    struct _vcpu_ctx_t *vm_vcpu;            // the VM vCPU this CPU runs for CPU 0 (core/vm.c)
     volatile uint64_t timer_period;         // per-CPU EL2 timer tick period (counter ticks), 0 = off
     volatile uint64_t timer_ticks;
     // The EL2 physical timer serves two deadlines (counter values, 0 = none):

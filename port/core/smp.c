@@ -14,6 +14,7 @@
 #include "power.h"
 #include "smp.h"
 #include "timer.h"
+#include "vm.h"
 
 enum { MB_IDLE, MB_POSTED, MB_RUNNING, MB_DONE };
 
@@ -248,5 +249,7 @@ void secondary_main(uint64_t cpu_id) {
         uint64_t daif = irq_save();
         smp_serve_mailbox();
         irq_restore(daif);
+        // A VM's vCPU assigned to this CPU, if CPU 0 asked it to run.
+        vm_service_local();
     }
 }

@@ -7,6 +7,7 @@
 #include "smp.h"
 #include "timer.h"
 #include "vcpu.h"
+#include "vm.h"
 
 // Guest RAM: one 2 MiB block per vCPU slot, and its stage-2 tables.
 extern uint8_t __guest_ram_start[];     // boot/link.ld: VCPU_MAX x VCPU_GUEST_RAM_SIZE, 2 MiB aligned
@@ -90,6 +91,7 @@ void vcpu_ctx_init(vcpu_ctx_t *v, int slot, unsigned int cpu) {
     __asm__ volatile ("dsb ish" ::: "memory");
     v->vttbr = ((uint64_t)(slot + 1) << 48) | (uintptr_t)l1;   // VMID = slot + 1
     v->tlb_fresh = true;
+    v->vtcr = VTCR_EL2_VALUE;
 }
 
 void vcpu_load(vcpu_ctx_t *v, const uint8_t *code, size_t len) {
@@ -116,6 +118,9 @@ void vm_exit(trap_frame_t *frame, uint64_t kind) {
         frame->x[0] = 0;
         return;
     }
+    if (v->vm != NULL && EXC_TYPE(kind) == EXC_SYNC && vm_fast_exit(v, frame, ec)) {
+        return;         // answered in C (PSCI queries): straight back into the guest
+    }
     uint64_t *src = (uint64_t *)frame, *dst = (uint64_t *)&v->frame;
     for (size_t i = 0; i < sizeof(trap_frame_t) / 8; ++i) {
         dst[i] = src[i];
@@ -137,7 +142,7 @@ int vcpu_run_local(vcpu_ctx_t *v, uint64_t timeout_ticks) {
     }
     cpu_local_t *cpu = this_cpu();
     uint64_t daif = irq_save();
-    SYSREG_WRITE(vtcr_el2, VTCR_EL2_VALUE);
+    SYSREG_WRITE(vtcr_el2, v->vtcr);
     SYSREG_WRITE(vttbr_el2, v->vttbr);
     isb();
     if (v->tlb_fresh) {

@@ -89,6 +89,16 @@ typedef struct _vcpu_ctx_t {
     // The last exit
     uint64_t esr, far, hpfar;
     uint64_t exits, null_hvcs;
+    uint64_t vtcr;                      // VTCR_EL2 for its stage 2
+    // In a VM (core/vm.h); NULL for a lone vCPU
+    struct _vm_t *vm;
+    unsigned int index;                 // vCPU number in the VM
+    volatile uint32_t run_state;        // VM_RUN_*
+    volatile bool stop_req;             // CPU 0 asks the runner to stop
+    uint32_t vm_exit;                   // VM_EXIT_* of the last exit to CPU 0
+    uint64_t exit_args[4];
+    uint8_t mmio_srt, mmio_size;        // the MMIO load waiting for its value
+    bool mmio_sse, mmio_sf;
 } vcpu_ctx_t;
 
 int vcpu_slot_alloc(void);

@@ -1,0 +1,496 @@
+"""Virtual machines: real guest kernels under the REPL.
+
+    import vm
+    v = vm.VM(ram=256 << 20, cpus=2, cmdline="console=ttyAMA0")
+    v.load("/guest.bin")                # a Linux arm64 Image, an ELF or a flat binary
+    v.add_device(0x0b00_0000, 0x1000, vm.RegisterFile())     # a device model in Python
+    print(v.dts())                      # the device tree the guest gets in x0
+    v.run()                             # guest console on this one; Ctrl-] pauses
+    # -> VmStop(system_off, vcpu=0, status=0)
+
+Guest RAM sits at IPA 0x4000_0000 as on QEMU virt, backed by RAM above the
+firmware's own (free_ram()), mapped through stage 2 with the largest blocks
+that fit. vCPU i runs on physical CPU i + 1: CPU 0 keeps Python and the REPL.
+The C side (_vm, port/core/vm.c) enters the guest, answers PSCI queries and
+decodes MMIO; this module decides everything else: devices, CPU_ON, power
+off, faults. A guest owns only its RAM and the devices given to it; anything
+else it does stops the VM with a report, and the firmware carries on.
+"""
+import _vm
+import aarch64
+import micropython
+import sys
+
+import fdt
+import guest_image
+import pcpu
+import sysregs
+import vm_devicetree
+import vm_layout
+
+ESCAPE = 0x1D                   # Ctrl-]: pause the VM, back to the >>> prompt
+DTB_MAX = 2 << 20               # booting.rst: the tree is at most 2 MiB
+
+# PSCI (Arm DEN 0022): what CPU 0 decides; port/core/vm.c answers the rest.
+PSCI_CPU_OFF = 0x8400_0002
+PSCI_CPU_ON = (0x8400_0003, 0xC400_0003)
+PSCI_SYSTEM_OFF = 0x8400_0008
+PSCI_SYSTEM_RESET = 0x8400_0009
+PSCI_SUCCESS, PSCI_NOT_SUPPORTED, PSCI_INVALID_PARAMETERS = 0, -1, -2
+PSCI_ALREADY_ON, PSCI_ON_PENDING, PSCI_INVALID_ADDRESS = -4, -5, -9
+POWER_ON, POWER_OFF = 0, 1
+_U64 = (1 << 64) - 1
+
+
+def free_ram():
+    """(physical base, size) of the RAM guests may use."""
+    return _vm.free_ram()
+
+
+class VmStop:
+    """Why run() returned. reason: "system_off", "reset", "paused", "timeout"
+    or "fault"; vcpu: the vCPU that caused it (None for paused/timeout);
+    status: x1 of SYSTEM_OFF (the test guest's failure count); for a fault
+    esr, elr, far, ipa and a message."""
+
+    def __init__(self, reason, vcpu=None, status=None, esr=None, elr=None, far=None, ipa=None, message=""):
+        self.reason = reason
+        self.vcpu = vcpu
+        self.status = status
+        self.esr, self.elr, self.far, self.ipa = esr, elr, far, ipa
+        self.message = message
+
+    def __repr__(self):
+        parts = [self.reason]
+        if self.vcpu is not None:
+            parts.append("vcpu=%d" % self.vcpu)
+        if self.status is not None:
+            parts.append("status=%d" % self.status)
+        if self.esr is not None:
+            parts.append("ESR=0x%x (%s)" % (self.esr, sysregs.ec_name(self.esr)))
+        for name in ("elr", "far", "ipa"):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append("%s=0x%x" % (name.upper(), value))
+        if self.message:
+            parts.append(repr(self.message))
+        return "VmStop(%s)" % ", ".join(parts)
+
+
+class Device:
+    """A memory-mapped device model. Subclasses override read and write;
+    offsets are from the device's base, width is 1, 2, 4 or 8 bytes.
+    `compatible` (a string or list), if set, puts a node for it in the
+    device tree."""
+    compatible = None
+
+    def read(self, offset, width):
+        return 0
+
+    def write(self, offset, width, value):
+        pass
+
+
+class RegisterFile(Device):
+    """Plain memory behind MMIO: what is written is read back (little endian).
+    The test guest's test device."""
+    compatible = "aarch64-el2,test-device"
+
+    def __init__(self, size=256):
+        self.mem = bytearray(size)
+
+    def read(self, offset, width):
+        return int.from_bytes(self.mem[offset:offset + width], "little")
+
+    def write(self, offset, width, value):
+        self.mem[offset:offset + width] = value.to_bytes(width, "little")
+
+
+class PL011(Device):
+    """The guest's console: an Arm PL011 UART as Linux's amba-pl011 driver
+    and simple guests use it. Output goes to `out` (this console by default)
+    as the guest writes it; feed() queues input for the guest."""
+
+    DR, FR, IBRD, FBRD, LCR_H, CR, IFLS, IMSC, RIS, MIS, ICR = (
+        0x00, 0x18, 0x24, 0x28, 0x2C, 0x30, 0x34, 0x38, 0x3C, 0x40, 0x44)
+    FR_RXFE, FR_TXFF, FR_RXFF, FR_TXFE = 1 << 4, 1 << 5, 1 << 6, 1 << 7
+    INT_RX, INT_TX = 1 << 4, 1 << 5
+    # PrimeCell identification at 0xFE0..0xFFC: a PL011 r1p5, as QEMU's.
+    ID = (0x11, 0x10, 0x14, 0x00, 0x0D, 0xF0, 0x05, 0xB1)
+    FIFO = 32
+
+    def __init__(self, out=None):
+        self.out = out
+        self.rx = bytearray()
+        self.tx = bytearray()
+        self.regs = {self.IBRD: 0, self.FBRD: 0, self.LCR_H: 0, self.CR: 0x300, self.IFLS: 0x12, self.IMSC: 0}
+        self.ris = self.INT_TX
+
+    def read(self, offset, width):
+        if offset == self.DR:
+            if not self.rx:
+                return 0
+            c = self.rx[0]
+            self.rx = self.rx[1:]
+            if not self.rx:
+                self.ris &= ~self.INT_RX
+            return c
+        if offset == self.FR:
+            return (self.FR_RXFE if not self.rx else 0) | (self.FR_RXFF if len(self.rx) >= self.FIFO else 0) | self.FR_TXFE
+        if offset == self.RIS:
+            return self.ris
+        if offset == self.MIS:
+            return self.ris & self.regs[self.IMSC]
+        if 0xFE0 <= offset < 0x1000:
+            return self.ID[(offset - 0xFE0) >> 2]
+        return self.regs.get(offset, 0)
+
+    def write(self, offset, width, value):
+        if offset == self.DR:
+            self.tx.append(value & 0xFF)
+            if value & 0xFF == 10 or len(self.tx) >= 128:
+                self.flush()
+        elif offset == self.ICR:
+            self.ris &= ~value
+        elif offset in self.regs:
+            self.regs[offset] = value
+
+    def flush(self):
+        if self.tx:
+            out = self.out if self.out is not None else sys.stdout
+            out.write(self.tx.decode("utf-8", "replace") if out is sys.stdout else bytes(self.tx))
+            self.tx = bytearray()
+
+    def feed(self, data):
+        """Bytes typed for the guest."""
+        self.rx.extend(data)
+        self.ris |= self.INT_RX
+
+
+class VM:
+    """A virtual machine: RAM, vCPUs, a device tree, devices. See the module doc."""
+
+    def __init__(self, ram=256 << 20, cpus=1, cmdline="", psci="hvc", cpu_ids=None, console_out=None):
+        if cpu_ids is None:
+            cpu_ids = list(range(1, cpus + 1))
+        cpu_ids = list(cpu_ids)
+        if len(cpu_ids) != cpus:
+            raise ValueError("cpu_ids names %d CPUs for %d vCPUs" % (len(cpu_ids), cpus))
+        if cpus > aarch64.cpu_count() - 1 and 0 not in cpu_ids:
+            raise ValueError("%d vCPUs need %d CPUs besides CPU 0 (the REPL's); this machine has %d online"
+                             % (cpus, cpus, aarch64.cpu_count()))
+        if psci not in ("hvc", "smc"):
+            raise ValueError("psci must be 'hvc' or 'smc'")
+        self.ram, self.cpus, self.cmdline, self.psci = ram, cpus, cmdline, psci
+        self.cpu_ids = cpu_ids
+        self.mpidrs = [vm_layout.mpidr_affinity(i) for i in range(cpus)]
+        # Virtualization on each CPU a vCPU runs on, as pcpu does it.
+        self._enabled = []
+        for c in cpu_ids:
+            p = pcpu.Aarch64PerCpu.new(c)
+            if not p.is_enabled():
+                p.hardware_enable()
+                self._enabled.append(p)
+        try:
+            self._core = _vm.Core(ram, cpu_ids, self.mpidrs)
+        except Exception:
+            self._disable()
+            raise
+        self._core.zero(vm_layout.RAM_BASE, ram)
+        self._devices = []              # (base, end, model, in the tree)
+        self.uart = PL011(console_out)
+        self.add_device(vm_layout.UART_BASE, vm_layout.UART_SIZE, self.uart, node=False)
+        self.entry = None
+        self.initrd = None              # (ipa, size)
+        self._pending = {}              # vCPU -> exit still to handle (after a pause)
+        self._started = False
+        self.stopped = None             # the VmStop that ended it for good
+
+    # -- memory and images -------------------------------------------------
+
+    def write(self, ipa, data):
+        """Copy bytes into guest RAM at `ipa`."""
+        self._core.write(ipa, data)
+
+    def read(self, ipa, n):
+        return self._core.read(ipa, n)
+
+    def load(self, image=None, address=None, size=None, kind=None):
+        """Load the kernel: a path on the target's filesystem, bytes, or
+        (image=None) `size` bytes the boot loader left at physical `address`.
+        Returns the guest_image.GuestImage (entry, segments)."""
+        source, close = self._open(image, address, size)
+        try:
+            img = guest_image.parse(source, self.ram, kind=kind)
+            for segment_address, data in guest_image.chunks(source, img):
+                self._core.write(segment_address, data)
+        finally:
+            if close:
+                source.close()
+        self.entry = img.entry
+        self._image_end = img.end()
+        return img
+
+    def load_initrd(self, image=None, address=None, size=None):
+        """An initrd (path, bytes, or memory the loader filled), placed below the device tree."""
+        source, close = self._open(image, address, size)
+        try:
+            n = len(source) if not close else source.seek(0, 2)
+            ipa = (self._dtb_address() - n) & ~0xFFF
+            if ipa < vm_layout.RAM_BASE + (16 << 20):
+                raise ValueError("no room for a %d-byte initrd in %d bytes of RAM" % (n, self.ram))
+            if close:
+                source.seek(0)
+                buf = bytearray(65536)
+                done = 0
+                while done < n:
+                    got = source.readinto(buf)
+                    self._core.write(ipa + done, memoryview(buf)[:got])
+                    done += got
+            else:
+                self._core.write(ipa, source)
+        finally:
+            if close:
+                source.close()
+        self.initrd = (ipa, n)
+        return ipa
+
+    def _open(self, image, address, size):
+        if image is None:
+            if address is None or size is None:
+                raise ValueError("give an image (a path or bytes), or the address and size the loader put it at")
+            return _physical(address, size), False
+        if isinstance(image, str):
+            return open(image, "rb"), True
+        return image, False
+
+    # -- devices -----------------------------------------------------------
+
+    def add_device(self, base, size, model, node=True):
+        """Trap guest accesses to [base, base + size) to `model` (a Device)."""
+        end = base + size
+        if base < vm_layout.RAM_BASE + self.ram and vm_layout.RAM_BASE < end:
+            raise ValueError("0x%x..0x%x overlaps the guest's RAM" % (base, end))
+        for b, e, m, _ in self._devices:
+            if base < e and b < end:
+                raise ValueError("0x%x..0x%x overlaps %r at 0x%x" % (base, end, m, b))
+        self._devices.append((base, end, model, node and model.compatible is not None))
+        return model
+
+    def passthrough(self, base, size, pa=None):
+        """Map host MMIO [pa, pa + size) at guest address `base` (pa = base by default)."""
+        self._core.map(base, base if pa is None else pa, size)
+
+    # -- the device tree ---------------------------------------------------
+
+    def _dtb_address(self):
+        return vm_layout.RAM_BASE + self.ram - DTB_MAX
+
+    def tree(self):
+        """The fdt.Tree the guest boots with (built from the configuration)."""
+        nodes = [vm_devicetree.mmio_node(type(m).__name__.lower(), b, e - b, m.compatible)
+                 for b, e, m, in_tree in self._devices if in_tree]
+        config = {"ram": self.ram, "cpus": self.cpus, "psci": self.psci, "cmdline": self.cmdline,
+                  "extra_nodes": nodes}
+        if self.initrd:
+            config["initrd_start"], config["initrd_size"] = self.initrd
+        return vm_devicetree.build(config)
+
+    def dtb(self):
+        return self.tree().dtb()
+
+    def dts(self):
+        return self.tree().dts()
+
+    # -- running -----------------------------------------------------------
+
+    def run(self, timeout_ms=None, console=True):
+        """Run until the VM stops; returns a VmStop. With `console`, what is
+        typed goes to the guest (Ctrl-C too) and Ctrl-] pauses; run() again
+        resumes. timeout_ms pauses it after that long."""
+        if self.stopped is not None:
+            raise ValueError("the VM has stopped (%r): make a new one" % (self.stopped,))
+        core = self._core
+        if not self._started:
+            if self.entry is None:
+                raise ValueError("nothing to run: load() a kernel first")
+            blob = self.dtb()
+            if len(blob) > DTB_MAX:
+                raise ValueError("the device tree is %d bytes, more than 2 MiB" % len(blob))
+            core.write(self._dtb_address(), blob)
+            core.reset(0, self.entry, self._dtb_address())
+            core.power(0, POWER_ON)
+            self._started = True
+            self._pending[0] = None     # start it
+        if console:
+            micropython.kbd_intr(-1)    # Ctrl-C is for the guest
+        try:
+            return self._loop(timeout_ms, console)
+        except KeyboardInterrupt:
+            self._pause()
+            raise
+        finally:
+            if console:
+                micropython.kbd_intr(3)
+            self.uart.flush()
+
+    def _loop(self, timeout_ms, console):
+        core = self._core
+        for i, pending in list(self._pending.items()):
+            del self._pending[i]
+            stop = self._start(i) if pending is None else self._handle(pending)
+            if stop:
+                return stop
+        remaining = timeout_ms
+        while True:
+            exit = core.wait(100 if remaining is None else min(100, remaining), console)
+            i = exit[0]
+            if i >= 0:
+                stop = self._handle(exit)
+                if stop:
+                    return stop
+                continue
+            self.uart.flush()
+            if i == -2:
+                data = sys.stdin.buffer.read(1)
+                if data[0] == ESCAPE:
+                    self._pause()
+                    return VmStop("paused", message="Ctrl-]: run() resumes it")
+                self.uart.feed(data)
+            elif remaining is not None:
+                remaining -= 100
+                if remaining <= 0:
+                    self._pause()
+                    return VmStop("timeout", message="run() resumes it")
+
+    def _start(self, i):
+        self._core.start(i)
+
+    def _handle(self, exit):
+        i, kind, a, b, c, d = exit
+        core = self._core
+        if kind == _vm.EXIT_MMIO:
+            ipa, width, write, value = a, b, c, d
+            for base, end, model, _ in self._devices:
+                if base <= ipa < end:
+                    try:
+                        if write:
+                            model.write(ipa - base, width, value)
+                            value = 0
+                        else:
+                            value = model.read(ipa - base, width) & _U64
+                    except Exception as e:
+                        return self._fault(i, "device %r at 0x%x raised %r" % (model, base, e))
+                    core.resume(i, value)
+                    return None
+            return self._fault(i, "%s of %d bytes at IPA 0x%x: no RAM or device there"
+                               % ("write" if write else "read", width, ipa), ipa=ipa)
+        if kind == _vm.EXIT_PSCI:
+            return self._psci(i, a & 0xFFFF_FFFF, b, c, d)
+        if kind == _vm.EXIT_STOPPED:
+            self._pending[i] = None     # paused: start it again on resume
+            return None
+        if kind == _vm.EXIT_DISABLED:
+            return self._fault(i, "virtualization was disabled on CPU %d" % self.cpu_ids[i])
+        esr = core.reg(i, 33)
+        message = "unhandled exit"
+        if esr & 0x3F == 0 or (esr >> 26) in (0x24, 0x20) and not esr & (1 << 24):
+            message = "an access the hypervisor cannot emulate (no syndrome: e.g. a load pair to MMIO)"
+        return self._fault(i, message)
+
+    def _psci(self, i, fn, x1, x2, x3):
+        core = self._core
+        if fn in PSCI_CPU_ON:
+            ret = self._cpu_on(x1 if fn == PSCI_CPU_ON[1] else x1 & 0xFFFF_FFFF, x2, x3)
+            core.resume(i, ret & _U64)
+            return None
+        if fn == PSCI_CPU_OFF:
+            core.power(i, POWER_OFF)    # it stays out until a CPU_ON
+            return None
+        if fn in (PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET):
+            self._stop_all()
+            self.stopped = VmStop("system_off" if fn == PSCI_SYSTEM_OFF else "reset", vcpu=i,
+                                  status=x1 if fn == PSCI_SYSTEM_OFF else None)
+            return self.stopped
+        core.resume(i, PSCI_NOT_SUPPORTED & _U64)
+        return None
+
+    def _cpu_on(self, mpidr, entry, context):
+        mpidr &= 0xFF_00FF_FFFF
+        if mpidr not in self.mpidrs:
+            return PSCI_INVALID_PARAMETERS
+        j = self.mpidrs.index(mpidr)
+        state = self._core.power(j)
+        if state == POWER_ON:
+            return PSCI_ALREADY_ON
+        if state != POWER_OFF or self._core.state(j) not in (0, 3):
+            return PSCI_ON_PENDING
+        if not vm_layout.RAM_BASE <= entry < vm_layout.RAM_BASE + self.ram or entry & 3:
+            return PSCI_INVALID_ADDRESS
+        self._core.reset(j, entry, context)
+        self._core.power(j, POWER_ON)
+        self._core.start(j)
+        return PSCI_SUCCESS
+
+    def _fault(self, i, message, ipa=None):
+        core = self._core
+        self._stop_all()
+        self.stopped = VmStop("fault", vcpu=i, esr=core.reg(i, 33), elr=core.reg(i, 31),
+                              far=core.reg(i, 34), ipa=ipa, message=message)
+        return self.stopped
+
+    def _stop_all(self):
+        """Every vCPU out of its guest; exits that arrive meanwhile are kept."""
+        core = self._core
+        running = [i for i in range(self.cpus) if core.state(i) in (1, 2)]
+        for i in running:
+            core.stop(i)
+        while running:
+            exit = core.wait(1000, False)
+            if exit[0] < 0:
+                raise OSError("vCPUs %r did not stop within 1 s" % running)
+            if exit[0] in running:
+                running.remove(exit[0])
+            if exit[1] != _vm.EXIT_STOPPED:
+                self._pending[exit[0]] = exit
+
+    def _pause(self):
+        self._stop_all()
+        self.uart.flush()
+
+    def regs(self, i=0):
+        """vCPU i's x0..x30 and pc (while it is stopped)."""
+        return [self._core.reg(i, n) for n in range(32)]
+
+    def close(self):
+        """Stop the guest and give back its RAM and CPUs."""
+        if self._core is not None:
+            self._core.close()
+            self._core = None
+            self._disable()
+
+    def _disable(self):
+        for p in self._enabled:
+            p.hardware_disable()
+        self._enabled = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _physical(address, size):
+    """Bytes the boot loader left in physical memory (QEMU's -device loader,
+    the Pi's initramfs line), read through the firmware's guarded access."""
+    import machine
+    if address & 3 or size < 0:
+        raise ValueError("address must be 4-byte aligned")
+    out = bytearray(size)
+    words = memoryview(out)
+    for k in range(0, size - size % 4, 4):
+        words[k:k + 4] = machine.mem32[address + k].to_bytes(4, "little")
+    for k in range(size - size % 4, size):
+        out[k] = machine.mem8[address + k]
+    return out

@@ -1,0 +1,382 @@
+// A virtual machine's C side (see vm.h): guest memory, stage 2, the vCPU
+// runner on each vCPU's CPU, PSCI queries answered in C, MMIO decoding.
+//
+// Built with -mgeneral-regs-only, as vcpu.c: vm_fast_exit() runs with the
+// guest's FP/SIMD registers live.
+#include "cpu.h"
+#include "devicetree.h"
+#include "gic.h"
+#include "mmu.h"
+#include "timer.h"
+#include "vm.h"
+
+#define SZ_2M   0x200000ul
+
+// ESR_EL2's ISS for a data abort (Arm ARM D24.2.41, "ISS encoding for an
+// exception from a Data Abort").
+#define DABT_ISV        (1u << 24)      // the fields below are valid
+#define DABT_SAS(iss)   (((iss) >> 22) & 3)     // access size: 1 << SAS bytes
+#define DABT_SSE        (1u << 21)      // sign-extend the loaded value
+#define DABT_SRT(iss)   (((iss) >> 16) & 31)    // the register (31: xzr)
+#define DABT_SF         (1u << 15)      // 64-bit register
+#define DABT_S1PTW      (1u << 7)       // the fault was on the guest's own table walk
+#define DABT_WNR        (1u << 6)       // a write
+#define DABT_DFSC(iss)  ((iss) & 0x3f)
+#define DFSC_TRANSLATION(dfsc)  (((dfsc) & 0x3c) == 0x04)   // translation fault, any level
+
+static vm_t the_vm;                     // one VM at a time
+static uint64_t stage2_pool[STAGE2_POOL_PAGES][512] __attribute__((aligned(4096)));
+
+static uint64_t align_up(uint64_t x, uint64_t a) {
+    return (x + a - 1) & ~(a - 1);
+}
+
+void vm_guest_memory(uint64_t *base, uint64_t *size) {
+    // The RAM range holding the firmware, from the end of its heap on.
+    const mem_range_t *ram;
+    unsigned int n = mmu_ram_ranges(&ram);
+    uint64_t end_fw = align_up((uintptr_t)__heap_end, SZ_2M);
+    *base = *size = 0;
+    for (unsigned int i = 0; i < n; ++i) {
+        uint64_t end = ram[i].base + ram[i].size;
+        if (ram[i].base <= end_fw && end_fw < end) {
+            *base = end_fw;
+            *size = (end - end_fw) & ~(SZ_2M - 1);
+        }
+    }
+}
+
+static void vcpu_init_for_vm(vm_t *vm, unsigned int i, unsigned int cpu, uint64_t mpidr) {
+    vcpu_ctx_t *v = &vm->vcpus[i];
+    uint64_t *p = (uint64_t *)v;
+    for (size_t k = 0; k < sizeof(*v) / 8; ++k) {
+        p[k] = 0;
+    }
+    v->slot = -1;
+    v->cpu = cpu;
+    v->vm = vm;
+    v->index = i;
+    v->frame.spsr = SPSR_EL1H_MASKED;
+    #define VM_CONTEXT_RESET(reg, reset) v->el1.reg = (reset);
+    VCPU_EL1_CONTEXT(VM_CONTEXT_RESET)
+    v->el1.sp_el1 = 0;
+    v->el1.vmpidr_el2 = (1ul << 31) | mpidr;       // bit 31 is RES1 in MPIDR_EL1
+    v->el1.vpidr_el2 = SYSREG_READ(midr_el1);
+    // VMIDs 1..VCPU_MAX belong to the lone vCPUs' slots.
+    v->vttbr = ((uint64_t)(VCPU_MAX + 1) << 48) | (uintptr_t)vm->s2.pool[0];
+    v->vtcr = vm->s2.vtcr;
+    v->tlb_fresh = true;
+    vm->power[i] = VM_POWER_OFF;
+}
+
+vm_t *vm_create(uint64_t ram_size, unsigned int n_vcpus, const unsigned int *cpus,
+    const uint64_t *mpidrs, const char **why) {
+    vm_t *vm = &the_vm;
+    if (vm->live) {
+        *why = "a VM exists already: close() it first (one VM at a time)";
+        return NULL;
+    }
+    uint64_t base, avail;
+    vm_guest_memory(&base, &avail);
+    if (ram_size == 0 || ram_size % SZ_2M) {
+        *why = "ram must be a positive multiple of 2 MiB";
+        return NULL;
+    }
+    if (ram_size > avail) {
+        *why = "not enough free RAM for the guest (see vm.free_ram())";
+        return NULL;
+    }
+    if (n_vcpus == 0 || n_vcpus > VM_MAX_VCPUS) {
+        *why = "cpus must be 1..8";
+        return NULL;
+    }
+    stage2_init(&vm->s2, stage2_pool);
+    if (!stage2_map(&vm->s2, VM_RAM_IPA, base, ram_size, STAGE2_NORMAL)) {
+        *why = "guest RAM does not fit the stage-2 address space";
+        return NULL;
+    }
+    vm->ram_pa = base;
+    vm->ram_size = ram_size;
+    vm->n_vcpus = n_vcpus;
+    for (unsigned int i = 0; i < n_vcpus; ++i) {
+        vcpu_init_for_vm(vm, i, cpus[i], mpidrs[i]);
+    }
+    for (unsigned int i = 0; i < n_vcpus; ++i) {
+        cpu_local[cpus[i]].vm_vcpu = &vm->vcpus[i];
+    }
+    __asm__ volatile ("dsb ish" ::: "memory");
+    vm->live = true;
+    return vm;
+}
+
+static bool vcpu_quiet(vcpu_ctx_t *v) {
+    uint32_t s = __atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE);
+    return s == VM_RUN_IDLE || s == VM_RUN_EXITED;
+}
+
+void vm_destroy(vm_t *vm) {
+    if (!vm->live) {
+        return;
+    }
+    for (unsigned int i = 0; i < vm->n_vcpus; ++i) {
+        vm_vcpu_stop(vm, i);
+    }
+    // Each runner leaves at its next exit: at once, as the stop request's
+    // SGI ends the guest's run. A CPU that does not come back within a
+    // second keeps its vCPU pointer (and so its guest) out of later VMs.
+    uint64_t deadline = timer_counter() + timer_ms_to_ticks(1000);
+    for (unsigned int i = 0; i < vm->n_vcpus; ++i) {
+        vcpu_ctx_t *v = &vm->vcpus[i];
+        while (!vcpu_quiet(v) && timer_counter() < deadline) {
+            __asm__ volatile ("wfe");
+        }
+        if (vcpu_quiet(v)) {
+            cpu_local[v->cpu].vm_vcpu = NULL;
+        }
+    }
+    // Stale stage-2 translations of this VMID must not serve the next VM.
+    __asm__ volatile ("dsb ish" ::: "memory");
+    vm->live = false;
+}
+
+void vm_reset_all(void) {
+    vm_destroy(&the_vm);
+}
+
+static uint8_t *ram_ptr(vm_t *vm, uint64_t ipa, uint64_t len) {
+    if (ipa < VM_RAM_IPA || len > vm->ram_size || ipa - VM_RAM_IPA > vm->ram_size - len) {
+        return NULL;
+    }
+    return (uint8_t *)(uintptr_t)(vm->ram_pa + (ipa - VM_RAM_IPA));
+}
+
+static void clean_inval_to_poc(uintptr_t start, uint64_t len) {
+    for (uintptr_t a = start & ~63ul; a < start + len; a += 64) {
+        __asm__ volatile ("dc civac, %0" :: "r" (a) : "memory");
+    }
+    __asm__ volatile ("dsb sy\n ic iallu\n dsb sy\n isb" ::: "memory");
+}
+
+bool vm_ram_write(vm_t *vm, uint64_t ipa, const void *src, uint64_t len) {
+    uint8_t *dst = ram_ptr(vm, ipa, len);
+    if (dst == NULL) {
+        return false;
+    }
+    const uint8_t *s = src;
+    for (uint64_t i = 0; i < len; ++i) {
+        dst[i] = s[i];
+    }
+    clean_inval_to_poc((uintptr_t)dst, len);
+    return true;
+}
+
+bool vm_ram_read(vm_t *vm, uint64_t ipa, void *dst, uint64_t len) {
+    uint8_t *src = ram_ptr(vm, ipa, len);
+    if (src == NULL) {
+        return false;
+    }
+    // What a guest wrote with its MMU off went straight to memory.
+    clean_inval_to_poc((uintptr_t)src, len);
+    uint8_t *d = dst;
+    for (uint64_t i = 0; i < len; ++i) {
+        d[i] = src[i];
+    }
+    return true;
+}
+
+bool vm_ram_zero(vm_t *vm, uint64_t ipa, uint64_t len) {
+    uint8_t *dst = ram_ptr(vm, ipa, len);
+    if (dst == NULL) {
+        return false;
+    }
+    uintptr_t a = (uintptr_t)dst, end = a + len;
+    for (; a < end && (a & 63); ++a) {
+        *(volatile uint8_t *)a = 0;
+    }
+    for (; a + 64 <= end; a += 64) {
+        __asm__ volatile ("dc zva, %0" :: "r" (a) : "memory");
+    }
+    for (; a < end; ++a) {
+        *(volatile uint8_t *)a = 0;
+    }
+    clean_inval_to_poc((uintptr_t)dst, len);
+    return true;
+}
+
+// -- the runner ----------------------------------------------------------
+
+void vm_vcpu_start(vm_t *vm, unsigned int i) {
+    vcpu_ctx_t *v = &vm->vcpus[i];
+    v->stop_req = false;
+    __atomic_store_n(&v->run_state, VM_RUN_REQUESTED, __ATOMIC_RELEASE);
+    gic_send_sgi(INTID_SGI_CALL, v->cpu);       // wakes its idle loop
+}
+
+void vm_vcpu_stop(vm_t *vm, unsigned int i) {
+    vcpu_ctx_t *v = &vm->vcpus[i];
+    v->stop_req = true;
+    __asm__ volatile ("dsb ish" ::: "memory");
+    uint32_t s = __atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE);
+    if (s == VM_RUN_REQUESTED || s == VM_RUN_RUNNING) {
+        gic_send_sgi(INTID_SGI_CALL, v->cpu);   // any IRQ ends the guest's run
+    }
+}
+
+void vm_vcpu_complete(vm_t *vm, unsigned int i, uint64_t value) {
+    vcpu_ctx_t *v = &vm->vcpus[i];
+    if (v->vm_exit == VM_EXIT_MMIO) {
+        if (!v->exit_args[2] && v->mmio_srt != 31) {       // a load: its value into Rt
+            unsigned int bits = 8u << v->mmio_size;
+            if (bits < 64) {
+                value &= (1ul << bits) - 1;
+                if (v->mmio_sse && (value >> (bits - 1)) & 1) {
+                    value |= ~0ul << bits;
+                }
+            }
+            if (!v->mmio_sf) {
+                value &= 0xffffffffu;                      // a W register: upper half zero
+            }
+            v->frame.x[v->mmio_srt] = value;
+        }
+        v->frame.elr += 4;
+    } else if (v->vm_exit == VM_EXIT_PSCI) {
+        v->frame.x[0] = value;                             // ELR is already past the call
+    }
+    v->vm_exit = 0;
+}
+
+// Decide on a synchronous exit on the vCPU's CPU: true if CPU 0 must see it.
+static bool sync_exit_needs_host(vcpu_ctx_t *v) {
+    uint32_t ec = FIELD_GET(ESR_EL2_EC, v->esr);
+    uint32_t iss = v->esr & 0x1ffffff;
+    if (ec == EC_DABT_LOWER && DFSC_TRANSLATION(DABT_DFSC(iss)) && !(iss & DABT_S1PTW)) {
+        uint64_t ipa = ((v->hpfar & 0x00000ffffffffff0ul) << 8) | (v->far & 0xfff);
+        if (iss & DABT_ISV) {
+            bool write = iss & DABT_WNR;
+            unsigned int srt = DABT_SRT(iss);
+            v->mmio_srt = srt;
+            v->mmio_size = DABT_SAS(iss);
+            v->mmio_sse = iss & DABT_SSE;
+            v->mmio_sf = iss & DABT_SF;
+            uint64_t value = 0;
+            if (write && srt != 31) {
+                value = v->frame.x[srt];
+                unsigned int bits = 8u << v->mmio_size;
+                if (bits < 64) {
+                    value &= (1ul << bits) - 1;
+                }
+            }
+            v->vm_exit = VM_EXIT_MMIO;
+            v->exit_args[0] = ipa;
+            v->exit_args[1] = 1u << v->mmio_size;
+            v->exit_args[2] = write;
+            v->exit_args[3] = value;
+            return true;
+        }
+    }
+    if (ec == EC_HVC64 || ec == EC_SMC64) {
+        // The PSCI calls vm_fast_exit() left: CPU_ON, CPU_OFF, SYSTEM_OFF,
+        // SYSTEM_RESET. (An SMC's ELR was stepped past it in vm_exit().)
+        v->vm_exit = VM_EXIT_PSCI;
+        for (int k = 0; k < 4; ++k) {
+            v->exit_args[k] = v->frame.x[k];
+        }
+        return true;
+    }
+    v->vm_exit = VM_EXIT_FAULT;
+    v->exit_args[0] = v->esr;
+    v->exit_args[1] = v->frame.elr;
+    v->exit_args[2] = v->far;
+    v->exit_args[3] = v->hpfar;
+    return true;
+}
+
+void vm_service_local(void) {
+    vcpu_ctx_t *v = this_cpu()->vm_vcpu;
+    if (v == NULL || !__atomic_compare_exchange_n(&v->run_state, &(uint32_t){VM_RUN_REQUESTED},
+        VM_RUN_RUNNING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        return;
+    }
+    for (;;) {
+        if (v->stop_req) {
+            v->vm_exit = VM_EXIT_STOPPED;
+            break;
+        }
+        int kind = vcpu_run_local(v, 0);
+        // A host IRQ ended the run; it has been served (vcpu_run_local
+        // unmasks IRQs on its way out). Back into the guest.
+        if (kind == VCPU_EXIT_IRQ || kind == VCPU_EXIT_TIMEOUT) {
+            continue;
+        }
+        if (kind == VCPU_EXIT_DISABLED) {
+            v->vm_exit = VM_EXIT_DISABLED;
+            break;
+        }
+        if (sync_exit_needs_host(v)) {
+            break;
+        }
+    }
+    __atomic_store_n(&v->run_state, VM_RUN_EXITED, __ATOMIC_RELEASE);
+    __asm__ volatile ("dsb ish\n sev" ::: "memory");
+}
+
+// -- PSCI answered in C ---------------------------------------------------
+
+static int64_t affinity_info(vm_t *vm, uint64_t mpidr, uint64_t level) {
+    if (level != 0) {
+        return PSCI_INVALID_PARAMETERS;
+    }
+    for (unsigned int i = 0; i < vm->n_vcpus; ++i) {
+        if ((vm->vcpus[i].el1.vmpidr_el2 & 0xff00fffffful) == (mpidr & 0xff00fffffful)) {
+            return __atomic_load_n(&vm->power[i], __ATOMIC_ACQUIRE);
+        }
+    }
+    return PSCI_INVALID_PARAMETERS;
+}
+
+static bool psci_supported(uint32_t fn) {
+    switch (fn) {
+        case PSCI_0_2_VERSION: case PSCI_0_2_CPU_OFF: case PSCI_0_2_CPU_ON: case PSCI_0_2_CPU_ON_64:
+        case PSCI_0_2_AFFINITY_INFO: case PSCI_0_2_AFFINITY_INFO_64: case PSCI_0_2_MIGRATE_INFO_TYPE:
+        case PSCI_0_2_SYSTEM_OFF: case PSCI_0_2_SYSTEM_RESET: case PSCI_1_0_FEATURES:
+            return true;
+        default:
+            return false;
+    }
+}
+
+bool vm_fast_exit(vcpu_ctx_t *v, trap_frame_t *frame, uint32_t ec) {
+    if (ec != EC_HVC64 && ec != EC_SMC64) {
+        return false;
+    }
+    uint32_t fn = (uint32_t)frame->x[0];
+    int64_t ret;
+    switch (fn) {
+        case PSCI_0_2_VERSION:
+            ret = PSCI_VERSION_1_0;
+            break;
+        case PSCI_1_0_FEATURES:
+            ret = psci_supported((uint32_t)frame->x[1]) ? PSCI_SUCCESS : PSCI_NOT_SUPPORTED;
+            break;
+        case PSCI_0_2_MIGRATE_INFO_TYPE:
+            ret = PSCI_MIGRATE_NOT_REQUIRED;
+            break;
+        case PSCI_0_2_AFFINITY_INFO:
+        case PSCI_0_2_AFFINITY_INFO_64:
+            ret = affinity_info(v->vm, fn == PSCI_0_2_AFFINITY_INFO ? (uint32_t)frame->x[1] : frame->x[1], frame->x[2]);
+            break;
+        case PSCI_0_2_CPU_OFF: case PSCI_0_2_CPU_ON: case PSCI_0_2_CPU_ON_64:
+        case PSCI_0_2_SYSTEM_OFF: case PSCI_0_2_SYSTEM_RESET:
+            return false;       // CPU 0 decides
+        default:
+            // Any other call (SMCCC, other PSCI functions, other HVC or SMC
+            // immediates): not supported, never a false success.
+            ret = PSCI_NOT_SUPPORTED;
+            break;
+    }
+    frame->x[0] = (uint64_t)ret;
+    if (ec == EC_SMC64) {
+        frame->elr += 4;        // a trapped SMC returns to itself: step past it
+    }
+    return true;
+}

@@ -1,0 +1,390 @@
+// `_vm`: the C side of firmware/vm.py. One object, _vm.Core, holds the VM
+// (core/vm.c); vm.py does everything that needs a decision in Python.
+//
+//   core = _vm.Core(ram, cpus, mpidrs)     guest RAM at 0x4000_0000, vCPU i on CPU cpus[i]
+//   core.write(ipa, data) / core.read(ipa, n) / core.zero(ipa, n)
+//   core.map(ipa, pa, size)                host MMIO passed straight through
+//   core.reset(i, pc, x0)                  a vCPU at its entry (EL1h, MMU off, IRQs masked)
+//   core.start(i) / core.stop(i)           run it on its CPU / ask it to stop
+//   core.wait(timeout_ms) -> (i, kind, a0, a1, a2, a3)
+//        i >= 0: vCPU i exited (kind VM_EXIT_*); i = -1: timeout; i = -2: console input
+//   core.resume(i, value)                  finish the exit (load value / x0) and start again
+//   core.power(i[, state])                 PSCI's view of vCPU i (ON 0, OFF 1, ON_PENDING 2)
+//   core.reg(i, n[, value]), core.regs(i)  x0..x30; n = 31 pc, 32 SP_EL1, 33 ESR, 34 FAR, 35 HPFAR
+//   core.close()
+//   _vm.free_ram() -> (base, size)         the physical RAM guests may use
+#include "py/mphal.h"
+#include "py/runtime.h"
+#include "py/stream.h"
+#include "core/cpu.h"
+#include "core/gic.h"
+#include "core/timer.h"
+#include "core/vm.h"
+#include "aarch64.h"
+
+typedef struct _vm_core_obj_t {
+    mp_obj_base_t base;
+    vm_t *vm;
+} vm_core_obj_t;
+
+static const mp_obj_type_t vm_core_type;
+
+static vm_t *vm_get(mp_obj_t self_in) {
+    vm_core_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (self->vm == NULL || !self->vm->live) {
+        mp_raise_ValueError(MP_ERROR_TEXT("the VM is closed"));
+    }
+    return self->vm;
+}
+
+static unsigned int vcpu_index(vm_t *vm, mp_obj_t i_in) {
+    mp_int_t i = mp_obj_get_int(i_in);
+    if (i < 0 || (mp_uint_t)i >= vm->n_vcpus) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("no vCPU %d (the VM has %u)"), (int)i, vm->n_vcpus);
+    }
+    return i;
+}
+
+static vcpu_ctx_t *vcpu_quiet(vm_t *vm, mp_obj_t i_in) {
+    vcpu_ctx_t *v = &vm->vcpus[vcpu_index(vm, i_in)];
+    uint32_t s = __atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE);
+    if (s == VM_RUN_REQUESTED || s == VM_RUN_RUNNING) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("vCPU %u is running: stop it first"), v->index);
+    }
+    return v;
+}
+
+// Core(ram, cpus, mpidrs)
+static mp_obj_t vm_core_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    mp_arg_check_num(n_args, n_kw, 3, 3, false);
+    uint64_t ram = aarch64_u64_arg(args[0]);
+    size_t n, n2;
+    mp_obj_t *cpu_objs, *mpidr_objs;
+    mp_obj_get_array(args[1], &n, &cpu_objs);
+    mp_obj_get_array(args[2], &n2, &mpidr_objs);
+    if (n != n2 || n == 0 || n > VM_MAX_VCPUS) {
+        mp_raise_ValueError(MP_ERROR_TEXT("cpus and mpidrs: one entry per vCPU, 1..8"));
+    }
+    unsigned int cpus[VM_MAX_VCPUS];
+    uint64_t mpidrs[VM_MAX_VCPUS];
+    for (size_t i = 0; i < n; ++i) {
+        cpus[i] = aarch64_cpu_arg(cpu_objs[i]);
+        if (cpus[i] == 0) {
+            mp_raise_ValueError(MP_ERROR_TEXT("CPU 0 runs Python and the REPL: give the vCPUs other CPUs"));
+        }
+        for (size_t k = 0; k < i; ++k) {
+            if (cpus[k] == cpus[i]) {
+                mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("CPU %u is given to two vCPUs"), cpus[i]);
+            }
+        }
+        if (cpu_local[cpus[i]].vm_vcpu != NULL) {
+            mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("CPU %u still runs a vCPU of a VM that did not stop"), cpus[i]);
+        }
+        mpidrs[i] = aarch64_u64_arg(mpidr_objs[i]);
+    }
+    if (!gic_driven()) {
+        mp_raise_ValueError(MP_ERROR_TEXT("guests need interrupts, and this machine's interrupt controller is not driven (see the boot message)"));
+    }
+    const char *why = NULL;
+    vm_t *vm = vm_create(ram, n, cpus, mpidrs, &why);
+    if (vm == NULL) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), why);
+    }
+    vm_core_obj_t *self = mp_obj_malloc_with_finaliser(vm_core_obj_t, type);
+    self->vm = vm;
+    return MP_OBJ_FROM_PTR(self);
+}
+
+static mp_obj_t vm_core_close(mp_obj_t self_in) {
+    vm_core_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (self->vm != NULL) {
+        vm_destroy(self->vm);
+        self->vm = NULL;
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(vm_core_close_obj, vm_core_close);
+
+static NORETURN void raise_outside_ram(uint64_t ipa, uint64_t len) {
+    mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("0x%llx..+0x%llx is not in the guest's RAM"),
+        (unsigned long long)ipa, (unsigned long long)len);
+}
+
+static mp_obj_t vm_core_write(mp_obj_t self_in, mp_obj_t ipa_in, mp_obj_t data_in) {
+    vm_t *vm = vm_get(self_in);
+    uint64_t ipa = aarch64_u64_arg(ipa_in);
+    mp_buffer_info_t data;
+    mp_get_buffer_raise(data_in, &data, MP_BUFFER_READ);
+    if (!vm_ram_write(vm, ipa, data.buf, data.len)) {
+        raise_outside_ram(ipa, data.len);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(vm_core_write_obj, vm_core_write);
+
+static mp_obj_t vm_core_read(mp_obj_t self_in, mp_obj_t ipa_in, mp_obj_t n_in) {
+    vm_t *vm = vm_get(self_in);
+    uint64_t ipa = aarch64_u64_arg(ipa_in);
+    mp_int_t n = mp_obj_get_int(n_in);
+    if (n < 0 || ipa < VM_RAM_IPA || (uint64_t)n > vm->ram_size || ipa - VM_RAM_IPA > vm->ram_size - n) {
+        raise_outside_ram(ipa, n);
+    }
+    vstr_t vstr;
+    vstr_init_len(&vstr, n);
+    vm_ram_read(vm, ipa, vstr.buf, n);
+    return mp_obj_new_bytes_from_vstr(&vstr);
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(vm_core_read_obj, vm_core_read);
+
+static mp_obj_t vm_core_zero(mp_obj_t self_in, mp_obj_t ipa_in, mp_obj_t n_in) {
+    vm_t *vm = vm_get(self_in);
+    uint64_t ipa = aarch64_u64_arg(ipa_in), n = aarch64_u64_arg(n_in);
+    if (!vm_ram_zero(vm, ipa, n)) {
+        raise_outside_ram(ipa, n);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(vm_core_zero_obj, vm_core_zero);
+
+// map(ipa, pa, size): host MMIO the guest may own, as Device memory.
+static mp_obj_t vm_core_map(size_t n_args, const mp_obj_t *args) {
+    vm_t *vm = vm_get(args[0]);
+    uint64_t ipa = aarch64_u64_arg(args[1]), pa = aarch64_u64_arg(args[2]), size = aarch64_u64_arg(args[3]);
+    if (size == 0 || ((ipa | pa | size) & 0xfff)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("ipa, pa and size must be 4 KiB aligned, size positive"));
+    }
+    if (ipa < VM_RAM_IPA + vm->ram_size && VM_RAM_IPA < ipa + size) {
+        mp_raise_ValueError(MP_ERROR_TEXT("that range overlaps the guest's RAM"));
+    }
+    if (!stage2_map(&vm->s2, ipa, pa, size, STAGE2_DEVICE)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("cannot map it: outside the IPA space, over an existing mapping, or out of table pages"));
+    }
+    for (unsigned int i = 0; i < vm->n_vcpus; ++i) {
+        vm->vcpus[i].tlb_fresh = true;
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vm_core_map_obj, 4, 4, vm_core_map);
+
+// reset(i, pc, x0): vCPU i at `pc` as booting.rst and PSCI CPU_ON start a CPU.
+static mp_obj_t vm_core_reset(size_t n_args, const mp_obj_t *args) {
+    vm_t *vm = vm_get(args[0]);
+    vcpu_ctx_t *v = vcpu_quiet(vm, args[1]);
+    uint64_t vmpidr = v->el1.vmpidr_el2, vpidr = v->el1.vpidr_el2;
+    for (int k = 0; k < 31; ++k) {
+        v->frame.x[k] = 0;
+    }
+    v->frame.x[0] = aarch64_u64_arg(args[3]);
+    v->frame.elr = aarch64_u64_arg(args[2]);
+    v->frame.spsr = SPSR_EL1H_MASKED;
+    v->frame.sp_el0 = 0;
+    #define VM_CONTEXT_RESET(reg, reset) v->el1.reg = (reset);
+    VCPU_EL1_CONTEXT(VM_CONTEXT_RESET)
+    v->el1.sp_el1 = 0;
+    v->el1.vmpidr_el2 = vmpidr;
+    v->el1.vpidr_el2 = vpidr;
+    v->vm_exit = 0;
+    v->run_state = VM_RUN_IDLE;
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vm_core_reset_obj, 4, 4, vm_core_reset);
+
+static mp_obj_t vm_core_start(mp_obj_t self_in, mp_obj_t i_in) {
+    vm_t *vm = vm_get(self_in);
+    vcpu_ctx_t *v = vcpu_quiet(vm, i_in);
+    if (v->vm_exit != 0 && v->vm_exit != VM_EXIT_STOPPED) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("vCPU %u has an exit to finish: resume(i, value)"), v->index);
+    }
+    vm_vcpu_start(vm, v->index);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(vm_core_start_obj, vm_core_start);
+
+static mp_obj_t vm_core_stop(mp_obj_t self_in, mp_obj_t i_in) {
+    vm_t *vm = vm_get(self_in);
+    vm_vcpu_stop(vm, vcpu_index(vm, i_in));
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(vm_core_stop_obj, vm_core_stop);
+
+static mp_obj_t vm_core_resume(mp_obj_t self_in, mp_obj_t i_in, mp_obj_t value_in) {
+    vm_t *vm = vm_get(self_in);
+    vcpu_ctx_t *v = vcpu_quiet(vm, i_in);
+    vm_vcpu_complete(vm, v->index, aarch64_u64_arg(value_in));
+    vm_vcpu_start(vm, v->index);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(vm_core_resume_obj, vm_core_resume);
+
+static mp_obj_t exit_tuple(int i, vcpu_ctx_t *v) {
+    mp_obj_t t[6] = { MP_OBJ_NEW_SMALL_INT(i), MP_OBJ_NEW_SMALL_INT(v ? v->vm_exit : 0) };
+    for (int k = 0; k < 4; ++k) {
+        t[2 + k] = v ? mp_obj_new_int_from_uint(v->exit_args[k]) : MP_OBJ_NEW_SMALL_INT(0);
+    }
+    return mp_obj_new_tuple(6, t);
+}
+
+// wait(timeout_ms, input=True): the next exit of any vCPU, console input
+// (if `input`), or the timeout. Python callbacks run meanwhile; Ctrl-C (if
+// the console still turns it into KeyboardInterrupt) is raised.
+static mp_obj_t vm_core_wait(size_t n_args, const mp_obj_t *args) {
+    vm_t *vm = vm_get(args[0]);
+    mp_int_t ms = mp_obj_get_int(args[1]);
+    bool input = n_args < 3 || mp_obj_is_true(args[2]);
+    uint64_t deadline = timer_counter() + timer_ms_to_ticks(ms < 0 ? 0 : ms);
+    static unsigned int next;           // fairness: start the scan after the last one served
+    for (;;) {
+        for (unsigned int k = 0; k < vm->n_vcpus; ++k) {
+            unsigned int i = (next + k) % vm->n_vcpus;
+            vcpu_ctx_t *v = &vm->vcpus[i];
+            if (__atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE) == VM_RUN_EXITED) {
+                v->run_state = VM_RUN_IDLE;
+                next = i + 1;
+                return exit_tuple(i, v);
+            }
+        }
+        if (input && (mp_hal_stdio_poll(MP_STREAM_POLL_RD) & MP_STREAM_POLL_RD)) {
+            return exit_tuple(-2, NULL);
+        }
+        if (timer_counter() >= deadline) {
+            return exit_tuple(-1, NULL);
+        }
+        mp_handle_pending(true);
+        // Until a runner's SEV, an IRQ, or the event stream.
+        __asm__ volatile ("wfe");
+    }
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vm_core_wait_obj, 2, 3, vm_core_wait);
+
+static mp_obj_t vm_core_power(size_t n_args, const mp_obj_t *args) {
+    vm_t *vm = vm_get(args[0]);
+    unsigned int i = vcpu_index(vm, args[1]);
+    if (n_args == 3) {
+        mp_int_t s = mp_obj_get_int(args[2]);
+        if (s < VM_POWER_ON || s > VM_POWER_ON_PENDING) {
+            mp_raise_ValueError(MP_ERROR_TEXT("power state: 0 ON, 1 OFF, 2 ON_PENDING"));
+        }
+        __atomic_store_n(&vm->power[i], s, __ATOMIC_RELEASE);
+        return mp_const_none;
+    }
+    return MP_OBJ_NEW_SMALL_INT(vm->power[i]);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vm_core_power_obj, 2, 3, vm_core_power);
+
+static mp_obj_t vm_core_reg(size_t n_args, const mp_obj_t *args) {
+    vm_t *vm = vm_get(args[0]);
+    vcpu_ctx_t *v = vcpu_quiet(vm, args[1]);
+    mp_int_t n = mp_obj_get_int(args[2]);
+    uint64_t *slot;
+    if (n >= 0 && n <= 30) {
+        slot = &v->frame.x[n];
+    } else if (n == 31) {
+        slot = &v->frame.elr;
+    } else if (n == 32) {
+        slot = &v->el1.sp_el1;
+    } else if (n >= 33 && n <= 35 && n_args == 3) {
+        uint64_t ro[3] = { v->esr, v->far, v->hpfar };
+        return mp_obj_new_int_from_uint(ro[n - 33]);
+    } else {
+        mp_raise_ValueError(MP_ERROR_TEXT("register: 0..30 x0..x30, 31 pc, 32 sp; 33 ESR, 34 FAR, 35 HPFAR (read-only)"));
+    }
+    if (n_args == 4) {
+        *slot = aarch64_u64_arg(args[3]);
+        return mp_const_none;
+    }
+    return mp_obj_new_int_from_uint(*slot);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vm_core_reg_obj, 3, 4, vm_core_reg);
+
+static mp_obj_t vm_core_state(mp_obj_t self_in, mp_obj_t i_in) {
+    vm_t *vm = vm_get(self_in);
+    return MP_OBJ_NEW_SMALL_INT(vm->vcpus[vcpu_index(vm, i_in)].run_state);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(vm_core_state_obj, vm_core_state);
+
+static void vm_core_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
+    if (dest[0] != MP_OBJ_NULL) {
+        dest[1] = MP_OBJ_SENTINEL;      // not stored here: continue to locals
+        return;
+    }
+    vm_core_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (self->vm != NULL && attr == MP_QSTR_ram_pa) {
+        dest[0] = mp_obj_new_int_from_uint(self->vm->ram_pa);
+    } else if (self->vm != NULL && attr == MP_QSTR_ram_size) {
+        dest[0] = mp_obj_new_int_from_uint(self->vm->ram_size);
+    } else if (self->vm != NULL && attr == MP_QSTR_vtcr) {
+        dest[0] = mp_obj_new_int_from_uint(self->vm->s2.vtcr);
+    } else if (self->vm != NULL && attr == MP_QSTR_ipa_bits) {
+        dest[0] = MP_OBJ_NEW_SMALL_INT(self->vm->s2.ipa_bits);
+    } else {
+        dest[1] = MP_OBJ_SENTINEL;
+    }
+}
+
+static const mp_rom_map_elem_t vm_core_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_write), MP_ROM_PTR(&vm_core_write_obj) },
+    { MP_ROM_QSTR(MP_QSTR_read), MP_ROM_PTR(&vm_core_read_obj) },
+    { MP_ROM_QSTR(MP_QSTR_zero), MP_ROM_PTR(&vm_core_zero_obj) },
+    { MP_ROM_QSTR(MP_QSTR_map), MP_ROM_PTR(&vm_core_map_obj) },
+    { MP_ROM_QSTR(MP_QSTR_reset), MP_ROM_PTR(&vm_core_reset_obj) },
+    { MP_ROM_QSTR(MP_QSTR_start), MP_ROM_PTR(&vm_core_start_obj) },
+    { MP_ROM_QSTR(MP_QSTR_stop), MP_ROM_PTR(&vm_core_stop_obj) },
+    { MP_ROM_QSTR(MP_QSTR_resume), MP_ROM_PTR(&vm_core_resume_obj) },
+    { MP_ROM_QSTR(MP_QSTR_wait), MP_ROM_PTR(&vm_core_wait_obj) },
+    { MP_ROM_QSTR(MP_QSTR_power), MP_ROM_PTR(&vm_core_power_obj) },
+    { MP_ROM_QSTR(MP_QSTR_reg), MP_ROM_PTR(&vm_core_reg_obj) },
+    { MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&vm_core_state_obj) },
+    { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&vm_core_close_obj) },
+    { MP_ROM_QSTR(MP_QSTR___del__), MP_ROM_PTR(&vm_core_close_obj) },
+};
+static MP_DEFINE_CONST_DICT(vm_core_locals, vm_core_locals_table);
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    vm_core_type,
+    MP_QSTR_Core,
+    MP_TYPE_FLAG_NONE,
+    make_new, vm_core_make_new,
+    attr, vm_core_attr,
+    locals_dict, &vm_core_locals
+    );
+
+static mp_obj_t vm_free_ram(void) {
+    uint64_t base, size;
+    vm_guest_memory(&base, &size);
+    mp_obj_t t[2] = { mp_obj_new_int_from_uint(base), mp_obj_new_int_from_uint(size) };
+    return mp_obj_new_tuple(2, t);
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(vm_free_ram_obj, vm_free_ram);
+
+static mp_obj_t vm_pa_bits(void) {
+    return MP_OBJ_NEW_SMALL_INT(stage2_pa_bits());
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(vm_pa_bits_obj, vm_pa_bits);
+
+static mp_obj_t vm_levels(void) {
+    return MP_OBJ_NEW_SMALL_INT(stage2_levels());
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(vm_levels_obj, vm_levels);
+
+static const mp_rom_map_elem_t vm_module_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__vm) },
+    { MP_ROM_QSTR(MP_QSTR_Core), MP_ROM_PTR(&vm_core_type) },
+    { MP_ROM_QSTR(MP_QSTR_free_ram), MP_ROM_PTR(&vm_free_ram_obj) },
+    { MP_ROM_QSTR(MP_QSTR_pa_bits), MP_ROM_PTR(&vm_pa_bits_obj) },
+    { MP_ROM_QSTR(MP_QSTR_levels), MP_ROM_PTR(&vm_levels_obj) },
+    { MP_ROM_QSTR(MP_QSTR_RAM_IPA), MP_ROM_INT(VM_RAM_IPA) },
+    { MP_ROM_QSTR(MP_QSTR_MAX_VCPUS), MP_ROM_INT(VM_MAX_VCPUS) },
+    { MP_ROM_QSTR(MP_QSTR_EXIT_MMIO), MP_ROM_INT(VM_EXIT_MMIO) },
+    { MP_ROM_QSTR(MP_QSTR_EXIT_PSCI), MP_ROM_INT(VM_EXIT_PSCI) },
+    { MP_ROM_QSTR(MP_QSTR_EXIT_FAULT), MP_ROM_INT(VM_EXIT_FAULT) },
+    { MP_ROM_QSTR(MP_QSTR_EXIT_STOPPED), MP_ROM_INT(VM_EXIT_STOPPED) },
+    { MP_ROM_QSTR(MP_QSTR_EXIT_DISABLED), MP_ROM_INT(VM_EXIT_DISABLED) },
+};
+static MP_DEFINE_CONST_DICT(vm_module_globals, vm_module_globals_table);
+
+const mp_obj_module_t vm_c_module = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&vm_module_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR__vm, vm_c_module);
