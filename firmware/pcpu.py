@@ -114,6 +114,25 @@ class Aarch64PerCpu(AxArchPerCpu):
         _write("VBAR_EL2", ORI_EXCEPTION_VECTOR_BASE[cpu] or aarch64.HOST_VECTORS, cpu)
 
 
+    def pa_range(self):
+        """The physical addresses this CPU can reach: range(0, 2**bits), the
+        bits from ID_AA64MMFR0_EL1.PARange (as the newer arm_vcpu offers)."""
+        return range(0, 1 << _pa_bits(self.cpu_id))
+
+    def max_guest_page_table_levels(self):
+        """Stage-2 levels a guest's address space gets: 4 from a 44-bit PA
+        range up, else 3 (the VM's stage 2 uses the same rule)."""
+        return 4 if _pa_bits(self.cpu_id) >= 44 else 3
+
+
+_PARANGE_BITS = (32, 36, 40, 42, 44, 48, 52)
+
+
+def _pa_bits(cpu):
+    parange = _read("ID_AA64MMFR0_EL1", cpu) & sysregs.mask("ID_AA64MMFR0_EL1", "PARange")
+    return _PARANGE_BITS[parange] if parange < len(_PARANGE_BITS) else 48
+
+
 def _rollback(cpu, vbar, hcr):
     for name, value in (("HCR_EL2", hcr), ("VBAR_EL2", vbar)):
         try:

@@ -20,6 +20,7 @@ import _vm
 import aarch64
 import micropython
 import sys
+import time
 
 import fdt
 import guest_image
@@ -157,8 +158,10 @@ class PL011(Device):
 
     def flush(self):
         if self.tx:
-            out = self.out if self.out is not None else sys.stdout
-            out.write(self.tx.decode("utf-8", "replace") if out is sys.stdout else bytes(self.tx))
+            if self.out is None:
+                sys.stdout.write(self.tx.decode("utf-8", "replace"))
+            else:
+                self.out.write(bytes(self.tx))
             self.tx = bytearray()
 
     def feed(self, data):
@@ -217,52 +220,55 @@ class VM:
 
     def load(self, image=None, address=None, size=None, kind=None):
         """Load the kernel: a path on the target's filesystem, bytes, or
-        (image=None) `size` bytes the boot loader left at physical `address`.
-        Returns the guest_image.GuestImage (entry, segments)."""
-        source, close = self._open(image, address, size)
-        try:
+        (image=None) `size` bytes the boot loader left at physical `address`
+        (QEMU's -device loader, the Pi's config.txt initramfs line). Returns
+        the guest_image.GuestImage (kind, entry, segments)."""
+        if image is None:
+            source = _PhysicalFile(address, size)
             img = guest_image.parse(source, self.ram, kind=kind)
-            for segment_address, data in guest_image.chunks(source, img):
-                self._core.write(segment_address, data)
-        finally:
-            if close:
-                source.close()
+            for segment_address, offset, file_size, _ in img.segments:
+                self._core.copy_from_pa(segment_address, address + offset, file_size)
+        else:
+            source = open(image, "rb") if isinstance(image, str) else image
+            try:
+                img = guest_image.parse(source, self.ram, kind=kind)
+                for segment_address, data in guest_image.chunks(source, img):
+                    self._core.write(segment_address, data)
+            finally:
+                if source is not image:
+                    source.close()
         self.entry = img.entry
-        self._image_end = img.end()
         return img
 
     def load_initrd(self, image=None, address=None, size=None):
-        """An initrd (path, bytes, or memory the loader filled), placed below the device tree."""
-        source, close = self._open(image, address, size)
-        try:
-            n = len(source) if not close else source.seek(0, 2)
-            ipa = (self._dtb_address() - n) & ~0xFFF
-            if ipa < vm_layout.RAM_BASE + (16 << 20):
-                raise ValueError("no room for a %d-byte initrd in %d bytes of RAM" % (n, self.ram))
-            if close:
-                source.seek(0)
+        """An initrd (a path, bytes, or `size` bytes the loader left at
+        physical `address`), placed below the device tree. Returns its IPA."""
+        if image is None:
+            if address is None or size is None:
+                raise ValueError("give the initrd (a path or bytes), or the address and size the loader put it at")
+            n = size
+        elif isinstance(image, str):
+            import os
+            n = os.stat(image)[6]
+        else:
+            n = len(image)
+        ipa = (self._dtb_address() - n) & ~0xFFF
+        if ipa < vm_layout.RAM_BASE + (16 << 20):
+            raise ValueError("no room for a %d-byte initrd in %d MiB of RAM" % (n, self.ram >> 20))
+        if image is None:
+            self._core.copy_from_pa(ipa, address, size)
+        elif isinstance(image, str):
+            with open(image, "rb") as f:
                 buf = bytearray(65536)
                 done = 0
                 while done < n:
-                    got = source.readinto(buf)
+                    got = f.readinto(buf)
                     self._core.write(ipa + done, memoryview(buf)[:got])
                     done += got
-            else:
-                self._core.write(ipa, source)
-        finally:
-            if close:
-                source.close()
+        else:
+            self._core.write(ipa, image)
         self.initrd = (ipa, n)
         return ipa
-
-    def _open(self, image, address, size):
-        if image is None:
-            if address is None or size is None:
-                raise ValueError("give an image (a path or bytes), or the address and size the loader put it at")
-            return _physical(address, size), False
-        if isinstance(image, str):
-            return open(image, "rb"), True
-        return image, False
 
     # -- devices -----------------------------------------------------------
 
@@ -341,27 +347,29 @@ class VM:
             stop = self._start(i) if pending is None else self._handle(pending)
             if stop:
                 return stop
-        remaining = timeout_ms
+        deadline = None if timeout_ms is None else time.ticks_add(time.ticks_ms(), timeout_ms)
+        handled = 0
         while True:
-            exit = core.wait(100 if remaining is None else min(100, remaining), console)
+            exit = core.wait(100, console)
             i = exit[0]
             if i >= 0:
                 stop = self._handle(exit)
                 if stop:
                     return stop
-                continue
-            self.uart.flush()
+                handled += 1
+                if handled & 63:
+                    continue            # look at the clock now and then, not per exit
+            else:
+                self.uart.flush()
             if i == -2:
                 data = sys.stdin.buffer.read(1)
                 if data[0] == ESCAPE:
                     self._pause()
                     return VmStop("paused", message="Ctrl-]: run() resumes it")
                 self.uart.feed(data)
-            elif remaining is not None:
-                remaining -= 100
-                if remaining <= 0:
-                    self._pause()
-                    return VmStop("timeout", message="run() resumes it")
+            if deadline is not None and time.ticks_diff(deadline, time.ticks_ms()) <= 0:
+                self._pause()
+                return VmStop("timeout", message="run() resumes it")
 
     def _start(self, i):
         self._core.start(i)
@@ -393,10 +401,18 @@ class VM:
         if kind == _vm.EXIT_DISABLED:
             return self._fault(i, "virtualization was disabled on CPU %d" % self.cpu_ids[i])
         esr = core.reg(i, 33)
-        message = "unhandled exit"
-        if esr & 0x3F == 0 or (esr >> 26) in (0x24, 0x20) and not esr & (1 << 24):
-            message = "an access the hypervisor cannot emulate (no syndrome: e.g. a load pair to MMIO)"
-        return self._fault(i, message)
+        ec = esr >> 26
+        ipa = None
+        if ec in (0x20, 0x24):          # instruction or data abort from the guest
+            ipa = (core.reg(i, 35) & 0xFFFFFFFFFF0) << 8 | core.reg(i, 34) & 0xFFF
+        if ec == 0x20:
+            message = "instruction fetch from IPA 0x%x: no RAM there" % ipa
+        elif ec == 0x24 and not esr & (1 << 24):
+            message = ("an access at IPA 0x%x the hypervisor cannot emulate: the instruction "
+                       "gives no syndrome (a load/store pair, or with writeback)" % ipa)
+        else:
+            message = "an exit the VM does not handle (%s)" % sysregs.ec_name(esr)
+        return self._fault(i, message, ipa)
 
     def _psci(self, i, fn, x1, x2, x3):
         core = self._core
@@ -481,16 +497,26 @@ class VM:
         self.close()
 
 
-def _physical(address, size):
-    """Bytes the boot loader left in physical memory (QEMU's -device loader,
-    the Pi's initramfs line), read through the firmware's guarded access."""
-    import machine
-    if address & 3 or size < 0:
-        raise ValueError("address must be 4-byte aligned")
-    out = bytearray(size)
-    words = memoryview(out)
-    for k in range(0, size - size % 4, 4):
-        words[k:k + 4] = machine.mem32[address + k].to_bytes(4, "little")
-    for k in range(size - size % 4, size):
-        out[k] = machine.mem8[address + k]
-    return out
+class _PhysicalFile:
+    """What the boot loader left in physical memory, as a read-only file for
+    guest_image.parse(), which reads only the headers (through the firmware's
+    guarded access: a bad address is an aarch64.Fault)."""
+
+    def __init__(self, address, size):
+        if address is None or size is None:
+            raise ValueError("give an image (a path or bytes), or the address and size the loader put it at")
+        self.address, self.size, self.pos = address, size, 0
+
+    def seek(self, offset, whence=0):
+        self.pos = offset if whence == 0 else self.size + offset if whence == 2 else self.pos + offset
+        return self.pos
+
+    def tell(self):
+        return self.pos
+
+    def read(self, n):
+        import machine
+        n = max(0, min(n, self.size - self.pos))
+        out = bytes([machine.mem8[self.address + self.pos + k] for k in range(n)])
+        self.pos += n
+        return out

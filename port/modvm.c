@@ -4,6 +4,7 @@
 //   core = _vm.Core(ram, cpus, mpidrs)     guest RAM at 0x4000_0000, vCPU i on CPU cpus[i]
 //   core.write(ipa, data) / core.read(ipa, n) / core.zero(ipa, n)
 //   core.map(ipa, pa, size)                host MMIO passed straight through
+//   core.copy_from_pa(ipa, pa, size)       what the boot loader left in RAM, into guest RAM
 //   core.reset(i, pc, x0)                  a vCPU at its entry (EL1h, MMU off, IRQs masked)
 //   core.start(i) / core.stop(i)           run it on its CPU / ask it to stop
 //   core.wait(timeout_ms) -> (i, kind, a0, a1, a2, a3)
@@ -146,6 +147,17 @@ static mp_obj_t vm_core_zero(mp_obj_t self_in, mp_obj_t ipa_in, mp_obj_t n_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(vm_core_zero_obj, vm_core_zero);
 
+// copy_from_pa(ipa, pa, size): what the boot loader left in physical RAM.
+static mp_obj_t vm_core_copy_from_pa(size_t n_args, const mp_obj_t *args) {
+    vm_t *vm = vm_get(args[0]);
+    const char *why = vm_ram_copy_from_pa(vm, aarch64_u64_arg(args[1]), aarch64_u64_arg(args[2]), aarch64_u64_arg(args[3]));
+    if (why != NULL) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), why);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vm_core_copy_from_pa_obj, 4, 4, vm_core_copy_from_pa);
+
 // map(ipa, pa, size): host MMIO the guest may own, as Device memory.
 static mp_obj_t vm_core_map(size_t n_args, const mp_obj_t *args) {
     vm_t *vm = vm_get(args[0]);
@@ -234,6 +246,10 @@ static mp_obj_t vm_core_wait(size_t n_args, const mp_obj_t *args) {
     uint64_t deadline = timer_counter() + timer_ms_to_ticks(ms < 0 ? 0 : ms);
     static unsigned int next;           // fairness: start the scan after the last one served
     for (;;) {
+        // Input first: a guest flooding its console must not keep Ctrl-] out.
+        if (input && (mp_hal_stdio_poll(MP_STREAM_POLL_RD) & MP_STREAM_POLL_RD)) {
+            return exit_tuple(-2, NULL);
+        }
         for (unsigned int k = 0; k < vm->n_vcpus; ++k) {
             unsigned int i = (next + k) % vm->n_vcpus;
             vcpu_ctx_t *v = &vm->vcpus[i];
@@ -242,9 +258,6 @@ static mp_obj_t vm_core_wait(size_t n_args, const mp_obj_t *args) {
                 next = i + 1;
                 return exit_tuple(i, v);
             }
-        }
-        if (input && (mp_hal_stdio_poll(MP_STREAM_POLL_RD) & MP_STREAM_POLL_RD)) {
-            return exit_tuple(-2, NULL);
         }
         if (timer_counter() >= deadline) {
             return exit_tuple(-1, NULL);
@@ -326,6 +339,7 @@ static const mp_rom_map_elem_t vm_core_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_read), MP_ROM_PTR(&vm_core_read_obj) },
     { MP_ROM_QSTR(MP_QSTR_zero), MP_ROM_PTR(&vm_core_zero_obj) },
     { MP_ROM_QSTR(MP_QSTR_map), MP_ROM_PTR(&vm_core_map_obj) },
+    { MP_ROM_QSTR(MP_QSTR_copy_from_pa), MP_ROM_PTR(&vm_core_copy_from_pa_obj) },
     { MP_ROM_QSTR(MP_QSTR_reset), MP_ROM_PTR(&vm_core_reset_obj) },
     { MP_ROM_QSTR(MP_QSTR_start), MP_ROM_PTR(&vm_core_start_obj) },
     { MP_ROM_QSTR(MP_QSTR_stop), MP_ROM_PTR(&vm_core_stop_obj) },

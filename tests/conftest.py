@@ -68,8 +68,18 @@ def target_source(name, **params):
     Comments are not sent: a byte typed into the UART costs about 10 us,
     so a hundred bytes cost as much as a whole round trip. The assignments take the place
     of the file's first line, its opening comment, so a target traceback's
-    line numbers are the file's own."""
+    line numbers are the file's own.
+
+    A line `from helper import *` naming another file of tests/target/ (such
+    as vm_asm.py) becomes one exec() of that file's text, on the same line,
+    as the target has no such module."""
     lines = _without_comments((TARGET_DIR / name).read_text())
+    for i, line in enumerate(lines):
+        words = line.split()
+        if len(words) == 4 and words[0] == "from" and words[2:] == ["import", "*"] \
+                and (TARGET_DIR / (words[1] + ".py")).exists():
+            helper = "\n".join(_without_comments((TARGET_DIR / (words[1] + ".py")).read_text()))
+            lines[i] = "exec(%r)" % helper
     assignments = "; ".join("%s = %r" % kv for kv in params.items())
     if lines and lines[0] == "":
         lines[0] = assignments

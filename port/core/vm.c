@@ -24,6 +24,8 @@
 #define DABT_DFSC(iss)  ((iss) & 0x3f)
 #define DFSC_TRANSLATION(dfsc)  (((dfsc) & 0x3c) == 0x04)   // translation fault, any level
 
+extern char __image_start[];
+
 static vm_t the_vm;                     // one VM at a time
 static uint64_t stage2_pool[STAGE2_POOL_PAGES][512] __attribute__((aligned(4096)));
 
@@ -201,6 +203,40 @@ bool vm_ram_zero(vm_t *vm, uint64_t ipa, uint64_t len) {
     }
     clean_inval_to_poc((uintptr_t)dst, len);
     return true;
+}
+
+const char *vm_ram_copy_from_pa(vm_t *vm, uint64_t ipa, uint64_t pa, uint64_t len) {
+    uint8_t *dst = ram_ptr(vm, ipa, len);
+    if (dst == NULL) {
+        return "the destination is not in the guest's RAM";
+    }
+    if (pa + len < pa) {
+        return "the source range wraps around";
+    }
+    uint64_t fw_start = (uintptr_t)__image_start, fw_end = (uintptr_t)__heap_end;
+    if (pa < fw_end && fw_start < pa + len) {
+        return "the source overlaps the firmware";
+    }
+    if (pa < vm->ram_pa + vm->ram_size && vm->ram_pa < pa + len) {
+        return "the source overlaps the guest's own RAM (a VM zeroes its RAM when it is made: load to another address, or make the VM smaller)";
+    }
+    const mem_range_t *ram;
+    unsigned int n = mmu_ram_ranges(&ram);
+    bool in_ram = false;
+    for (unsigned int i = 0; i < n; ++i) {
+        in_ram |= pa >= ram[i].base && pa + len <= ram[i].base + ram[i].size;
+    }
+    if (!in_ram) {
+        return "the source is not in RAM the firmware maps (aarch64.ram())";
+    }
+    // The loader wrote it before the firmware's caches were on.
+    clean_inval_to_poc((uintptr_t)pa, len);
+    const uint8_t *src = (const uint8_t *)(uintptr_t)pa;
+    for (uint64_t i = 0; i < len; ++i) {
+        dst[i] = src[i];
+    }
+    clean_inval_to_poc((uintptr_t)dst, len);
+    return NULL;
 }
 
 // -- the runner ----------------------------------------------------------

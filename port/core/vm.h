@@ -73,6 +73,9 @@ void vm_reset_all(void);
 bool vm_ram_write(vm_t *vm, uint64_t ipa, const void *src, uint64_t len);
 bool vm_ram_read(vm_t *vm, uint64_t ipa, void *dst, uint64_t len);
 bool vm_ram_zero(vm_t *vm, uint64_t ipa, uint64_t len);
+// Copy what a boot loader left in physical RAM at `pa` into guest RAM. Only
+// from RAM outside the firmware and outside this guest's own: NULL, or why not.
+const char *vm_ram_copy_from_pa(vm_t *vm, uint64_t ipa, uint64_t pa, uint64_t len);
 
 // Runner (CPU 0 side)
 void vm_vcpu_start(vm_t *vm, unsigned int i);

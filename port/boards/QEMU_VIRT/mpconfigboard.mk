@@ -9,7 +9,7 @@ MAX_CPUS = 4
 # How QEMU runs this board: the Makefile and host_tools/boards.py read these.
 # QEMU_SMP is the default CPU count; QEMU_SMP_FIXED = 1 means -smp cannot change it.
 QEMU_MACHINE = virt
-QEMU_ARGS = -M virt,virtualization=on,gic-version=2 -cpu cortex-a72 -m 256M -nic none
+QEMU_ARGS = -M virt,virtualization=on,gic-version=2 -cpu cortex-a72 -m 1G -nic none
 QEMU_SMP = 4
 QEMU_SMP_FIXED = 0
 FIRMWARE_IMAGE = firmware.elf
