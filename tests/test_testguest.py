@@ -259,3 +259,15 @@ def test_checks_fail_on_a_device_that_is_not_a_register_file(tmp_path):
         ["mmio 8-bit", "mmio 16-bit", "mmio 32-bit", "mmio 64-bit", "mmio zero register"]
     assert "  32-bit: ldrsw x19 gave 0x0, expected 0xffffffff80000001" in lines
     assert lines[-1] == "FAIL 5"
+
+
+def test_a_cpu_node_without_a_cpu_fails_its_cpu_on(tmp_path):
+    """A tree with three cpus on a machine with two: CPU_ON of the third is
+    refused, that is one failure, and the guest does not wait for it."""
+    dtb = tmp_path / "three.dtb"
+    dtb.write_bytes(vm_devicetree.build({"ram": RAM_SIZE, "cpus": 3}).dtb())
+    lines = run(smp=2, dtb=dtb)
+    assert "cpus 3" in lines
+    assert failed(lines) == ["cpu on of cpu 2 (mpidr 0x2, context id 2): -2 (INVALID_PARAMETERS): FAILED"]
+    assert "cpu 1 ran with context id 1 and mpidr 0x1 (expected 1 and 0x1): ok" in lines
+    assert lines[-1] == "FAIL 1"

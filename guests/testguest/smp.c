@@ -101,16 +101,17 @@ void smp_checks(void)
     check(nobody == PSCI_INVALID_PARAMETERS, "cpu on of mpidr 0xfe00000000 (no such cpu): %ld (%s)",
           nobody, psci_result_name(nobody));
 
+    bool started[MAX_CPUS] = { false };
     for (unsigned int i = 0; i < n; i++) {
         if ((int)i == boot_cpu) {
             continue;
         }
         int64_t on = psci_call(PSCI_CPU_ON_64, cpus[i].mpidr, (uint64_t)secondary_entry, i);
-        check(on == PSCI_SUCCESS, "cpu on of cpu %u (mpidr 0x%lx, context id %u): %ld (%s)",
-              i, cpus[i].mpidr, i, on, psci_result_name(on));
+        started[i] = check(on == PSCI_SUCCESS, "cpu on of cpu %u (mpidr 0x%lx, context id %u): %ld (%s)",
+                           i, cpus[i].mpidr, i, on, psci_result_name(on));
     }
     for (unsigned int i = 0; i < n; i++) {
-        if ((int)i == boot_cpu) {
+        if (!started[i]) {
             continue;
         }
         struct secondary_report *r = &secondary_reports[i];
@@ -131,7 +132,7 @@ void smp_checks(void)
               secondary_bad_context & ~BIT(63), MAX_CPUS - 1);
     }
     for (unsigned int i = 0; i < n; i++) {
-        if ((int)i == boot_cpu) {
+        if (!started[i]) {
             continue;
         }
         int64_t state = wait_for_off(i);
