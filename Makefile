@@ -3,6 +3,7 @@
 #   make run        build the firmware and boot it in QEMU with the REPL here
 #   make test       every test (host unit tests, on-target tests, MicroPython's own suite)
 #   make firmware   build/$(BOARD)/firmware.elf (BOARD=QEMU_VIRT or RPI4)
+#   make guests     build/guests/testguest.{elf,bin}: the VM's test guest (guests/testguest/)
 #   make bench      benchmarks, written to build/bench.json
 #   make debug      QEMU stopped at the entry point, gdb-multiarch attached
 #   make clean      remove build outputs (keeps the downloaded MicroPython source)
@@ -46,7 +47,7 @@ FIRMWARE := $(BUILD_ROOT)/$(BOARD)/firmware.elf
 SHELL := /bin/bash
 export BUILD_VERBOSE ?= 0
 
-.PHONY: all run test firmware firmware-all sdcard bench debug clean setup packages venv micropython FORCE
+.PHONY: all run test firmware firmware-all guests sdcard bench debug clean setup packages venv micropython FORCE
 .DEFAULT_GOAL := run
 
 all: firmware
@@ -97,6 +98,14 @@ firmware: $(MICROPY_STAMP) $(MBEDTLS_STAMP) $(MUSL_STAMP) | $(STAMPS)/packages
 		MBEDTLS_TOP=$(MBEDTLS_TOP) MUSL_TOP=$(MUSL_TOP) \
 		BUILD=$(BUILD_ROOT)/$(BOARD) -j$(shell nproc) all 2>&1 | { grep -Ev '^makeversionhdr.py: Warning: No git|root_pointers.collected$$|registrations not updated$$' || true; }
 
+# The guests the VM's tests boot, built from source with the same cross compiler.
+CROSS_COMPILE ?= aarch64-linux-gnu-
+GUESTS_BUILD := $(BUILD_ROOT)/guests
+
+guests: | $(STAMPS)/packages
+	@$(MAKE) --no-print-directory -C $(PROJECT_TOP)/guests/testguest BUILD=$(GUESTS_BUILD) \
+		CROSS_COMPILE=$(CROSS_COMPILE) $(if $(filter 1,$(BUILD_VERBOSE)),,-s)
+
 # ---------------------------------------------------------------------------
 # Run
 
@@ -124,9 +133,10 @@ debug: firmware venv
 
 BOARDS := QEMU_VIRT RPI4
 
-# Every board's firmware: the on-target tests run on both.
+# Every board's firmware (the on-target tests run on both) and the guests.
 firmware-all: $(MICROPY_STAMP) $(MBEDTLS_STAMP) $(MUSL_STAMP) | $(STAMPS)/packages
 	@for b in $(BOARDS); do $(MAKE) --no-print-directory firmware BOARD=$$b || exit 1; done
+	@$(MAKE) --no-print-directory guests
 
 test: firmware-all venv
 	@echo "==> pytest"
@@ -143,4 +153,4 @@ sdcard: venv
 	@$(PYTHON) -m host_tools sdcard build $(if $(RPI_FIRMWARE_DIR),--firmware-dir $(RPI_FIRMWARE_DIR))
 
 clean:
-	rm -rf $(BUILD_ROOT)/QEMU_VIRT $(BUILD_ROOT)/RPI4 $(BUILD_ROOT)/mpy-cross $(BUILD_ROOT)/bench.json
+	rm -rf $(BUILD_ROOT)/QEMU_VIRT $(BUILD_ROOT)/RPI4 $(BUILD_ROOT)/mpy-cross $(BUILD_ROOT)/guests $(BUILD_ROOT)/bench.json

@@ -84,3 +84,12 @@ def test_a_second_build_does_nothing():
     r = _make("firmware")
     assert r.returncode == 0
     assert "CC " not in r.stdout and "LINK" not in r.stdout and "MPY " not in r.stdout
+
+
+def test_make_guests_builds_the_test_guest_once():
+    r = _make("guests")
+    assert r.returncode == 0, r.stderr
+    for name in ("testguest.elf", "testguest.bin"):
+        assert (boards.BUILD / "guests" / name).stat().st_size > 0
+    again = _make("guests")
+    assert again.returncode == 0 and again.stdout == "" and again.stderr == ""
