@@ -137,6 +137,8 @@ class PL011(Device):
                 self.ris &= ~self.INT_RX
             return c
         if offset == self.FR:
+            if not self.rx:
+                self.flush()            # a guest waiting for input has said what it had to say
             return (self.FR_RXFE if not self.rx else 0) | (self.FR_RXFF if len(self.rx) >= self.FIFO else 0) | self.FR_TXFE
         if offset == self.RIS:
             return self.ris
@@ -358,9 +360,8 @@ class VM:
                     return stop
                 handled += 1
                 if handled & 63:
-                    continue            # look at the clock now and then, not per exit
-            else:
-                self.uart.flush()
+                    continue            # the console and the clock now and then, not per exit
+            self.uart.flush()
             if i == -2:
                 data = sys.stdin.buffer.read(1)
                 if data[0] == ESCAPE:

@@ -124,6 +124,7 @@ def run(out_path, micropy_top):
 GOALS = {
     "read_sysreg_insns": 1500, "enable_disable_insns": 12000, "null_hypercall_insns": 200,
     "python_exit_round_trip_insns": 8000, "host_exec_round_trip_ms": 1.0, "boot_to_prompt_s": 0.3,
+    "vm_mmio_store_round_trip_insns": 6000, "vm_psci_version_insns": 300,
 }
 
 

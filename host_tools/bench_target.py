@@ -70,5 +70,28 @@ R["build_100k_str_list_insns_per_item"] = t * NS_PER_TICK / 100000
 _big = None
 p0.hardware_disable()
 for x in (v, vl, vx): x.close()
+# A VM (vm.py): a guest store to a Python device model and back into the
+# guest, and PSCI_VERSION answered in C. The guest times its own loop of N
+# calls with the virtual counter (x10, x11), so the VM's setup is not in it.
+import vm as _vmm, io as _io
+_CNTVCT = (3, 3, 14, 0, 2)
+def _vm_loop(body, n, device=None):
+    words = [A64.movz(2, n & 0xFFFF), A64.movz(3, n >> 16), 0x8B034042,    # x2 = n (add x2, x2, x3, lsl #16)
+             A64.movz(5, 0x0B00, 16), A64.ISB, A64.mrs(10, _CNTVCT)]
+    words += body + [A64.subs_imm(2, 2, 1), A64.bne(-len(body) - 1), A64.ISB, A64.mrs(11, _CNTVCT),
+                     A64.movz(0, 0x8400, 16), A64.add_imm(0, 0, 8), A64.hvc(0)]        # SYSTEM_OFF
+    with _vmm.VM(ram=2 << 20, console_out=_io.BytesIO()) as w:
+        if device:
+            w.add_device(0x0B000000, 0x1000, device)
+        w.write(0x40080000, code(*words))
+        w.entry = 0x40080000
+        stop = w.run(console=False)
+        assert stop.reason == "system_off", stop
+        r = w.regs(0)
+        return r[11] - r[10]
+def _vm_per_call(body, n, device=None):
+    return (_vm_loop(body, n, device) - _vm_loop([A64.NOP] * len(body), n)) * NS_PER_TICK / n
+R["vm_mmio_store_round_trip_insns"] = _vm_per_call([0xB90000A2], 2000, _vmm.RegisterFile())  # str w2, [x5]
+R["vm_psci_version_insns"] = _vm_per_call([A64.movz(0, 0x8400, 16), A64.hvc(0)], 100000)
 print(repr(R))
 '''

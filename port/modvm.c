@@ -14,6 +14,7 @@
 //   core.reg(i, n[, value]), core.regs(i)  x0..x30; n = 31 pc, 32 SP_EL1, 33 ESR, 34 FAR, 35 HPFAR
 //   core.close()
 //   _vm.free_ram() -> (base, size)         the physical RAM guests may use
+#include "py/gc.h"
 #include "py/mphal.h"
 #include "py/runtime.h"
 #include "py/stream.h"
@@ -78,9 +79,6 @@ static mp_obj_t vm_core_make_new(const mp_obj_type_t *type, size_t n_args, size_
                 mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("CPU %u is given to two vCPUs"), cpus[i]);
             }
         }
-        if (cpu_local[cpus[i]].vm_vcpu != NULL) {
-            mp_raise_msg_varg(&mp_type_OSError, MP_ERROR_TEXT("CPU %u still runs a vCPU of a VM that did not stop"), cpus[i]);
-        }
         mpidrs[i] = aarch64_u64_arg(mpidr_objs[i]);
     }
     if (!gic_driven()) {
@@ -88,6 +86,12 @@ static mp_obj_t vm_core_make_new(const mp_obj_type_t *type, size_t n_args, size_
     }
     const char *why = NULL;
     vm_t *vm = vm_create(ram, n, cpus, mpidrs, &why);
+    if (vm == NULL && vm_live()) {
+        // A VM nobody refers to any more is closed when the collector
+        // finalises it: collect once before refusing.
+        gc_collect();
+        vm = vm_create(ram, n, cpus, mpidrs, &why);
+    }
     if (vm == NULL) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), why);
     }

@@ -92,6 +92,12 @@ vm_t *vm_create(uint64_t ram_size, unsigned int n_vcpus, const unsigned int *cpu
         *why = "cpus must be 1..8";
         return NULL;
     }
+    for (unsigned int i = 0; i < n_vcpus; ++i) {
+        if (cpu_local[cpus[i]].vm_vcpu != NULL) {
+            *why = "a CPU it needs still runs a vCPU of an earlier VM that did not stop";
+            return NULL;
+        }
+    }
     stage2_init(&vm->s2, stage2_pool);
     if (!stage2_map(&vm->s2, VM_RAM_IPA, base, ram_size, STAGE2_NORMAL)) {
         *why = "guest RAM does not fit the stage-2 address space";
@@ -109,6 +115,10 @@ vm_t *vm_create(uint64_t ram_size, unsigned int n_vcpus, const unsigned int *cpu
     __asm__ volatile ("dsb ish" ::: "memory");
     vm->live = true;
     return vm;
+}
+
+bool vm_live(void) {
+    return the_vm.live;
 }
 
 static bool vcpu_quiet(vcpu_ctx_t *v) {

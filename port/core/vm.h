@@ -65,6 +65,7 @@ void vm_guest_memory(uint64_t *base, uint64_t *size);
 // if it cannot be made.
 vm_t *vm_create(uint64_t ram_size, unsigned int n_vcpus, const unsigned int *cpus,
     const uint64_t *mpidrs, const char **why);
+bool vm_live(void);
 // Stop every vCPU and free the VM (also at soft reset).
 void vm_destroy(vm_t *vm);
 void vm_reset_all(void);
