@@ -40,6 +40,7 @@ PSCI_SYSTEM_RESET = 0x8400_0009
 PSCI_SUCCESS, PSCI_NOT_SUPPORTED, PSCI_INVALID_PARAMETERS = 0, -1, -2
 PSCI_ALREADY_ON, PSCI_ON_PENDING, PSCI_INVALID_ADDRESS = -4, -5, -9
 POWER_ON, POWER_OFF = 0, 1
+_EXIT_MMIO = _vm.EXIT_MMIO
 _U64 = (1 << 64) - 1
 
 
@@ -351,11 +352,13 @@ class VM:
                 return stop
         deadline = None if timeout_ms is None else time.ticks_add(time.ticks_ms(), timeout_ms)
         handled = 0
+        wait, mmio = core.wait, self._mmio
         while True:
-            exit = core.wait(100, console)
+            exit = wait(100, console)
             i = exit[0]
             if i >= 0:
-                stop = self._handle(exit)
+                # An MMIO access, the most common exit, straight to its model.
+                stop = mmio(i, exit[2], exit[3], exit[4], exit[5]) if exit[1] == _EXIT_MMIO else self._handle(exit)
                 if stop:
                     return stop
                 handled += 1
@@ -378,22 +381,8 @@ class VM:
     def _handle(self, exit):
         i, kind, a, b, c, d = exit
         core = self._core
-        if kind == _vm.EXIT_MMIO:
-            ipa, width, write, value = a, b, c, d
-            for base, end, model, _ in self._devices:
-                if base <= ipa < end:
-                    try:
-                        if write:
-                            model.write(ipa - base, width, value)
-                            value = 0
-                        else:
-                            value = model.read(ipa - base, width) & _U64
-                    except Exception as e:
-                        return self._fault(i, "device %r at 0x%x raised %r" % (model, base, e))
-                    core.resume(i, value)
-                    return None
-            return self._fault(i, "%s of %d bytes at IPA 0x%x: no RAM or device there"
-                               % ("write" if write else "read", width, ipa), ipa=ipa)
+        if kind == _EXIT_MMIO:
+            return self._mmio(i, a, b, c, d)
         if kind == _vm.EXIT_PSCI:
             return self._psci(i, a & 0xFFFF_FFFF, b, c, d)
         if kind == _vm.EXIT_STOPPED:
@@ -414,6 +403,22 @@ class VM:
         else:
             message = "an exit the VM does not handle (%s)" % sysregs.ec_name(esr)
         return self._fault(i, message, ipa)
+
+    def _mmio(self, i, ipa, width, write, value):
+        for base, end, model, _ in self._devices:
+            if base <= ipa < end:
+                try:
+                    if write:
+                        model.write(ipa - base, width, value)
+                        value = 0
+                    else:
+                        value = model.read(ipa - base, width) & _U64
+                except Exception as e:
+                    return self._fault(i, "device %r at 0x%x raised %r" % (model, base, e))
+                self._core.resume(i, value)
+                return None
+        return self._fault(i, "%s of %d bytes at IPA 0x%x: no RAM or device there"
+                           % ("write" if write else "read", width, ipa), ipa=ipa)
 
     def _psci(self, i, fn, x1, x2, x3):
         core = self._core
@@ -468,8 +473,8 @@ class VM:
                 raise OSError("vCPUs %r did not stop within 1 s" % running)
             if exit[0] in running:
                 running.remove(exit[0])
-            if exit[1] != _vm.EXIT_STOPPED:
-                self._pending[exit[0]] = exit
+            # Stopped: it starts again on resume; any other exit is handled then.
+            self._pending[exit[0]] = None if exit[1] == _vm.EXIT_STOPPED else exit
 
     def _pause(self):
         self._stop_all()

@@ -91,7 +91,7 @@ def _vm_loop(body, n, device=None):
         return r[11] - r[10]
 def _vm_per_call(body, n, device=None):
     return (_vm_loop(body, n, device) - _vm_loop([A64.NOP] * len(body), n)) * NS_PER_TICK / n
-R["vm_mmio_store_round_trip_insns"] = _vm_per_call([0xB90000A2], 2000, _vmm.RegisterFile())  # str w2, [x5]
+R["vm_mmio_store_round_trip_insns"] = _vm_per_call([0xB90000A2], 2000, _vmm.Device())   # str w2, [x5]
 R["vm_psci_version_insns"] = _vm_per_call([A64.movz(0, 0x8400, 16), A64.hvc(0)], 100000)
 print(repr(R))
 '''

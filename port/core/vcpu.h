@@ -95,6 +95,7 @@ typedef struct _vcpu_ctx_t {
     unsigned int index;                 // vCPU number in the VM
     volatile uint32_t run_state;        // VM_RUN_*
     volatile bool stop_req;             // CPU 0 asks the runner to stop
+    volatile bool spinning;             // the runner waits in WFE for CPU 0's answer
     uint32_t vm_exit;                   // VM_EXIT_* of the last exit to CPU 0
     uint64_t exit_args[4];
     uint8_t mmio_srt, mmio_size;        // the MMIO load waiting for its value

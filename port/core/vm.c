@@ -255,7 +255,12 @@ void vm_vcpu_start(vm_t *vm, unsigned int i) {
     vcpu_ctx_t *v = &vm->vcpus[i];
     v->stop_req = false;
     __atomic_store_n(&v->run_state, VM_RUN_REQUESTED, __ATOMIC_RELEASE);
-    gic_send_sgi(INTID_SGI_CALL, v->cpu);       // wakes its idle loop
+    __asm__ volatile ("dsb ish" ::: "memory");
+    if (__atomic_load_n(&v->spinning, __ATOMIC_RELAXED)) {
+        __asm__ volatile ("sev");                   // its runner waits in WFE for this
+    } else {
+        gic_send_sgi(INTID_SGI_CALL, v->cpu);       // wakes its idle loop from WFI
+    }
 }
 
 void vm_vcpu_stop(vm_t *vm, unsigned int i) {
@@ -337,33 +342,58 @@ static bool sync_exit_needs_host(vcpu_ctx_t *v) {
     return true;
 }
 
+// After an exit, how long the runner waits for CPU 0's answer before going
+// back to sleep in WFI: CPU 0 usually answers within microseconds, and
+// waking this CPU from WFI costs an SGI and an IRQ round trip.
+#define VM_RESUME_SPIN_US   1000
+
 void vm_service_local(void) {
     vcpu_ctx_t *v = this_cpu()->vm_vcpu;
-    if (v == NULL || !__atomic_compare_exchange_n(&v->run_state, &(uint32_t){VM_RUN_REQUESTED},
+    uint32_t requested = VM_RUN_REQUESTED;
+    if (v == NULL || !__atomic_compare_exchange_n(&v->run_state, &requested,
         VM_RUN_RUNNING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         return;
     }
     for (;;) {
-        if (v->stop_req) {
-            v->vm_exit = VM_EXIT_STOPPED;
-            break;
+        for (;;) {
+            if (v->stop_req) {
+                v->vm_exit = VM_EXIT_STOPPED;
+                break;
+            }
+            int kind = vcpu_run_local(v, 0);
+            // A host IRQ ended the run; it has been served (vcpu_run_local
+            // unmasks IRQs on its way out). Back into the guest.
+            if (kind == VCPU_EXIT_IRQ || kind == VCPU_EXIT_TIMEOUT) {
+                continue;
+            }
+            if (kind == VCPU_EXIT_DISABLED) {
+                v->vm_exit = VM_EXIT_DISABLED;
+                break;
+            }
+            if (sync_exit_needs_host(v)) {
+                break;
+            }
         }
-        int kind = vcpu_run_local(v, 0);
-        // A host IRQ ended the run; it has been served (vcpu_run_local
-        // unmasks IRQs on its way out). Back into the guest.
-        if (kind == VCPU_EXIT_IRQ || kind == VCPU_EXIT_TIMEOUT) {
-            continue;
+        // Publish the exit, then wait a little for the answer (IRQs stay
+        // enabled: cross-calls are served meanwhile).
+        __atomic_store_n(&v->spinning, true, __ATOMIC_RELAXED);
+        __atomic_store_n(&v->run_state, VM_RUN_EXITED, __ATOMIC_RELEASE);
+        __asm__ volatile ("dsb ish\n sev" ::: "memory");
+        uint64_t until = timer_counter() + timer_ms_to_ticks(1) * VM_RESUME_SPIN_US / 1000;
+        while (__atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE) != VM_RUN_REQUESTED && timer_counter() < until
+               && this_cpu()->vm_vcpu == v) {       // (the VM may be closed meanwhile)
+            __asm__ volatile ("wfe");
         }
-        if (kind == VCPU_EXIT_DISABLED) {
-            v->vm_exit = VM_EXIT_DISABLED;
-            break;
-        }
-        if (sync_exit_needs_host(v)) {
-            break;
+        // Stop spinning, then look once more: vm_vcpu_start() sends an SGI
+        // instead of an event only once it has seen `spinning` clear.
+        __atomic_store_n(&v->spinning, false, __ATOMIC_RELAXED);
+        __asm__ volatile ("dsb ish" ::: "memory");
+        requested = VM_RUN_REQUESTED;
+        if (this_cpu()->vm_vcpu != v || !__atomic_compare_exchange_n(&v->run_state, &requested,
+            VM_RUN_RUNNING, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            return;
         }
     }
-    __atomic_store_n(&v->run_state, VM_RUN_EXITED, __ATOMIC_RELEASE);
-    __asm__ volatile ("dsb ish\n sev" ::: "memory");
 }
 
 // -- PSCI answered in C ---------------------------------------------------
