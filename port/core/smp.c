@@ -244,9 +244,12 @@ void secondary_main(uint64_t cpu_id) {
             gic_poll();
         }
         // Also serve the mailbox here, so a call is answered even if IRQs were
-        // routed away from EL2 on this CPU, or never arrive.
-        uint64_t daif = irq_save();
-        smp_serve_mailbox();
-        irq_restore(daif);
+        // routed away from EL2 on this CPU, or never arrive. Usually the SGI
+        // has served it already: one load says so.
+        if (__atomic_load_n(&this_cpu()->mailbox.state, __ATOMIC_ACQUIRE) == MB_POSTED) {
+            uint64_t daif = irq_save();
+            smp_serve_mailbox();
+            irq_restore(daif);
+        }
     }
 }
