@@ -12,6 +12,7 @@
 #include "core/timer.h"
 #include "core/vcpu.h"
 #include "aarch64.h"
+#include "gccollect.h"
 #include "modvcpu.h"
 
 typedef struct _vcpu_core_obj_t {
@@ -161,7 +162,10 @@ static mp_obj_t vcpu_core_run(size_t n_args, const mp_obj_t *args, mp_map_t *kw)
     if (call.ret[0] == VCPU_EXIT_DISABLED) {
         raise_ax_error(self->error_type, MP_QSTR_BadState, "virtualization is disabled on CPU %u: hardware_enable() it first", v->cpu);
     }
-    vm_exit_obj_t *e = mp_obj_malloc(vm_exit_obj_t, &vm_exit_type);
+    // Python drops most exit records at once: each is allocated after the last.
+    static gc_alloc_hint_t exit_hint;
+    vm_exit_obj_t *e = gc_alloc_after(sizeof(vm_exit_obj_t), &exit_hint);
+    e->base.type = &vm_exit_type;
     e->kind = call.ret[0];
     e->esr = v->esr;
     e->elr = v->frame.elr;

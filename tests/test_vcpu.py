@@ -79,3 +79,7 @@ def test_bad_vcpu_input(target, code, exc):
         target.exec(target_source("vcpu_enabled.py") + code)
     assert e.value.type == exc
     assert target.eval("6 * 7") == 42
+
+
+def test_exit_records_kept_across_collections_hold_their_own_registers(target):
+    assert target_result(target, "vcpu_exit_records_kept.py") == (30, 30, 3000)

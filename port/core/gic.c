@@ -39,7 +39,7 @@
 static gic_handler_t gic_handlers[GIC_NUM_INTIDS];
 static uint8_t gic_reported[GIC_NUM_INTIDS / 8 + 1];
 static gic_kind_t kind = GIC_UNKNOWN;
-static bool driven;                 // interrupts work: every gic_* call below acts
+bool gic_is_driven;                 // interrupts work: every gic_* call below acts
 
 // Sources polled when the controller is not driven: INTID and its device's "pending?".
 #define GIC_MAX_POLLED 8
@@ -62,16 +62,12 @@ gic_kind_t gic_probe(void) {
         rev = PIDR2_ARCHREV(gicd_probe_read(GICD_PIDR2_V3));
         kind = rev == 3 ? GIC_V3 : rev == 4 ? GIC_V4 : GIC_UNKNOWN;
     }
-    driven = kind == GIC_V2;
+    gic_is_driven = kind == GIC_V2;
     return kind;
 }
 
 gic_kind_t gic_kind(void) {
     return kind;
-}
-
-bool gic_driven(void) {
-    return driven;
 }
 
 uint32_t gic_typer(void) {
@@ -84,7 +80,7 @@ static unsigned int gic_num_lines(void) {
 }
 
 void gic_dist_init(void) {
-    if (!driven) {
+    if (!gic_is_driven) {
         return;
     }
     GICD(GICD_CTLR) = 0;
@@ -101,7 +97,7 @@ void gic_dist_init(void) {
 }
 
 void gic_cpu_init(void) {
-    if (!driven) {
+    if (!gic_is_driven) {
         return;
     }
     GICD(GICD_ICENABLER(0)) = 0xffff0000;   // PPIs off until a driver enables one
@@ -119,13 +115,13 @@ void gic_set_handler(unsigned int intid, gic_handler_t handler) {
 }
 
 void gic_enable_irq(unsigned int intid) {
-    if (driven) {
+    if (gic_is_driven) {
         GICD(GICD_ISENABLER(intid / 32)) = 1u << (intid % 32);
     }
 }
 
 void gic_disable_irq(unsigned int intid) {
-    if (driven) {
+    if (gic_is_driven) {
         GICD(GICD_ICENABLER(intid / 32)) = 1u << (intid % 32);
     }
 }
@@ -136,7 +132,7 @@ void gic_disable_irq(unsigned int intid) {
 // if it cannot be enabled, no interrupt will arrive, and the sources are
 // polled instead.
 bool gic_check_nonsecure(unsigned int intid) {
-    if (!driven) {
+    if (!gic_is_driven) {
         return false;
     }
     uint32_t bit = 1u << (intid % 32);
@@ -144,14 +140,14 @@ bool gic_check_nonsecure(unsigned int intid) {
     bool enabled = GICD(GICD_ISENABLER(intid / 32)) & bit;
     GICD(GICD_ICENABLER(intid / 32)) = bit;
     if (!enabled) {
-        driven = false;
+        gic_is_driven = false;
         kind = GIC_V2_SECURE_ONLY;
     }
     return enabled;
 }
 
 void gic_send_sgi(unsigned int intid, unsigned int cpu) {
-    if (driven) {
+    if (gic_is_driven) {
         GICD(GICD_SGIR) = (1u << (16 + cpu)) | (intid & 0xf);
     }
 }
@@ -168,7 +164,7 @@ void gic_set_poll(unsigned int intid, gic_pending_fn_t pending) {
 // is handled as its interrupt would have been (SPIs, which target CPU 0,
 // only on CPU 0), with IRQs masked.
 void gic_poll(void) {
-    if (driven) {
+    if (gic_is_driven) {
         return;
     }
     uint64_t daif = irq_save();

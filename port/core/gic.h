@@ -31,7 +31,11 @@ typedef enum {
 // the interrupt sources are polled (gic_set_poll, gic_poll).
 gic_kind_t gic_probe(void);
 gic_kind_t gic_kind(void);
-bool gic_driven(void);
+// Inline: cross-calls and the idle loops ask on every call and turn.
+extern bool gic_is_driven;          // set by gic.c alone
+static inline bool gic_driven(void) {
+    return gic_is_driven;
+}
 // After gic_dist_init: can `intid` be enabled from here? If not, the
 // controller is not driven from then on (GIC_V2_SECURE_ONLY).
 bool gic_check_nonsecure(unsigned int intid);

@@ -227,6 +227,13 @@ void smp_start_secondaries(void) {
     }
 }
 
+// Work for this CPU's idle loop: a posted call, or a vCPU CPU 0 asked to run.
+static bool smp_work_pending(void) {
+    cpu_local_t *cpu = this_cpu();
+    return __atomic_load_n(&cpu->mailbox.state, __ATOMIC_ACQUIRE) == MB_POSTED
+        || (cpu->vm_vcpu != NULL && __atomic_load_n(&cpu->vm_vcpu->run_state, __ATOMIC_ACQUIRE) == VM_RUN_REQUESTED);
+}
+
 // A secondary CPU, after boot/start.S set up its stack, vectors and MMU.
 void secondary_main(uint64_t cpu_id) {
     (void)cpu_id;
@@ -236,19 +243,29 @@ void secondary_main(uint64_t cpu_id) {
     cpu_local_online();
     irq_enable();
     for (;;) {
-        if (gic_driven()) {
-            __asm__ volatile ("wfi");
-        } else {
-            // No interrupt arrives: wake on the caller's SEV or the event
-            // stream, and poll this CPU's interrupt sources (its EL2 timer).
-            __asm__ volatile ("wfe");
-            gic_poll();
+        // Sleep only if nothing is waiting, deciding with IRQs masked: an
+        // SGI taken between the check and the WFI would otherwise be served
+        // and then slept through (WFI still wakes on an IRQ that is masked).
+        uint64_t daif = irq_save();
+        if (!smp_work_pending()) {
+            if (gic_driven()) {
+                __asm__ volatile ("wfi");
+            } else {
+                // No interrupt arrives: wake on the caller's SEV or the event
+                // stream, and poll this CPU's interrupt sources (its EL2 timer).
+                __asm__ volatile ("wfe");
+                irq_restore(daif);
+                gic_poll();
+                daif = irq_save();
+            }
         }
         // Also serve the mailbox here, so a call is answered even if IRQs were
-        // routed away from EL2 on this CPU, or never arrive.
-        uint64_t daif = irq_save();
-        smp_serve_mailbox();
-        irq_restore(daif);
+        // routed away from EL2 on this CPU, or never arrive. Usually the SGI
+        // has served it already: one load says so.
+        if (__atomic_load_n(&this_cpu()->mailbox.state, __ATOMIC_ACQUIRE) == MB_POSTED) {
+            smp_serve_mailbox();
+        }
+        irq_restore(daif);      // a pending IRQ is taken here
         // A VM's vCPU assigned to this CPU, if CPU 0 asked it to run.
         vm_service_local();
     }
