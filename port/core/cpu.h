@@ -29,6 +29,7 @@ static inline uint64_t irq_save(void) {
 }
 static inline void irq_restore(uint64_t daif) { SYSREG_WRITE(daif, daif); }
 static inline void irq_enable(void) { __asm__ volatile ("msr daifclr, #2" ::: "memory"); }
+static inline void irq_disable(void) { __asm__ volatile ("msr daifset, #2" ::: "memory"); }
 
 // The exception trap frame saved by boot/vectors.S.
 typedef struct _trap_frame_t {

@@ -246,7 +246,7 @@ void secondary_main(uint64_t cpu_id) {
         // Sleep only if nothing is waiting, deciding with IRQs masked: an
         // SGI taken between the check and the WFI would otherwise be served
         // and then slept through (WFI still wakes on an IRQ that is masked).
-        uint64_t daif = irq_save();
+        irq_disable();
         if (!smp_work_pending()) {
             if (gic_driven()) {
                 __asm__ volatile ("wfi");
@@ -254,19 +254,23 @@ void secondary_main(uint64_t cpu_id) {
                 // No interrupt arrives: wake on the caller's SEV or the event
                 // stream, and poll this CPU's interrupt sources (its EL2 timer).
                 __asm__ volatile ("wfe");
-                irq_restore(daif);
+                irq_enable();
                 gic_poll();
-                daif = irq_save();
+                irq_disable();
             }
         }
+        irq_enable();           // a pending IRQ is taken here: the SGI serves its call
         // Also serve the mailbox here, so a call is answered even if IRQs were
         // routed away from EL2 on this CPU, or never arrive. Usually the SGI
         // has served it already: one load says so.
         if (__atomic_load_n(&this_cpu()->mailbox.state, __ATOMIC_ACQUIRE) == MB_POSTED) {
+            irq_disable();
             smp_serve_mailbox();
+            irq_enable();
         }
-        irq_restore(daif);      // a pending IRQ is taken here
         // A VM's vCPU assigned to this CPU, if CPU 0 asked it to run.
-        vm_service_local();
+        if (this_cpu()->vm_vcpu != NULL) {
+            vm_service_local();
+        }
     }
 }

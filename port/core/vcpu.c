@@ -102,22 +102,11 @@ void vcpu_load(vcpu_ctx_t *v, const uint8_t *code, size_t len) {
     clean_to_poc(ram, VCPU_GUEST_LOADED_SIZE);
 }
 
-// Called by the lower-EL vectors of exception_vector_base_vcpu.
-void vm_exit(trap_frame_t *frame, uint64_t kind) {
-    cpu_local_t *cpu = this_cpu();
-    vcpu_ctx_t *v = cpu->current_vcpu;
-    if (v == NULL) {
-        invalid_exception(frame, kind);
-    }
-    uint64_t esr = SYSREG_READ(esr_el2);
+// An exit that leaves the guest (or a VM's PSCI query): kept out of line so
+// that vm_exit's null-hypercall path stays a leaf with a minimal prologue.
+static void __attribute__((noinline)) vm_exit_slow(cpu_local_t *cpu, vcpu_ctx_t *v, trap_frame_t *frame,
+    uint64_t kind, uint64_t esr) {
     uint32_t ec = FIELD_GET(ESR_EL2_EC, esr);
-    v->exits++;
-    if (EXC_TYPE(kind) == EXC_SYNC && ec == EC_HVC64 && FIELD_GET(ESR_EL2_ISS, esr) == VCPU_NULL_HVC) {
-        // The null hypercall: answered here, straight back into the guest.
-        v->null_hvcs++;
-        frame->x[0] = 0;
-        return;
-    }
     if (v->vm != NULL && EXC_TYPE(kind) == EXC_SYNC && vm_fast_exit(v, frame, ec)) {
         return;         // answered in C (PSCI queries): straight back into the guest
     }
@@ -133,6 +122,25 @@ void vm_exit(trap_frame_t *frame, uint64_t kind) {
     }
     cpu->vcpu_exit_kind = EXC_TYPE(kind) == EXC_SYNC ? VCPU_EXIT_SYNC : VCPU_EXIT_IRQ;
     vcpu_exit_to_host(v);
+}
+
+// Called by the lower-EL vectors of exception_vector_base_vcpu.
+void vm_exit(trap_frame_t *frame, uint64_t kind) {
+    cpu_local_t *cpu = this_cpu();
+    vcpu_ctx_t *v = cpu->current_vcpu;
+    if (v == NULL) {
+        invalid_exception(frame, kind);
+    }
+    uint64_t esr = SYSREG_READ(esr_el2);
+    v->exits++;
+    if (EXC_TYPE(kind) == EXC_SYNC && FIELD_GET(ESR_EL2_EC, esr) == EC_HVC64
+        && FIELD_GET(ESR_EL2_ISS, esr) == VCPU_NULL_HVC) {
+        // The null hypercall: answered here, straight back into the guest.
+        v->null_hvcs++;
+        frame->x[0] = 0;
+        return;
+    }
+    vm_exit_slow(cpu, v, frame, kind, esr);
 }
 
 // Run the guest on this CPU until one exit that needs the host.
