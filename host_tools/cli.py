@@ -7,6 +7,7 @@
     aarch64-el2 enable|disable (--cpu N | --all)
     aarch64-el2 sysreg read NAME [--cpu N] | sysreg write NAME VALUE [--cpu N]
     aarch64-el2 inspect [firmware.elf] [--symbol NAME | --address ADDR] [--json]
+    aarch64-el2 guest run IMAGE [--initrd F] [--append CMDLINE] [--cpus N] [--ram MiB]
 
 --port names the target everywhere: a serial device, socket://host:port, or
 qemu:virt[?smp=N] / qemu:raspi4b / qemu (boots the last built firmware in
@@ -282,8 +283,9 @@ def build_parser():
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_inspect)
 
-    from . import sdcard
+    from . import guest, sdcard
     sdcard.add_commands(sub)
+    guest.add_commands(sub)
     return p
 
 

@@ -1,0 +1,146 @@
+"""aarch64-el2 guest run: a guest kernel in a VM on the target, its console on
+this terminal.
+
+    aarch64-el2 guest run build/guests/testguest.bin --cpus 3
+    aarch64-el2 -p qemu:raspi4b guest run Image --initrd initrd.cpio --append "console=ttyAMA0"
+
+With a qemu: target, QEMU's loader puts the files in the target's RAM, above
+the RAM the VM takes for its guest; the firmware copies them into the guest
+(vm.VM.load(address=..., size=...)). Ctrl-] pauses the guest and ends the
+command; the exit status is 0 when the guest powers off with status 0, 1
+otherwise (the stop is printed), 130 when interrupted.
+"""
+import os
+import select
+import sys
+import termios
+import tty
+
+from . import boards
+from .qemu import Qemu, QemuError
+from .target_api import Target
+from .transport import LinkError, Transport, parse_qemu_url
+
+MiB = 1 << 20
+# Where the loader puts the files: in RAM the firmware maps (QEMU virt runs
+# with 1 GiB at 0x4000_0000; the Pi's firmware maps its low ~940 MiB), well
+# above the firmware and the guest's own RAM.
+PRELOAD = {"QEMU_VIRT": (0x6000_0000, 0x8000_0000), "RPI4": (0x2000_0000, 0x3B40_0000)}
+GUEST_RAM_BASE = {"QEMU_VIRT": 0x4400_0000, "RPI4": 0x0400_0000}     # about where free RAM starts
+STOP_MARK = b"\x00guest-stop "
+
+
+def _align(x, a=2 * MiB):
+    return (x + a - 1) // a * a
+
+
+def plan_preload(board, files, ram):
+    """[(path, address, size)] for the loader, or a ValueError that says why not."""
+    start, end = PRELOAD[board]
+    if GUEST_RAM_BASE[board] + ram > start:
+        raise ValueError("--ram %d MiB does not leave room below 0x%x for the preloaded files on %s"
+                         % (ram // MiB, start, board))
+    plan, address = [], start
+    for path in files:
+        size = os.path.getsize(path)
+        if address + size > end:
+            raise ValueError("%s (%d bytes) does not fit in the target's RAM at 0x%x" % (path, size, address))
+        plan.append((path, address, size))
+        address = _align(address + size)
+    return plan
+
+
+def setup_code(plan, args):
+    lines = ["import vm",
+             "v = vm.VM(ram=%d, cpus=%d, cmdline=%r)" % (args.ram, args.cpus, args.append),
+             "img = v.load(address=%d, size=%d)" % plan[0][1:]]
+    if args.initrd:
+        lines.append("v.load_initrd(address=%d, size=%d)" % plan[1][1:])
+    lines.append("print(img)")
+    return "\n".join(lines) + "\n"
+
+
+def _relay(transport, code):
+    """Run `code` in the raw REPL with this terminal attached: the target's
+    output streams to stdout, keys go to the target. Returns (output tail
+    after the stop mark, error text)."""
+    serial = transport.serial
+    transport.exec_raw_no_follow(code)
+    fd = sys.stdin.fileno() if sys.stdin.isatty() else None
+    saved = termios.tcgetattr(fd) if fd is not None else None
+    buf, shown = bytearray(), 0
+    try:
+        if fd is not None:
+            tty.setraw(fd)
+        # The raw REPL ends a run with \x04, the error text, \x04, ">".
+        while not buf.endswith(b"\x04>"):
+            waiting = [serial._port.fileno()] + ([fd] if fd is not None else [])
+            ready, _, _ = select.select(waiting, [], [], 0.1)
+            if fd is not None and fd in ready:
+                serial.write(os.read(fd, 64))
+            n = serial.in_waiting
+            if n:
+                buf += serial.read(n)
+                # Show the guest's console as it comes, up to the stop report.
+                end = min(i for i in (buf.find(b"\x04"), buf.find(STOP_MARK[:1]), len(buf)) if i >= 0)
+                if end > shown:
+                    os.write(1, bytes(buf[shown:end]))
+                    shown = end
+    finally:
+        if saved is not None:
+            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    out, _, rest = bytes(buf[:-1]).partition(b"\x04")
+    err = rest[:-1] if rest.endswith(b"\x04") else rest
+    tail = out[out.find(STOP_MARK) + len(STOP_MARK):] if STOP_MARK in out else b""
+    return tail.decode(errors="replace"), err.decode(errors="replace").strip()
+
+
+def cmd_guest_run(args):
+    port = args.port
+    if port != "qemu" and not port.startswith("qemu:"):
+        raise ValueError("guest run needs a qemu: target for now: uploading to a running target over "
+                         "its UART is not written yet (copy the image to the target with mpremote and "
+                         "use vm.VM at the REPL)")
+    board, smp = parse_qemu_url(port)
+    files = [args.image] + ([args.initrd] if args.initrd else [])
+    for path in files:
+        if not os.path.isfile(path):
+            raise ValueError("%s: no such file" % path)
+    plan = plan_preload(board, files, args.ram)
+    extra = []
+    for path, address, _ in plan:
+        extra += ["-device", "loader,file=%s,addr=0x%x,force-raw=on" % (os.path.abspath(path), address)]
+    try:
+        qemu = Qemu(board, smp=smp, extra=extra)
+    except QemuError as e:
+        raise LinkError(str(e)) from None
+    with Target(transport=Transport.boot(qemu, args.timeout)) as t:
+        print(t.exec(setup_code(plan, args), timeout=60).strip(), file=sys.stderr)
+        if args.dtb_out:
+            blob = bytes.fromhex(t.exec("print(v.dtb().hex())", timeout=60).strip())
+            with open(args.dtb_out, "wb") as f:
+                f.write(blob)
+        print("[guest console: Ctrl-] pauses the guest and ends]", file=sys.stderr, flush=True)
+        code = "r = v.run()\nprint(%r, repr(r), r.reason, r.status)\n" % STOP_MARK.decode()
+        tail, err = t.transport.op("guest run", lambda: _relay(t.transport, code), timeout=10 ** 9)
+    if err:
+        print(err, file=sys.stderr)
+        return 1
+    words = tail.split()
+    print("\n" + (tail.rsplit(" ", 2)[0] if words else "(no report)"), file=sys.stderr)
+    if len(words) >= 2 and words[-2] == "system_off" and words[-1] == "0":
+        return 0
+    return 1
+
+
+def add_commands(sub):
+    s = sub.add_parser("guest", help="run a guest kernel in a VM on the target")
+    ss = s.add_subparsers(dest="action", required=True)
+    r = ss.add_parser("run", help="boot IMAGE (Linux arm64 Image, ELF or flat binary) with its console here")
+    r.add_argument("image")
+    r.add_argument("--initrd")
+    r.add_argument("--append", default="console=ttyAMA0", help="the kernel command line")
+    r.add_argument("--cpus", type=int, default=1)
+    r.add_argument("--ram", type=lambda text: int(text, 0) * MiB, default=256 * MiB, help="MiB (default 256)")
+    r.add_argument("--dtb-out", help="write the guest's device tree blob here too")
+    r.set_defaults(func=cmd_guest_run)

@@ -1,0 +1,53 @@
+"""aarch64-el2 guest run: the test guest in a VM on a qemu: target with its
+console on the command's output, and the exit status a script checks."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import qemu_url, require_image
+
+PROJECT_TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GUEST = os.path.join(PROJECT_TOP, "build", "guests", "testguest.bin")
+
+
+def guest_run(board, *args):
+    cmd = [sys.executable, "-m", "host_tools", "-p", qemu_url(board), "guest", "run", GUEST] + list(args)
+    return subprocess.run(cmd, cwd=PROJECT_TOP, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=600)
+
+
+def test_the_test_guest_powers_off_cleanly_and_the_command_says_so(board):
+    require_image(board)
+    r = guest_run(board, "--cpus", "2")
+    assert r.returncode == 0, r.stderr
+    assert "testguest: cpus 2" in r.stdout and "testguest: PASS" in r.stdout
+    assert "VmStop(system_off, vcpu=0, status=0)" in r.stderr
+
+
+def test_a_guest_that_faults_ends_the_command_with_status_1_and_the_report(board):
+    require_image(board)
+    r = guest_run(board, "--append", "mode=wild")
+    assert r.returncode == 1
+    assert "testguest: wild: loading from 0x700000000" in r.stdout
+    assert "VmStop(fault, vcpu=0" in r.stderr and "IPA=0x700000000" in r.stderr
+
+
+def test_the_device_tree_can_be_kept(board, tmp_path):
+    require_image(board)
+    out = tmp_path / "guest.dtb"
+    r = guest_run(board, "--dtb-out", str(out), "--append", "console=ttyAMA0 hello")
+    assert r.returncode == 0, r.stderr
+    blob = out.read_bytes()
+    assert blob[:4] == b"\xd0\x0d\xfe\xed" and b"console=ttyAMA0 hello" in blob
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--ram", "4096"], "does not leave room"),
+    (["--initrd", "/nonexistent"], "/nonexistent: no such file"),
+])
+def test_bad_arguments_are_clear_errors(board, args, message):
+    require_image(board)
+    r = guest_run(board, *args)
+    assert r.returncode == 1 and message in r.stderr
