@@ -186,21 +186,7 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vm_core_map_obj, 4, 4, vm_core_map);
 static mp_obj_t vm_core_reset(size_t n_args, const mp_obj_t *args) {
     vm_t *vm = vm_get(args[0]);
     vcpu_ctx_t *v = vcpu_quiet(vm, args[1]);
-    uint64_t vmpidr = v->el1.vmpidr_el2, vpidr = v->el1.vpidr_el2;
-    for (int k = 0; k < 31; ++k) {
-        v->frame.x[k] = 0;
-    }
-    v->frame.x[0] = aarch64_u64_arg(args[3]);
-    v->frame.elr = aarch64_u64_arg(args[2]);
-    v->frame.spsr = SPSR_EL1H_MASKED;
-    v->frame.sp_el0 = 0;
-    #define VM_CONTEXT_RESET(reg, reset) v->el1.reg = (reset);
-    VCPU_EL1_CONTEXT(VM_CONTEXT_RESET)
-    v->el1.sp_el1 = 0;
-    v->el1.vmpidr_el2 = vmpidr;
-    v->el1.vpidr_el2 = vpidr;
-    v->vm_exit = 0;
-    v->run_state = VM_RUN_IDLE;
+    vm_vcpu_reset(vm, v->index, aarch64_u64_arg(args[2]), aarch64_u64_arg(args[3]));
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vm_core_reset_obj, 4, 4, vm_core_reset);

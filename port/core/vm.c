@@ -58,12 +58,9 @@ static void vcpu_init_for_vm(vm_t *vm, unsigned int i, unsigned int cpu, uint64_
     v->cpu = cpu;
     v->vm = vm;
     v->index = i;
-    v->frame.spsr = SPSR_EL1H_MASKED;
-    #define VM_CONTEXT_RESET(reg, reset) v->el1.reg = (reset);
-    VCPU_EL1_CONTEXT(VM_CONTEXT_RESET)
-    v->el1.sp_el1 = 0;
     v->el1.vmpidr_el2 = (1ul << 31) | mpidr;       // bit 31 is RES1 in MPIDR_EL1
     v->el1.vpidr_el2 = SYSREG_READ(midr_el1);
+    vm_vcpu_reset(vm, i, 0, 0);
     // VMIDs 1..VCPU_MAX belong to the lone vCPUs' slots.
     v->vttbr = ((uint64_t)(VCPU_MAX + 1) << 48) | (uintptr_t)vm->s2.pool[0];
     v->vtcr = vm->s2.vtcr;
@@ -247,6 +244,25 @@ const char *vm_ram_copy_from_pa(vm_t *vm, uint64_t ipa, uint64_t pa, uint64_t le
     }
     clean_inval_to_poc((uintptr_t)dst, len);
     return NULL;
+}
+
+void vm_vcpu_reset(vm_t *vm, unsigned int i, uint64_t pc, uint64_t x0) {
+    vcpu_ctx_t *v = &vm->vcpus[i];
+    uint64_t vmpidr = v->el1.vmpidr_el2, vpidr = v->el1.vpidr_el2;
+    for (int k = 0; k < 31; ++k) {
+        v->frame.x[k] = 0;
+    }
+    v->frame.x[0] = x0;
+    v->frame.elr = pc;
+    v->frame.spsr = SPSR_EL1H_MASKED;
+    v->frame.sp_el0 = 0;
+    #define VM_CONTEXT_RESET(reg, reset) v->el1.reg = (reset);
+    VCPU_EL1_CONTEXT(VM_CONTEXT_RESET)
+    v->el1.sp_el1 = 0;
+    v->el1.vmpidr_el2 = vmpidr;         // its identity stays
+    v->el1.vpidr_el2 = vpidr;
+    v->vm_exit = 0;
+    v->run_state = VM_RUN_IDLE;
 }
 
 // -- the runner ----------------------------------------------------------

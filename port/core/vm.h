@@ -78,6 +78,10 @@ bool vm_ram_zero(vm_t *vm, uint64_t ipa, uint64_t len);
 // from RAM outside the firmware and outside this guest's own: NULL, or why not.
 const char *vm_ram_copy_from_pa(vm_t *vm, uint64_t ipa, uint64_t pa, uint64_t len);
 
+// vCPU i at `pc` with x0, as booting.rst and PSCI CPU_ON start a CPU: EL1h,
+// MMU off, interrupts masked, its EL1 registers at their reset values.
+void vm_vcpu_reset(vm_t *vm, unsigned int i, uint64_t pc, uint64_t x0);
+
 // Runner (CPU 0 side)
 void vm_vcpu_start(vm_t *vm, unsigned int i);
 void vm_vcpu_stop(vm_t *vm, unsigned int i);
