@@ -5,7 +5,6 @@
 #include <stdio.h>
 
 #include "mpconfigboard.h"
-#include "cpu.h"
 #include "gic.h"
 #include "timer.h"
 #include "uart_pl011.h"
@@ -194,58 +193,33 @@ void uart_irq_enable(uart_rx_sink_t sink) {
 }
 
 // Direct receive: for a bulk transfer (a binary upload) the caller reads the
-// FIFO itself with uart_rx_read, the receive interrupt masked and the poll
+// FIFO itself with uart_rx_fifo, the receive interrupt masked and the poll
 // silent, so no byte reaches the sink: none is queued for the REPL, and a
-// 0x03 in binary data is data, not Ctrl-C. Leaving hands what is left in the
-// FIFO to the sink, as uart_irq_enable does.
+// 0x03 in binary data is data, not Ctrl-C. Leaving unmasks the interrupt:
+// bytes still in the FIFO raise it (it is a level) and go to the sink.
 void uart_rx_direct(bool on) {
-    if (on) {
-        UART_IMSC = 0;
-        rx_direct = true;
-        return;
-    }
-    rx_direct = false;
-    if (rx_sink) {
-        uint64_t daif = irq_save();
+    UART_IMSC = 0;
+    rx_direct = on;
+    if (!on) {
         UART_IMSC = INT_RX | INT_RT;
-        uart_irq_handler(BOARD_UART_INTID);
-        irq_restore(daif);
     }
+}
+
+// In direct mode: the receive interrupt as a wake-up only, for a caller that
+// masks IRQs at the CPU and waits with WFI (the handler never drains then).
+void uart_rx_wake(bool on) {
+    UART_ICR = INT_RT;      // a receive timeout already told must not end the next wait at once
+    UART_IMSC = on ? INT_RX | INT_RT : 0;
 }
 
 // The PL011's receive FIFO holds at least this many bytes when it says full.
 #define UART_RX_FIFO_MIN_DEPTH 16
 
-size_t uart_rx_read(uint8_t *buf, size_t len, uint64_t idle_ticks) {
+size_t uart_rx_fifo(uint8_t *buf, size_t max) {
     size_t got = 0;
-    uint64_t idle_since = 0;    // 0: a byte came on the last look
-    while (got < len) {
-        uint32_t fr = UART_FR;
-        if (fr & FR_RXFE) {
-            // The counter is read only while the FIFO is empty: at full
-            // speed a look costs one register read per byte.
-            uint64_t now = timer_counter();
-            if (!idle_since) {
-                idle_since = now;
-            } else if (now - idle_since >= idle_ticks) {
-                break;
-            }
-            // Sleep until a byte comes (or the deadline): the receive
-            // interrupt, masked at the CPU, ends the WFI. Under QEMU a CPU
-            // spinning on FR (even with a pause between looks) takes the
-            // host CPU and the emulator's big lock from the thread that
-            // feeds the FIFO: measured 0.03 MB/s spinning, 0.14 with WFI.
-            uint64_t daif = irq_save();
-            UART_IMSC = INT_RX | INT_RT;
-            if (UART_FR & FR_RXFE) {
-                timer_wfi_until(idle_since + idle_ticks);
-            }
-            UART_IMSC = 0;
-            irq_restore(daif);
-            continue;
-        }
-        idle_since = 0;
-        if ((fr & FR_RXFF) && len - got >= UART_RX_FIFO_MIN_DEPTH) {
+    uint32_t fr;
+    while (got < max && !((fr = UART_FR) & FR_RXFE)) {
+        if ((fr & FR_RXFF) && max - got >= UART_RX_FIFO_MIN_DEPTH) {
             // A full FIFO: a whole FIFO's worth without looking at FR again.
             for (int i = 0; i < UART_RX_FIFO_MIN_DEPTH; ++i) {
                 buf[got++] = (uint8_t)UART_DR;

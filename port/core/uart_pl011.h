@@ -13,10 +13,11 @@ void uart_tx_strn(const char *str, size_t len);
 int uart_rx_poll(void);                     // a received byte, or -1
 void uart_irq_enable(uart_rx_sink_t sink);  // each received byte to `sink`, in IRQ context
 // Bulk receive: uart_rx_direct(true) takes the receive path from the sink
-// (no interrupt, no Ctrl-C), uart_rx_read polls the FIFO into `buf` and
-// returns how many bytes came before the line was idle for `idle_ticks`
-// (counter ticks), uart_rx_direct(false) gives the path back.
+// (no interrupt, no Ctrl-C) until uart_rx_direct(false); uart_rx_fifo copies
+// what the FIFO holds (up to `max`; 0: empty); uart_rx_wake(true) arms the
+// receive interrupt to end a WFI, for a caller that has masked IRQs.
 void uart_rx_direct(bool on);
-size_t uart_rx_read(uint8_t *buf, size_t len, uint64_t idle_ticks);
+void uart_rx_wake(bool on);
+size_t uart_rx_fifo(uint8_t *buf, size_t max);
 
 #endif
