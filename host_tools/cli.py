@@ -8,6 +8,7 @@
     aarch64-el2 sysreg read NAME [--cpu N] | sysreg write NAME VALUE [--cpu N]
     aarch64-el2 inspect [firmware.elf] [--symbol NAME | --address ADDR] [--json]
     aarch64-el2 guest run IMAGE [--initrd F] [--append CMDLINE] [--cpus N] [--ram MiB]
+    aarch64-el2 upload FILE ADDRESS       FILE into the target's RAM at ADDRESS (binary, CRC-32 checked)
 
 --port names the target everywhere: a serial device, socket://host:port, or
 qemu:virt[?smp=N] / qemu:raspi4b / qemu (boots the last built firmware in
@@ -19,12 +20,13 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 from . import boards
 from .qemu import Qemu, QemuError
 from .regfmt import canonical_name, describe
 from .target import pcpu_status, sysregs
-from .target_api import Target
+from .target_api import UPLOAD_BLOCK, Target
 from .transport import DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse_qemu_url
 
 
@@ -215,6 +217,34 @@ def cmd_inspect(args):
         raise CliError("a vector table is not 2 KiB aligned: VBAR_EL2 cannot hold it")
 
 
+def cmd_upload(args):
+    try:
+        with open(args.file, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise CliError("cannot read %s: %s" % (args.file, e.strerror)) from None
+    start = time.monotonic()
+    shown = [False]
+
+    def progress(sent, total):
+        # Only for a transfer that takes over a second: a short one stays quiet.
+        elapsed = time.monotonic() - start
+        if elapsed >= 1 or shown[0]:
+            shown[0] = True
+            print("\r%d/%d KiB (%d%%) %.2f MB/s" % (sent >> 10, total >> 10, 100 * sent // total,
+                                                  sent / elapsed / 1e6), end="", file=sys.stderr, flush=True)
+
+    with _connect(args) as t:
+        try:
+            t.upload(data, args.address, progress=progress, block=args.block)
+        finally:
+            if shown[0]:
+                print(file=sys.stderr)
+    elapsed = time.monotonic() - start
+    print("%d bytes to 0x%x in %.2f s (%.2f MB/s), CRC-32 checked" % (
+        len(data), args.address, elapsed, len(data) / elapsed / 1e6))
+
+
 # -- parser -----------------------------------------------------------------
 
 def build_parser():
@@ -282,6 +312,12 @@ def build_parser():
     g.add_argument("--address", type=_int)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_inspect)
+
+    s = sub.add_parser("upload", help="a file into the target's RAM over the UART (binary, CRC-32 checked)")
+    s.add_argument("file")
+    s.add_argument("address", type=_int, help="physical address (see aarch64.ram() on the target)")
+    s.add_argument("--block", type=_int, default=UPLOAD_BLOCK, help="bytes per acknowledged block (default %(default)s)")
+    s.set_defaults(func=cmd_upload)
 
     from . import guest, sdcard
     sdcard.add_commands(sub)

@@ -13,8 +13,18 @@ result as JSON. An argument therefore cannot inject code, whatever it holds.
 """
 import ast
 import json
+import os
+import time
+import zlib
 
-from .transport import DEFAULT_TIMEOUT, LinkError, TargetError, Transport
+from .transport import DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse_exception
+
+# The upload protocol (the target's end is aarch64.receive, port/aarch64_receive.c):
+# the target says ACK when it is ready and after each block it has stored.
+UPLOAD_ACK = b"\x06"
+UPLOAD_BLOCK = 64 * 1024        # bytes per acknowledged block
+UPLOAD_IDLE_MS = 1000           # the target gives up after this long without a byte
+UPLOAD_MIN_RATE = 10_000        # bytes/s a line must at least carry (115200 baud: 11,520)
 
 # The fixed snippet: a class in __main__, used as a namespace (its functions
 # are called through the class). request() takes a JSON text naming one of
@@ -151,6 +161,55 @@ class Target:
         lists, dicts with str keys): a list positional argument arrives as a
         tuple, a tuple result comes back as a list."""
         return self.request("call", function, args, kwargs)
+
+    # -- uploads ----------------------------------------------------------
+
+    def upload(self, data, pa, progress=None, block=UPLOAD_BLOCK, idle_ms=UPLOAD_IDLE_MS):
+        """Write `data` (bytes, or the path of a file) into the target's
+        physical RAM at `pa` over the console UART, checked with CRC-32, and
+        clean it to the point of coherency. progress(sent, total) is called
+        after each block. A range the target refuses or a CRC mismatch raises
+        TargetError (ValueError) before or after the bytes; a target that
+        stops answering raises LinkTimeout."""
+        if isinstance(data, (str, os.PathLike)):
+            with open(data, "rb") as f:
+                data = f.read()
+        data = memoryview(data).cast("B")
+        total = len(data)
+        code = "import aarch64\naarch64.receive(%d, %d, %d, %d, %d)\n" % (pa, total, zlib.crc32(data), block, idle_ms)
+        what = "upload of %d bytes to 0x%x" % (total, pa)
+        t = self.transport
+
+        def transfer():
+            t.exec_raw_no_follow(code)
+            self._upload_reply(what + " (start)")
+            sent = 0
+            while sent < total:
+                chunk = data[sent:sent + block]
+                # Each block has its own deadline: the whole transfer may take minutes.
+                t.deadline.at = time.monotonic() + self.timeout + len(chunk) / UPLOAD_MIN_RATE
+                t.serial.write(chunk)
+                sent += len(chunk)
+                self._upload_reply("%s (at byte %d)" % (what, sent))
+                if progress:
+                    progress(sent, total)
+            out, err = t.follow(None)
+            if err:
+                raise parse_exception(err.decode(errors="replace"))
+
+        self._op(what, transfer)
+
+    def _upload_reply(self, where):
+        """One ACK from the receiver; its exception if it ended instead."""
+        t = self.transport
+        reply = t.serial.read(1)
+        if reply == UPLOAD_ACK:
+            return
+        if reply == b"\x04":    # the end of its output: the error follows
+            err = t.read_until(1, b"\x04")[:-1]
+            raise parse_exception(err.decode(errors="replace")) if err else LinkError(
+                "%s: the receiver ended without an error during %s" % (self.port, where))
+        raise LinkError("%s: unexpected reply %r from the receiver during %s" % (self.port, reply, where))
 
     # -- registers and pcpu -----------------------------------------------
 

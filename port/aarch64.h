@@ -84,6 +84,9 @@ MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_irq_counts_obj);
 MP_DECLARE_CONST_FUN_OBJ_2(aarch64_cpu_timer_obj);
 MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_stall_cpu_obj);
 
+// aarch64_receive.c
+MP_DECLARE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_receive_obj);
+
 // ramdisk.c
 extern const mp_obj_type_t aarch64_ramdisk_type;
 

@@ -13,6 +13,7 @@
 #endif
 
 static uart_rx_sink_t rx_sink;
+static volatile bool rx_direct;     // a reader polls the FIFO itself (uart_rx_direct)
 
 #define UART_REG(off) (*(volatile uint32_t *)(BOARD_UART_BASE + (off)))
 #define UART_DR     UART_REG(0x00)
@@ -28,6 +29,7 @@ static uart_rx_sink_t rx_sink;
 #define FR_BUSY     (1 << 3)
 #define FR_RXFE     (1 << 4)
 #define FR_TXFF     (1 << 5)
+#define FR_RXFF     (1 << 6)
 #define LCRH_FEN    (1 << 4)
 #define LCRH_WLEN8  (3 << 5)
 #define CR_UARTEN   (1 << 0)
@@ -159,7 +161,7 @@ int uart_rx_poll(void) {
 }
 
 static bool uart_rx_pending(void) {
-    return !(UART_FR & FR_RXFE);
+    return !rx_direct && !(UART_FR & FR_RXFE);
 }
 
 // Hand received bytes to the sink. The interrupt is cleared before the FIFO is drained, not after: a byte that
@@ -168,6 +170,10 @@ static bool uart_rx_pending(void) {
 // one byte), and a running program would never see the user's Ctrl-C.
 static void uart_irq_handler(unsigned int intid) {
     (void)intid;
+    if (rx_direct) {
+        UART_IMSC = 0;      // the direct reader's wake-up, taken late: the reader reads
+        return;
+    }
     UART_ICR = INT_RX | INT_RT;
     int c;
     while ((c = uart_rx_poll()) >= 0) {
@@ -184,4 +190,43 @@ void uart_irq_enable(uart_rx_sink_t sink) {
     // (a full FIFO raises no new one): to the sink now, IRQs still masked.
     uart_irq_handler(BOARD_UART_INTID);
     gic_enable_irq(BOARD_UART_INTID);
+}
+
+// Direct receive: for a bulk transfer (a binary upload) the caller reads the
+// FIFO itself with uart_rx_fifo, the receive interrupt masked and the poll
+// silent, so no byte reaches the sink: none is queued for the REPL, and a
+// 0x03 in binary data is data, not Ctrl-C. Leaving unmasks the interrupt:
+// bytes still in the FIFO raise it (it is a level) and go to the sink.
+void uart_rx_direct(bool on) {
+    UART_IMSC = 0;
+    rx_direct = on;
+    if (!on) {
+        UART_IMSC = INT_RX | INT_RT;
+    }
+}
+
+// In direct mode: the receive interrupt as a wake-up only, for a caller that
+// masks IRQs at the CPU and waits with WFI (the handler never drains then).
+void uart_rx_wake(bool on) {
+    UART_ICR = INT_RT;      // a receive timeout already told must not end the next wait at once
+    UART_IMSC = on ? INT_RX | INT_RT : 0;
+}
+
+// The PL011's receive FIFO holds at least this many bytes when it says full.
+#define UART_RX_FIFO_MIN_DEPTH 16
+
+size_t uart_rx_fifo(uint8_t *buf, size_t max) {
+    size_t got = 0;
+    uint32_t fr;
+    while (got < max && !((fr = UART_FR) & FR_RXFE)) {
+        if ((fr & FR_RXFF) && max - got >= UART_RX_FIFO_MIN_DEPTH) {
+            // A full FIFO: a whole FIFO's worth without looking at FR again.
+            for (int i = 0; i < UART_RX_FIFO_MIN_DEPTH; ++i) {
+                buf[got++] = (uint8_t)UART_DR;
+            }
+        } else {
+            buf[got++] = (uint8_t)UART_DR;
+        }
+    }
+    return got;
 }
