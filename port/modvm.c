@@ -7,8 +7,9 @@
 //   core.copy_from_pa(ipa, pa, size)       what the boot loader left in RAM, into guest RAM
 //   core.reset(i, pc, x0)                  a vCPU at its entry (EL1h, MMU off, IRQs masked)
 //   core.start(i) / core.stop(i)           run it on its CPU / ask it to stop
-//   core.wait(timeout_ms) -> (i, kind, a0, a1, a2, a3)
-//        i >= 0: vCPU i exited (kind VM_EXIT_*); i = -1: timeout; i = -2: console input
+//   core.wait(timeout_ms, input, exit) -> i
+//        i >= 0: vCPU i exited, and the list `exit` holds [kind (VM_EXIT_*), a0, a1, a2, a3];
+//        i = -1: timeout; i = -2: console input
 //   core.resume(i, value)                  finish the exit (load value / x0) and start again
 //   core.power(i[, state])                 PSCI's view of vCPU i (ON 0, OFF 1, ON_PENDING 2)
 //   core.reg(i, n[, value]), core.regs(i)  x0..x30; n = 31 pc, 32 SP_EL1, 33 ESR, 34 FAR, 35 HPFAR
@@ -232,27 +233,46 @@ static mp_obj_t vm_core_resume(mp_obj_t self_in, mp_obj_t i_in, mp_obj_t value_i
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(vm_core_resume_obj, vm_core_resume);
 
-static mp_obj_t exit_tuple(int i, vcpu_ctx_t *v) {
-    mp_obj_t t[6] = { MP_OBJ_NEW_SMALL_INT(i), MP_OBJ_NEW_SMALL_INT(v ? v->vm_exit : 0) };
-    for (int k = 0; k < 4; ++k) {
-        t[2 + k] = v ? mp_obj_new_int_from_uint(v->exit_args[k]) : MP_OBJ_NEW_SMALL_INT(0);
+// The list wait() reports an exit in: [kind, a0, a1, a2, a3]. The caller
+// passes the same one every time: a new tuple per exit was a multi-block
+// heap allocation, and MicroPython searches for room for one from the first
+// free block on (about half of a round trip to a Python device model).
+static mp_obj_t *exit_items(mp_obj_t exit_in) {
+    size_t n;
+    mp_obj_t *items;
+    if (!mp_obj_is_exact_type(exit_in, &mp_type_list)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("exit: a list of 5, [kind, a0, a1, a2, a3]"));
     }
-    return mp_obj_new_tuple(6, t);
+    mp_obj_list_get(exit_in, &n, &items);
+    if (n != 5) {
+        mp_raise_ValueError(MP_ERROR_TEXT("exit: a list of 5, [kind, a0, a1, a2, a3]"));
+    }
+    return items;
 }
 
-// wait(timeout_ms, input=True): the next exit of any vCPU, console input
-// (if `input`), or the timeout. Python callbacks run meanwhile; Ctrl-C (if
-// the console still turns it into KeyboardInterrupt) is raised.
+static mp_obj_t exit_store(int i, vcpu_ctx_t *v, mp_obj_t *items) {
+    items[0] = MP_OBJ_NEW_SMALL_INT(v->vm_exit);
+    for (int k = 0; k < 4; ++k) {
+        items[1 + k] = mp_obj_new_int_from_uint(v->exit_args[k]);
+    }
+    return MP_OBJ_NEW_SMALL_INT(i);
+}
+
+// wait(timeout_ms, input, exit): the next exit of any vCPU (into the list
+// `exit`), console input (if `input`), or the timeout. Python callbacks run
+// meanwhile; Ctrl-C (if the console still turns it into KeyboardInterrupt)
+// is raised.
 static mp_obj_t vm_core_wait(size_t n_args, const mp_obj_t *args) {
     vm_t *vm = vm_get(args[0]);
     mp_int_t ms = mp_obj_get_int(args[1]);
-    bool input = n_args < 3 || mp_obj_is_true(args[2]);
+    bool input = mp_obj_is_true(args[2]);
+    mp_obj_t *items = exit_items(args[3]);
     uint64_t deadline = timer_counter() + timer_ms_to_ticks(ms < 0 ? 0 : ms);
     static unsigned int next;           // fairness: start the scan after the last one served
     for (;;) {
         // Input first: a guest flooding its console must not keep Ctrl-] out.
         if (input && (mp_hal_stdio_poll(MP_STREAM_POLL_RD) & MP_STREAM_POLL_RD)) {
-            return exit_tuple(-2, NULL);
+            return MP_OBJ_NEW_SMALL_INT(-2);
         }
         for (unsigned int k = 0; k < vm->n_vcpus; ++k) {
             unsigned int i = (next + k) % vm->n_vcpus;
@@ -260,18 +280,18 @@ static mp_obj_t vm_core_wait(size_t n_args, const mp_obj_t *args) {
             if (__atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE) == VM_RUN_EXITED) {
                 v->run_state = VM_RUN_IDLE;
                 next = i + 1;
-                return exit_tuple(i, v);
+                return exit_store(i, v, items);
             }
         }
         if (timer_counter() >= deadline) {
-            return exit_tuple(-1, NULL);
+            return MP_OBJ_NEW_SMALL_INT(-1);
         }
         mp_handle_pending(true);
         // Until a runner's SEV, an IRQ, or the event stream.
         __asm__ volatile ("wfe");
     }
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vm_core_wait_obj, 2, 3, vm_core_wait);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vm_core_wait_obj, 4, 4, vm_core_wait);
 
 static mp_obj_t vm_core_power(size_t n_args, const mp_obj_t *args) {
     vm_t *vm = vm_get(args[0]);
