@@ -204,6 +204,7 @@ class VM:
             raise
         self._core.zero(vm_layout.RAM_BASE, ram)
         self._devices = []              # (base, end, model, in the tree)
+        self._core.devices(self._devices)   # accesses to them are answered inside core.wait()
         self.uart = PL011(console_out)
         self.add_device(vm_layout.UART_BASE, vm_layout.UART_SIZE, self.uart, node=False)
         self.entry = None
@@ -353,12 +354,12 @@ class VM:
                 return stop
         deadline = None if timeout_ms is None else time.ticks_add(time.ticks_ms(), timeout_ms)
         handled = 0
-        wait, mmio, exit = core.wait, self._mmio, self._exit
+        wait, exit = core.wait, self._exit
         while True:
+            # Loads and stores to device models are answered inside wait().
             i = wait(100, console, exit)
             if i >= 0:
-                # An MMIO access, the most common exit, straight to its model.
-                stop = mmio(i, exit[1], exit[2], exit[3], exit[4]) if exit[0] == _EXIT_MMIO else self._handle(i, exit)
+                stop = self._handle(i, exit)
                 if stop:
                     return stop
                 handled += 1
@@ -382,7 +383,12 @@ class VM:
         kind, a, b, c, d = exit
         core = self._core
         if kind == _EXIT_MMIO:
-            return self._mmio(i, a, b, c, d)
+            return self._fault(i, "%s of %d bytes at IPA 0x%x: no RAM or device there"
+                               % ("write" if c else "read", b, a), ipa=a)
+        if kind == _vm.EXIT_DEVICE_ERROR:
+            for base, end, model, _ in self._devices:
+                if base <= a < end:
+                    return self._fault(i, "device %r at 0x%x raised %r" % (model, base, d))
         if kind == _vm.EXIT_PSCI:
             return self._psci(i, a & 0xFFFF_FFFF, b, c, d)
         if kind == _vm.EXIT_STOPPED:
@@ -403,22 +409,6 @@ class VM:
         else:
             message = "an exit the VM does not handle (%s)" % sysregs.ec_name(esr)
         return self._fault(i, message, ipa)
-
-    def _mmio(self, i, ipa, width, write, value):
-        for base, end, model, _ in self._devices:
-            if base <= ipa < end:
-                try:
-                    if write:
-                        model.write(ipa - base, width, value)
-                        value = 0
-                    else:
-                        value = model.read(ipa - base, width) & _U64
-                except Exception as e:
-                    return self._fault(i, "device %r at 0x%x raised %r" % (model, base, e))
-                self._core.resume(i, value)
-                return None
-        return self._fault(i, "%s of %d bytes at IPA 0x%x: no RAM or device there"
-                           % ("write" if write else "read", width, ipa), ipa=ipa)
 
     def _psci(self, i, fn, x1, x2, x3):
         core = self._core
