@@ -383,8 +383,7 @@ class VM:
         kind, a, b, c, d = exit
         core = self._core
         if kind == _EXIT_MMIO:
-            return self._fault(i, "%s of %d bytes at IPA 0x%x: no RAM or device there"
-                               % ("write" if c else "read", b, a), ipa=a)
+            return self._mmio(i, a, b, c, d)
         if kind == _vm.EXIT_DEVICE_ERROR:
             for base, end, model, _ in self._devices:
                 if base <= a < end:
@@ -409,6 +408,24 @@ class VM:
         else:
             message = "an exit the VM does not handle (%s)" % sysregs.ec_name(esr)
         return self._fault(i, message, ipa)
+
+    def _mmio(self, i, ipa, width, write, value):
+        # core.wait() calls the models itself; what comes here is an access
+        # with no model, or one kept while the VM was paused.
+        for base, end, model, _ in self._devices:
+            if base <= ipa < end:
+                try:
+                    if write:
+                        model.write(ipa - base, width, value)
+                        value = 0
+                    else:
+                        value = model.read(ipa - base, width) & _U64
+                except Exception as e:
+                    return self._fault(i, "device %r at 0x%x raised %r" % (model, base, e))
+                self._core.resume(i, value)
+                return None
+        return self._fault(i, "%s of %d bytes at IPA 0x%x: no RAM or device there"
+                           % ("write" if write else "read", width, ipa), ipa=ipa)
 
     def _psci(self, i, fn, x1, x2, x3):
         core = self._core
@@ -455,8 +472,8 @@ class VM:
         """Every vCPU out of its guest; exits that arrive meanwhile are kept."""
         core = self._core
         running = [i for i in range(self.cpus) if core.state(i) in (1, 2)]
-        for i in running:
-            core.stop(i)
+        for i in range(self.cpus):
+            core.stop(i)                # also one whose exit is still to come: wait() leaves it to us
         exit = self._exit
         while running:
             i = core.wait(1000, False, exit)

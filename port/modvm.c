@@ -12,7 +12,8 @@
 //        i >= 0: vCPU i exited, and the list `exit` holds [kind (VM_EXIT_*), a0, a1, a2, a3];
 //        i = -1: timeout; i = -2: console input. A load or store to a device model
 //        is answered inside wait() (model.read/write) and is not reported, unless
-//        the model raised: kind EXIT_DEVICE_ERROR, [kind, ipa, width, is_write, exception].
+//        the model raised (kind EXIT_DEVICE_ERROR, [kind, ipa, width, is_write, exception])
+//        or the vCPU was asked to stop (stop(i)): then vm.py calls the model itself.
 //   core.resume(i, value)                  finish the exit (load value / x0) and start again
 //   core.power(i[, state])                 PSCI's view of vCPU i (ON 0, OFF 1, ON_PENDING 2)
 //   core.reg(i, n[, value]), core.regs(i)  x0..x30; n = 31 pc, 32 SP_EL1, 33 ESR, 34 FAR, 35 HPFAR
@@ -386,7 +387,8 @@ static mp_obj_t vm_core_wait(size_t n_args, const mp_obj_t *args) {
             if (__atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE) == VM_RUN_EXITED) {
                 v->run_state = VM_RUN_IDLE;
                 next = i + 1;
-                int mmio = v->vm_exit == VM_EXIT_MMIO ? mmio_to_model(self, v, items) : MMIO_NO_MODEL;
+                // (Not for a vCPU asked to stop: answering would start it again.)
+                int mmio = v->vm_exit == VM_EXIT_MMIO && !v->stop_req ? mmio_to_model(self, v, items) : MMIO_NO_MODEL;
                 if (mmio == MMIO_ANSWERED) {
                     answered = true;
                     break;
