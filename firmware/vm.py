@@ -204,11 +204,13 @@ class VM:
             raise
         self._core.zero(vm_layout.RAM_BASE, ram)
         self._devices = []              # (base, end, model, in the tree)
+        self._core.devices(self._devices)   # accesses to them are answered inside core.wait()
         self.uart = PL011(console_out)
         self.add_device(vm_layout.UART_BASE, vm_layout.UART_SIZE, self.uart, node=False)
         self.entry = None
         self.initrd = None              # (ipa, size)
         self._pending = {}              # vCPU -> exit still to handle (after a pause)
+        self._exit = [0] * 5            # [kind, a0, a1, a2, a3]: each wait() refills it
         self._started = False
         self.stopped = None             # the VmStop that ended it for good
 
@@ -347,18 +349,17 @@ class VM:
         core = self._core
         for i, pending in list(self._pending.items()):
             del self._pending[i]
-            stop = self._start(i) if pending is None else self._handle(pending)
+            stop = self._start(i) if pending is None else self._handle(i, pending)
             if stop:
                 return stop
         deadline = None if timeout_ms is None else time.ticks_add(time.ticks_ms(), timeout_ms)
         handled = 0
-        wait, mmio = core.wait, self._mmio
+        wait, exit = core.wait, self._exit
         while True:
-            exit = wait(100, console)
-            i = exit[0]
+            # Loads and stores to device models are answered inside wait().
+            i = wait(100, console, exit)
             if i >= 0:
-                # An MMIO access, the most common exit, straight to its model.
-                stop = mmio(i, exit[2], exit[3], exit[4], exit[5]) if exit[1] == _EXIT_MMIO else self._handle(exit)
+                stop = self._handle(i, exit)
                 if stop:
                     return stop
                 handled += 1
@@ -378,11 +379,15 @@ class VM:
     def _start(self, i):
         self._core.start(i)
 
-    def _handle(self, exit):
-        i, kind, a, b, c, d = exit
+    def _handle(self, i, exit):
+        kind, a, b, c, d = exit
         core = self._core
         if kind == _EXIT_MMIO:
             return self._mmio(i, a, b, c, d)
+        if kind == _vm.EXIT_DEVICE_ERROR:
+            for base, end, model, _ in self._devices:
+                if base <= a < end:
+                    return self._fault(i, "device %r at 0x%x raised %r" % (model, base, d))
         if kind == _vm.EXIT_PSCI:
             return self._psci(i, a & 0xFFFF_FFFF, b, c, d)
         if kind == _vm.EXIT_STOPPED:
@@ -405,6 +410,8 @@ class VM:
         return self._fault(i, message, ipa)
 
     def _mmio(self, i, ipa, width, write, value):
+        # core.wait() calls the models itself; what comes here is an access
+        # with no model, or one kept while the VM was paused.
         for base, end, model, _ in self._devices:
             if base <= ipa < end:
                 try:
@@ -465,16 +472,17 @@ class VM:
         """Every vCPU out of its guest; exits that arrive meanwhile are kept."""
         core = self._core
         running = [i for i in range(self.cpus) if core.state(i) in (1, 2)]
-        for i in running:
-            core.stop(i)
+        for i in range(self.cpus):
+            core.stop(i)                # also one whose exit is still to come: wait() leaves it to us
+        exit = self._exit
         while running:
-            exit = core.wait(1000, False)
-            if exit[0] < 0:
+            i = core.wait(1000, False, exit)
+            if i < 0:
                 raise OSError("vCPUs %r did not stop within 1 s" % running)
-            if exit[0] in running:
-                running.remove(exit[0])
+            if i in running:
+                running.remove(i)
             # Stopped: it starts again on resume; any other exit is handled then.
-            self._pending[exit[0]] = None if exit[1] == _vm.EXIT_STOPPED else exit
+            self._pending[i] = None if exit[0] == _vm.EXIT_STOPPED else list(exit)
 
     def _pause(self):
         self._stop_all()

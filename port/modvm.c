@@ -7,8 +7,13 @@
 //   core.copy_from_pa(ipa, pa, size)       what the boot loader left in RAM, into guest RAM
 //   core.reset(i, pc, x0)                  a vCPU at its entry (EL1h, MMU off, IRQs masked)
 //   core.start(i) / core.stop(i)           run it on its CPU / ask it to stop
-//   core.wait(timeout_ms) -> (i, kind, a0, a1, a2, a3)
-//        i >= 0: vCPU i exited (kind VM_EXIT_*); i = -1: timeout; i = -2: console input
+//   core.devices(list)                     the device models: (base, end, model, ...) tuples
+//   core.wait(timeout_ms, input, exit) -> i
+//        i >= 0: vCPU i exited, and the list `exit` holds [kind (VM_EXIT_*), a0, a1, a2, a3];
+//        i = -1: timeout; i = -2: console input. A load or store to a device model
+//        is answered inside wait() (model.read/write) and is not reported, unless
+//        the model raised (kind EXIT_DEVICE_ERROR, [kind, ipa, width, is_write, exception])
+//        or the vCPU was asked to stop (stop(i)): then vm.py calls the model itself.
 //   core.resume(i, value)                  finish the exit (load value / x0) and start again
 //   core.power(i[, state])                 PSCI's view of vCPU i (ON 0, OFF 1, ON_PENDING 2)
 //   core.reg(i, n[, value]), core.regs(i)  x0..x30; n = 31 pc, 32 SP_EL1, 33 ESR, 34 FAR, 35 HPFAR
@@ -27,7 +32,13 @@
 typedef struct _vm_core_obj_t {
     mp_obj_base_t base;
     vm_t *vm;
+    mp_obj_t devices;       // vm.py's list of (base, end, model, ...), or None
+    mp_obj_t u64_mask;      // 2**64 - 1: what a model's read() is masked with
 } vm_core_obj_t;
+
+// A model raised: reported by wait() with the exception (not a VM_EXIT_*
+// of the C core: only this module calls models).
+#define EXIT_DEVICE_ERROR   16
 
 static const mp_obj_type_t vm_core_type;
 
@@ -97,6 +108,8 @@ static mp_obj_t vm_core_make_new(const mp_obj_type_t *type, size_t n_args, size_
     }
     vm_core_obj_t *self = mp_obj_malloc_with_finaliser(vm_core_obj_t, type);
     self->vm = vm;
+    self->devices = mp_const_none;
+    self->u64_mask = mp_obj_new_int_from_ull(~0ull);
     return MP_OBJ_FROM_PTR(self);
 }
 
@@ -218,46 +231,168 @@ static mp_obj_t vm_core_resume(mp_obj_t self_in, mp_obj_t i_in, mp_obj_t value_i
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(vm_core_resume_obj, vm_core_resume);
 
-static mp_obj_t exit_tuple(int i, vcpu_ctx_t *v) {
-    mp_obj_t t[6] = { MP_OBJ_NEW_SMALL_INT(i), MP_OBJ_NEW_SMALL_INT(v ? v->vm_exit : 0) };
-    for (int k = 0; k < 4; ++k) {
-        t[2 + k] = v ? mp_obj_new_int_from_uint(v->exit_args[k]) : MP_OBJ_NEW_SMALL_INT(0);
+// The list wait() reports an exit in: [kind, a0, a1, a2, a3]. The caller
+// passes the same one every time: a new tuple per exit was a multi-block
+// heap allocation, and MicroPython searches for room for one from the first
+// free block on (about half of a round trip to a Python device model).
+static mp_obj_t *exit_items(mp_obj_t exit_in) {
+    size_t n;
+    mp_obj_t *items;
+    if (!mp_obj_is_exact_type(exit_in, &mp_type_list)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("exit: a list of 5, [kind, a0, a1, a2, a3]"));
     }
-    return mp_obj_new_tuple(6, t);
+    mp_obj_list_get(exit_in, &n, &items);
+    if (n != 5) {
+        mp_raise_ValueError(MP_ERROR_TEXT("exit: a list of 5, [kind, a0, a1, a2, a3]"));
+    }
+    return items;
 }
 
-// wait(timeout_ms, input=True): the next exit of any vCPU, console input
+static mp_obj_t exit_store(int i, vcpu_ctx_t *v, mp_obj_t *items) {
+    items[0] = MP_OBJ_NEW_SMALL_INT(v->vm_exit);
+    for (int k = 0; k < 4; ++k) {
+        items[1 + k] = mp_obj_new_int_from_uint(v->exit_args[k]);
+    }
+    return MP_OBJ_NEW_SMALL_INT(i);
+}
+
+// devices(list): the list of (base, end, model, ...) tuples vm.py keeps
+// (it may grow later: it is read at each access).
+static mp_obj_t vm_core_devices(mp_obj_t self_in, mp_obj_t list_in) {
+    vm_core_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (!mp_obj_is_exact_type(list_in, &mp_type_list)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("devices: a list of (base, end, model, ...) tuples"));
+    }
+    self->devices = list_in;
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(vm_core_devices_obj, vm_core_devices);
+
+// The model whose [base, end) holds `ipa`, or NULL (then vm.py decides).
+static mp_obj_t device_at(vm_core_obj_t *self, uint64_t ipa, uint64_t *base) {
+    if (self->devices == mp_const_none) {
+        return MP_OBJ_NULL;
+    }
+    size_t n;
+    mp_obj_t *devices;
+    mp_obj_list_get(self->devices, &n, &devices);
+    for (size_t k = 0; k < n; ++k) {
+        size_t len;
+        mp_obj_t *d;
+        if (!mp_obj_is_exact_type(devices[k], &mp_type_tuple)) {
+            continue;
+        }
+        mp_obj_tuple_get(devices[k], &len, &d);
+        // (Not only small ints: a frozen module's constants, as vm_layout's
+        // UART_BASE, can be long-int objects of small value.)
+        mp_int_t start, end;
+        if (len >= 3 && mp_obj_get_int_maybe(d[0], &start) && mp_obj_get_int_maybe(d[1], &end)
+            && (mp_int_t)ipa >= start && (mp_int_t)ipa < end) {
+            *base = start;
+            return d[2];
+        }
+    }
+    return MP_OBJ_NULL;
+}
+
+// An MMIO exit of vCPU v to a device model, answered here: model.write(
+// offset, width, value) or model.read(offset, width) & (2**64 - 1) into the
+// guest's register, and the vCPU runs on. (A Python loop doing the same for
+// every access cost about three times the whole round trip in C.) If the
+// model raised an Exception, `items` gets [EXIT_DEVICE_ERROR, ipa, width,
+// is_write, the exception]; anything else it raises (KeyboardInterrupt)
+// propagates. With no model at the address, vm.py reports the access.
+enum { MMIO_NO_MODEL, MMIO_ANSWERED, MMIO_RAISED };
+static int mmio_to_model(vm_core_obj_t *self, vcpu_ctx_t *v, mp_obj_t *items) {
+    uint64_t ipa = v->exit_args[0], width = v->exit_args[1], base;
+    bool write = v->exit_args[2];
+    mp_obj_t model = device_at(self, ipa, &base);
+    if (model == MP_OBJ_NULL) {
+        return MMIO_NO_MODEL;
+    }
+    uint64_t value = 0;
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t call[5];
+        mp_load_method(model, write ? MP_QSTR_write : MP_QSTR_read, call);
+        call[2] = mp_obj_new_int_from_uint(ipa - base);
+        call[3] = MP_OBJ_NEW_SMALL_INT(width);
+        if (write) {
+            call[4] = mp_obj_new_int_from_uint(v->exit_args[3]);
+            mp_call_method_n_kw(3, 0, call);
+        } else {
+            mp_obj_t got = mp_call_method_n_kw(2, 0, call);
+            if (mp_obj_is_small_int(got)) {
+                value = (uint64_t)MP_OBJ_SMALL_INT_VALUE(got);     // a negative one in two's complement
+            } else {
+                value = aarch64_u64_arg(mp_binary_op(MP_BINARY_OP_AND, got, self->u64_mask));
+            }
+        }
+        nlr_pop();
+    } else {
+        mp_obj_t e = MP_OBJ_FROM_PTR(nlr.ret_val);
+        if (!mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(e)), MP_OBJ_FROM_PTR(&mp_type_Exception))) {
+            nlr_jump(nlr.ret_val);
+        }
+        items[0] = MP_OBJ_NEW_SMALL_INT(EXIT_DEVICE_ERROR);
+        items[1] = mp_obj_new_int_from_uint(ipa);
+        items[2] = MP_OBJ_NEW_SMALL_INT(width);
+        items[3] = mp_obj_new_bool(write);
+        items[4] = e;
+        return MMIO_RAISED;
+    }
+    // The model may have closed the VM, or asked the vCPU to stop (it then
+    // leaves at once, as after resume()).
+    vm_t *vm = vm_get(MP_OBJ_FROM_PTR(self));
+    vm_vcpu_complete(vm, v->index, value);
+    vm_vcpu_start(vm, v->index);
+    return MMIO_ANSWERED;
+}
+
+// wait(timeout_ms, input, exit): the next exit of any vCPU (into the list
+// `exit`) that a device model in this module does not answer, console input
 // (if `input`), or the timeout. Python callbacks run meanwhile; Ctrl-C (if
 // the console still turns it into KeyboardInterrupt) is raised.
 static mp_obj_t vm_core_wait(size_t n_args, const mp_obj_t *args) {
+    vm_core_obj_t *self = MP_OBJ_TO_PTR(args[0]);
     vm_t *vm = vm_get(args[0]);
     mp_int_t ms = mp_obj_get_int(args[1]);
-    bool input = n_args < 3 || mp_obj_is_true(args[2]);
+    bool input = mp_obj_is_true(args[2]);
+    mp_obj_t *items = exit_items(args[3]);
     uint64_t deadline = timer_counter() + timer_ms_to_ticks(ms < 0 ? 0 : ms);
     static unsigned int next;           // fairness: start the scan after the last one served
     for (;;) {
         // Input first: a guest flooding its console must not keep Ctrl-] out.
         if (input && (mp_hal_stdio_poll(MP_STREAM_POLL_RD) & MP_STREAM_POLL_RD)) {
-            return exit_tuple(-2, NULL);
+            return MP_OBJ_NEW_SMALL_INT(-2);
         }
+        bool answered = false;
         for (unsigned int k = 0; k < vm->n_vcpus; ++k) {
             unsigned int i = (next + k) % vm->n_vcpus;
             vcpu_ctx_t *v = &vm->vcpus[i];
             if (__atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE) == VM_RUN_EXITED) {
                 v->run_state = VM_RUN_IDLE;
                 next = i + 1;
-                return exit_tuple(i, v);
+                // (Not for a vCPU asked to stop: answering would start it again.)
+                int mmio = v->vm_exit == VM_EXIT_MMIO && !v->stop_req ? mmio_to_model(self, v, items) : MMIO_NO_MODEL;
+                if (mmio == MMIO_ANSWERED) {
+                    answered = true;
+                    break;
+                }
+                return mmio == MMIO_RAISED ? MP_OBJ_NEW_SMALL_INT(i) : exit_store(i, v, items);
             }
         }
         if (timer_counter() >= deadline) {
-            return exit_tuple(-1, NULL);
+            return MP_OBJ_NEW_SMALL_INT(-1);
         }
         mp_handle_pending(true);
-        // Until a runner's SEV, an IRQ, or the event stream.
-        __asm__ volatile ("wfe");
+        if (!answered) {
+            // Until a runner's SEV, an IRQ, or the event stream.
+            __asm__ volatile ("wfe");
+        }
     }
 }
-static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vm_core_wait_obj, 2, 3, vm_core_wait);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(vm_core_wait_obj, 4, 4, vm_core_wait);
 
 static mp_obj_t vm_core_power(size_t n_args, const mp_obj_t *args) {
     vm_t *vm = vm_get(args[0]);
@@ -334,6 +469,7 @@ static const mp_rom_map_elem_t vm_core_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_start), MP_ROM_PTR(&vm_core_start_obj) },
     { MP_ROM_QSTR(MP_QSTR_stop), MP_ROM_PTR(&vm_core_stop_obj) },
     { MP_ROM_QSTR(MP_QSTR_resume), MP_ROM_PTR(&vm_core_resume_obj) },
+    { MP_ROM_QSTR(MP_QSTR_devices), MP_ROM_PTR(&vm_core_devices_obj) },
     { MP_ROM_QSTR(MP_QSTR_wait), MP_ROM_PTR(&vm_core_wait_obj) },
     { MP_ROM_QSTR(MP_QSTR_power), MP_ROM_PTR(&vm_core_power_obj) },
     { MP_ROM_QSTR(MP_QSTR_reg), MP_ROM_PTR(&vm_core_reg_obj) },
@@ -383,6 +519,7 @@ static const mp_rom_map_elem_t vm_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_EXIT_FAULT), MP_ROM_INT(VM_EXIT_FAULT) },
     { MP_ROM_QSTR(MP_QSTR_EXIT_STOPPED), MP_ROM_INT(VM_EXIT_STOPPED) },
     { MP_ROM_QSTR(MP_QSTR_EXIT_DISABLED), MP_ROM_INT(VM_EXIT_DISABLED) },
+    { MP_ROM_QSTR(MP_QSTR_EXIT_DEVICE_ERROR), MP_ROM_INT(EXIT_DEVICE_ERROR) },
 };
 static MP_DEFINE_CONST_DICT(vm_module_globals, vm_module_globals_table);
 

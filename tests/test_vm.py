@@ -114,6 +114,8 @@ def test_misbehaving_hand_made_guests(target):
     assert results["low_load"][0] == "fault" and results["low_load"][2] == 0x3000_0000
     assert results["udf"][0] == "fault" and "instruction fetch from IPA 0x200" in results["udf"][1]
     assert results["ldp_to_mmio"][0] == "fault" and "gives no syndrome" in results["ldp_to_mmio"][1]
+    assert results["model_raises"][0] == "fault" and "Broken" in results["model_raises"][1]
+    assert "raised OSError" in results["model_raises"][1] and "broken at 0" in results["model_raises"][1]
     assert results["wfi_forever"][0] == "timeout"
     assert results["hvc_other"][0] == "timeout"     # HVC #0x42 answered NOT_SUPPORTED, the guest loops on
     assert results["flood"][0] == "timeout" and results["flood"][3] > 10      # its output reached the console

@@ -10,11 +10,19 @@ GUESTS = {
     "hvc_other": [A64.hvc(0x42), A64.b(0)],
     "flood": movx(5, 0x09000000) + movx(6, 0x41) + [ldst(STRB, 6, 5, 0), A64.b(-1)],
     "ldp_to_mmio": movx(5, TEST_DEVICE) + [0xA94008A1, A64.b(0)],   # ldp x1, x2, [x5]: no syndrome
+    "model_raises": movx(5, TEST_DEVICE) + [ldst(STRB, 6, 5, 0), A64.b(0)],
 }
+
+
+class Broken(vm.RegisterFile):
+    def write(self, offset, width, value):
+        raise OSError("broken at %d" % offset)
+
+
 out = []
 for name, words in GUESTS.items():
     with vm.VM(ram=2 << 20, cpus=1, console_out=io.BytesIO()) as v:
-        v.add_device(TEST_DEVICE, 0x1000, vm.RegisterFile())
+        v.add_device(TEST_DEVICE, 0x1000, Broken() if name == "model_raises" else vm.RegisterFile())
         v.write(ENTRY, code(*words))
         v.entry = ENTRY
         stop = v.run(timeout_ms=300, console=False)
