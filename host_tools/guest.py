@@ -5,8 +5,9 @@ this terminal.
     aarch64-el2 -p qemu:raspi4b guest run Image --initrd initrd.cpio --append "console=ttyAMA0"
 
 With a qemu: target, QEMU's loader puts the files in the target's RAM, above
-the RAM the VM takes for its guest; the firmware copies them into the guest
-(vm.VM.load(address=..., size=...)). Ctrl-] pauses the guest and ends the
+the RAM the VM takes for its guest; on a running target (a pty, a serial
+line) they are uploaded there over the UART (Target.upload). The firmware
+then copies them into the guest (vm.VM.load(address=..., size=...)). Ctrl-] pauses the guest and ends the
 command; the exit status is 0 when the guest powers off with status 0, 1
 otherwise (the stop is printed), 130 when interrupted.
 """
@@ -95,33 +96,75 @@ def _relay(transport, code):
     return tail.decode(errors="replace"), err.decode(errors="replace").strip()
 
 
-def cmd_guest_run(args):
-    port = args.port
-    if port != "qemu" and not port.startswith("qemu:"):
-        raise ValueError("guest run needs a qemu: target for now: uploading to a running target over "
-                         "its UART is not written yet (copy the image to the target with mpremote and "
-                         "use vm.VM at the REPL)")
-    board, smp = parse_qemu_url(port)
+def _files(args):
     files = [args.image] + ([args.initrd] if args.initrd else [])
     for path in files:
         if not os.path.isfile(path):
             raise ValueError("%s: no such file" % path)
-    plan = plan_preload(board, files, args.ram)
-    extra = []
-    for path, address, _ in plan:
-        extra += ["-device", "loader,file=%s,addr=0x%x,force-raw=on" % (os.path.abspath(path), address)]
-    try:
-        qemu = Qemu(board, smp=smp, extra=extra)
-    except QemuError as e:
-        raise LinkError(str(e)) from None
-    with Target(transport=Transport.boot(qemu, args.timeout)) as t:
+    return files
+
+
+def plan_upload(t, files, ram):
+    """[(path, address, size)] in the free RAM above what the VM will take
+    (vm.free_ram() on the target), for a running target."""
+    base, size = (int(x) for x in t.exec("import vm\nprint(*vm.free_ram())").split())
+    plan, address = [], _align(base + ram)
+    for path in files:
+        n = os.path.getsize(path)
+        if address + n > base + size:
+            raise ValueError("%s (%d bytes) does not fit in the target's free RAM above a %d MiB guest"
+                             % (path, n, ram // MiB))
+        plan.append((path, address, n))
+        address = _align(address + n)
+    return plan
+
+
+def _progress(path):
+    import time
+    start = time.monotonic()
+
+    def show(sent, total):
+        if time.monotonic() - start > 1:
+            print("\r%s: %d/%d KiB" % (os.path.basename(path), sent >> 10, total >> 10), end="",
+                  file=sys.stderr, flush=True)
+            if sent == total:
+                print(file=sys.stderr)
+    return show
+
+
+def cmd_guest_run(args):
+    port = args.port
+    files = _files(args)
+    if port == "qemu" or port.startswith("qemu:"):
+        # QEMU's loader puts the files in the target's RAM.
+        board, smp = parse_qemu_url(port)
+        plan = plan_preload(board, files, args.ram)
+        extra = []
+        for path, address, _ in plan:
+            extra += ["-device", "loader,file=%s,addr=0x%x,force-raw=on" % (os.path.abspath(path), address)]
+        try:
+            qemu = Qemu(board, smp=smp, extra=extra)
+        except QemuError as e:
+            raise LinkError(str(e)) from None
+        t = Target(transport=Transport.boot(qemu, args.timeout))
+    else:
+        # A running target: the files go over its UART (aarch64-el2 upload).
+        t = Target(port, timeout=args.timeout)
+        try:
+            plan = plan_upload(t, files, args.ram)
+            for path, address, _ in plan:
+                t.upload(path, address, progress=_progress(path))
+        except BaseException:
+            t.close()
+            raise
+    with t:
         print(t.exec(setup_code(plan, args), timeout=60).strip(), file=sys.stderr)
         if args.dtb_out:
             blob = bytes.fromhex(t.exec("print(v.dtb().hex())", timeout=60).strip())
             with open(args.dtb_out, "wb") as f:
                 f.write(blob)
         print("[guest console: Ctrl-] pauses the guest and ends]", file=sys.stderr, flush=True)
-        code = "r = v.run()\nprint(%r, repr(r), r.reason, r.status)\n" % STOP_MARK.decode()
+        code = "r = v.run()\nprint(%r, repr(r), r.reason, r.status)\nv.close()\n" % STOP_MARK.decode()
         tail, err = t.transport.op("guest run", lambda: _relay(t.transport, code), timeout=10 ** 9)
     if err:
         print(err, file=sys.stderr)

@@ -7,13 +7,14 @@ import sys
 import pytest
 
 from conftest import qemu_url, require_image
+from host_tools.qemu import Qemu
 
 PROJECT_TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUEST = os.path.join(PROJECT_TOP, "build", "guests", "testguest.bin")
 
 
-def guest_run(board, *args):
-    cmd = [sys.executable, "-m", "host_tools", "-p", qemu_url(board), "guest", "run", GUEST] + list(args)
+def guest_run(board, *args, port=None):
+    cmd = [sys.executable, "-m", "host_tools", "-p", port or qemu_url(board), "guest", "run", GUEST] + list(args)
     return subprocess.run(cmd, cwd=PROJECT_TOP, stdin=subprocess.DEVNULL, capture_output=True,
                           text=True, timeout=600)
 
@@ -51,3 +52,14 @@ def test_bad_arguments_are_clear_errors(board, args, message):
     require_image(board)
     r = guest_run(board, *args)
     assert r.returncode == 1 and message in r.stderr
+
+
+def test_a_running_target_gets_the_image_over_its_uart(board):
+    # The target already runs (as after `aarch64-el2 boot`): the image goes
+    # over the UART with the checked upload, then runs as above.
+    require_image(board)
+    with Qemu(board) as q:
+        r = guest_run(board, "--cpus", "2", port=q.port)
+    assert r.returncode == 0, r.stderr
+    assert "testguest: cpus 2" in r.stdout and "testguest: PASS" in r.stdout
+    assert "VmStop(system_off, vcpu=0, status=0)" in r.stderr
