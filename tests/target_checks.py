@@ -1,16 +1,7 @@
 """Helpers for the on-target tests: run a file of tests/target/ as
-`mpremote run` would, and check that Ctrl-C stops a running program."""
-import ast
-from pathlib import Path
-
-TARGET_FILES = Path(__file__).parent / "target"
-
-
-def run_file(target, name, timeout=None, **params):
-    """Run tests/target/<name> with `params` set as globals; its last printed line, parsed."""
-    head = "".join("%s = %r\n" % kv for kv in params.items())
-    out = target.exec(head + (TARGET_FILES / name).read_text(), timeout=timeout)
-    return ast.literal_eval(out.strip().splitlines()[-1])
+`mpremote run` would (conftest.target_result, under its older name), and
+check that Ctrl-C stops a running program."""
+from conftest import target_result as run_file     # noqa: F401 (the name these tests use)
 
 
 def interrupted_by_ctrl_c(t):

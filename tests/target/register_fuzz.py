@@ -30,7 +30,7 @@ GUEST_MS = 100     # a guest that does not exit by then is stopped by its deadli
 
 ETIMEDOUT = 110
 TRIES = 20
-ticks = 0
+from timer_probe import *     # ticks, tick, timer_fires
 
 
 def retried(fn, *args, **kw):
@@ -49,20 +49,6 @@ def read(name, cpu):
 
 def write(name, value, cpu):
     retried(aarch64.write_sysreg, name, value, cpu=cpu)
-
-
-def tick(t):
-    global ticks
-    ticks += 1
-
-
-def timer_fires():
-    """CPU 0's machine.Timer (1 kHz) ticks again within a second."""
-    seen, t0 = ticks, time.ticks_ms()
-    while ticks == seen:
-        if time.ticks_diff(time.ticks_ms(), t0) > 1000:
-            return False
-    return True
 
 
 def random64():

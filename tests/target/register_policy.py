@@ -5,20 +5,7 @@ import aarch64, machine, pcpu, time, vcpu
 
 HOST, VCPU = aarch64.HOST_VECTORS, aarch64.VCPU_VECTORS
 VM, RW, IMO, TGE = 1 << 0, 1 << 31, 1 << 4, 1 << 27
-ticks = 0
-
-
-def tick(t):
-    global ticks
-    ticks += 1
-
-
-def timer_fires():
-    seen, t0 = ticks, time.ticks_ms()
-    while ticks == seen:
-        if time.ticks_diff(time.ticks_ms(), t0) > 1000:
-            return False
-    return True
+from timer_probe import *     # ticks, tick, timer_fires
 
 
 def attempt(fn):
