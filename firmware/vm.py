@@ -83,14 +83,25 @@ class Device:
     """A memory-mapped device model. Subclasses override read and write;
     offsets are from the device's base, width is 1, 2, 4 or 8 bytes.
     `compatible` (a string or list), if set, puts a node for it in the
-    device tree."""
+    device tree. A device added with an interrupt (add_device(irq=INTID))
+    raises and lowers its line with self.irq(level)."""
     compatible = None
+    intid = None                # its SPI, once added with one
+    _line = None                # the VM's core.irq, once added with one
+    _level = False
 
     def read(self, offset, width):
         return 0
 
     def write(self, offset, width, value):
         pass
+
+    def irq(self, level):
+        """Drive the device's interrupt line (level-sensitive): True raises it."""
+        level = bool(level)
+        if level != self._level and self._line is not None:
+            self._level = level
+            self._line(self.intid, level)
 
 
 class RegisterFile(Device):
@@ -128,6 +139,9 @@ class PL011(Device):
         self.regs = {self.IBRD: 0, self.FBRD: 0, self.LCR_H: 0, self.CR: 0x300, self.IFLS: 0x12, self.IMSC: 0}
         self.ris = self.INT_TX
 
+    def _update(self):
+        self.irq(self.ris & self.regs[self.IMSC])
+
     def read(self, offset, width):
         if offset == self.DR:
             if not self.rx:
@@ -136,6 +150,7 @@ class PL011(Device):
             self.rx = self.rx[1:]
             if not self.rx:
                 self.ris &= ~self.INT_RX
+                self._update()
             return c
         if offset == self.FR:
             if not self.rx:
@@ -154,10 +169,16 @@ class PL011(Device):
             self.tx.append(value & 0xFF)
             if value & 0xFF == 10 or len(self.tx) >= 128:
                 self.flush()
+            if not self.ris & self.INT_TX:
+                self.ris |= self.INT_TX         # the FIFO took it at once: room again, as QEMU's PL011
+                self._update()
         elif offset == self.ICR:
             self.ris &= ~value
+            self._update()
         elif offset in self.regs:
             self.regs[offset] = value
+            if offset == self.IMSC:
+                self._update()
 
     def flush(self):
         if self.tx:
@@ -171,6 +192,7 @@ class PL011(Device):
         """Bytes typed for the guest."""
         self.rx.extend(data)
         self.ris |= self.INT_RX
+        self._update()
 
 
 class VM:
@@ -203,10 +225,12 @@ class VM:
             self._disable()
             raise
         self._core.zero(vm_layout.RAM_BASE, ram)
+        self.vgic = self._core.vgic() is not None   # a virtual GIC: interrupts for the guest
         self._devices = []              # (base, end, model, in the tree)
         self._core.devices(self._devices)   # accesses to them are answered inside core.wait()
         self.uart = PL011(console_out)
-        self.add_device(vm_layout.UART_BASE, vm_layout.UART_SIZE, self.uart, node=False)
+        self.add_device(vm_layout.UART_BASE, vm_layout.UART_SIZE, self.uart, node=False,
+                        irq=vm_layout.UART_INTID if self.vgic else None)
         self.entry = None
         self.initrd = None              # (ipa, size)
         self._pending = {}              # vCPU -> exit still to handle (after a pause)
@@ -277,14 +301,26 @@ class VM:
 
     # -- devices -----------------------------------------------------------
 
-    def add_device(self, base, size, model, node=True):
-        """Trap guest accesses to [base, base + size) to `model` (a Device)."""
+    def add_device(self, base, size, model, node=True, irq=None):
+        """Trap guest accesses to [base, base + size) to `model` (a Device).
+        irq: the SPI (INTID 32..127) its interrupt line drives (model.irq())."""
         end = base + size
         if base < vm_layout.RAM_BASE + self.ram and vm_layout.RAM_BASE < end:
             raise ValueError("0x%x..0x%x overlaps the guest's RAM" % (base, end))
+        if self.vgic and base < vm_layout.GICC_BASE + vm_layout.GICC_SIZE and vm_layout.GICD_BASE < end:
+            raise ValueError("0x%x..0x%x overlaps the interrupt controller" % (base, end))
         for b, e, m, _ in self._devices:
             if base < e and b < end:
                 raise ValueError("0x%x..0x%x overlaps %r at 0x%x" % (base, end, m, b))
+        if irq is not None:
+            if not self.vgic:
+                raise ValueError("this VM has no virtual interrupt controller for irq=%r" % (irq,))
+            if isinstance(irq, bool) or not isinstance(irq, int) or not 32 <= irq < 128:
+                raise ValueError("irq must be an SPI, INTID 32..127, not %r" % (irq,))
+            for _, _, m, _ in self._devices:
+                if m.intid == irq:
+                    raise ValueError("INTID %d is %r's already" % (irq, m))
+            model.intid, model._line = irq, self._core.irq
         self._devices.append((base, end, model, node and model.compatible is not None))
         return model
 
@@ -299,7 +335,7 @@ class VM:
 
     def tree(self):
         """The fdt.Tree the guest boots with (built from the configuration)."""
-        nodes = [vm_devicetree.mmio_node(type(m).__name__.lower(), b, e - b, m.compatible)
+        nodes = [vm_devicetree.mmio_node(type(m).__name__.lower(), b, e - b, m.compatible, m.intid)
                  for b, e, m, in_tree in self._devices if in_tree]
         config = {"ram": self.ram, "cpus": self.cpus, "psci": self.psci, "cmdline": self.cmdline,
                   "extra_nodes": nodes}
@@ -497,6 +533,13 @@ class VM:
     def regs(self, i=0):
         """vCPU i's x0..x30 and pc (while it is stopped)."""
         return [self._core.reg(i, n) for n in range(32)]
+
+    def vgic_state(self):
+        """The virtual GIC's state (a dict; None without one): the
+        distributor's enables, pending and active SPIs (bit n: INTID n),
+        their targets, and per vCPU its private interrupts, list registers
+        and counts of interrupts injected and EOI maintenance exits."""
+        return self._core.vgic()
 
     def close(self):
         """Stop the guest and give back its RAM and CPUs."""

@@ -17,8 +17,12 @@
 //   core.resume(i, value)                  finish the exit (load value / x0) and start again
 //   core.power(i[, state])                 PSCI's view of vCPU i (ON 0, OFF 1, ON_PENDING 2)
 //   core.reg(i, n[, value]), core.regs(i)  x0..x30; n = 31 pc, 32 SP_EL1, 33 ESR, 34 FAR, 35 HPFAR
+//   core.irq(intid, level)                 a device model's SPI line up or down (the vGIC)
+//   core.vgic() -> dict or None            the virtual distributor's state
 //   core.close()
 //   _vm.free_ram() -> (base, size)         the physical RAM guests may use
+#include <string.h>
+
 #include "py/gc.h"
 #include "py/mphal.h"
 #include "py/runtime.h"
@@ -440,6 +444,72 @@ static mp_obj_t vm_core_state(mp_obj_t self_in, mp_obj_t i_in) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(vm_core_state_obj, vm_core_state);
 
+// irq(intid, level): a device model's interrupt line (an SPI, 32..127) up or down.
+static mp_obj_t vm_core_irq(mp_obj_t self_in, mp_obj_t intid_in, mp_obj_t level_in) {
+    vm_t *vm = vm_get(self_in);
+    mp_int_t intid = mp_obj_get_int(intid_in);
+    if (!vm->vgic.present) {
+        mp_raise_ValueError(MP_ERROR_TEXT("this VM has no virtual interrupt controller"));
+    }
+    if (intid < 32 || intid >= VGIC_NR_IRQS || !vgic_set_level(vm, intid, mp_obj_is_true(level_in))) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("INTID %d is not an SPI of the VM (32..%d)"),
+            (int)intid, VGIC_NR_IRQS - 1);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(vm_core_irq_obj, vm_core_irq);
+
+static mp_obj_t u32_words(const uint32_t *w, unsigned int n) {
+    mp_obj_t v = MP_OBJ_NEW_SMALL_INT(0);
+    for (unsigned int i = n; i-- > 0;) {
+        v = mp_binary_op(MP_BINARY_OP_LSHIFT, v, MP_OBJ_NEW_SMALL_INT(32));
+        v = mp_binary_op(MP_BINARY_OP_OR, v, mp_obj_new_int_from_uint(w[i]));
+    }
+    return v;
+}
+
+static void dict_set(mp_obj_t d, const char *key, mp_obj_t value) {
+    mp_obj_dict_store(d, mp_obj_new_str(key, strlen(key)), value);
+}
+
+// vgic(): the virtual distributor's state, or None without one. Bit n of
+// the SPI masks is INTID n; each vCPU's dict has its private (SGI/PPI)
+// masks, its list registers as last saved and its counters.
+static mp_obj_t vm_core_vgic(mp_obj_t self_in) {
+    vm_t *vm = vm_get(self_in);
+    vgic_t *g = &vm->vgic;
+    if (!g->present) {
+        return mp_const_none;
+    }
+    mp_obj_t d = mp_obj_new_dict(0);
+    dict_set(d, "enabled", mp_obj_new_bool(g->enabled));
+    dict_set(d, "list_registers", MP_OBJ_NEW_SMALL_INT(g->n_lr));
+    dict_set(d, "spi_enabled", u32_words(g->enabled_w, VGIC_WORDS));
+    dict_set(d, "spi_pending", u32_words(g->pending_w, VGIC_WORDS));
+    dict_set(d, "spi_level", u32_words(g->level_w, VGIC_WORDS));
+    dict_set(d, "spi_active", u32_words(g->queued_w, VGIC_WORDS));
+    dict_set(d, "targets", mp_obj_new_bytes(g->target, VGIC_NR_IRQS));
+    mp_obj_t cpus = mp_obj_new_list(0, NULL);
+    for (unsigned int k = 0; k < vm->n_vcpus; ++k) {
+        vgic_cpu_t *c = &g->cpu[k];
+        mp_obj_t cd = mp_obj_new_dict(0);
+        dict_set(cd, "enabled", mp_obj_new_int_from_uint(c->enabled));
+        dict_set(cd, "pending", mp_obj_new_int_from_uint(c->pending | c->level));
+        dict_set(cd, "active", mp_obj_new_int_from_uint(c->queued));
+        mp_obj_t lrs = mp_obj_new_list(0, NULL);
+        for (unsigned int i = 0; i < g->n_lr; ++i) {
+            mp_obj_list_append(lrs, mp_obj_new_int_from_uint((c->lr_live >> i) & 1 ? c->lr[i] : 0));
+        }
+        dict_set(cd, "lr", lrs);
+        dict_set(cd, "injected", mp_obj_new_int_from_uint(c->injected));
+        dict_set(cd, "maintenance", mp_obj_new_int_from_uint(c->maintenance));
+        mp_obj_list_append(cpus, cd);
+    }
+    dict_set(d, "cpus", cpus);
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(vm_core_vgic_obj, vm_core_vgic);
+
 static void vm_core_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     if (dest[0] != MP_OBJ_NULL) {
         dest[1] = MP_OBJ_SENTINEL;      // not stored here: continue to locals
@@ -474,6 +544,8 @@ static const mp_rom_map_elem_t vm_core_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_power), MP_ROM_PTR(&vm_core_power_obj) },
     { MP_ROM_QSTR(MP_QSTR_reg), MP_ROM_PTR(&vm_core_reg_obj) },
     { MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&vm_core_state_obj) },
+    { MP_ROM_QSTR(MP_QSTR_irq), MP_ROM_PTR(&vm_core_irq_obj) },
+    { MP_ROM_QSTR(MP_QSTR_vgic), MP_ROM_PTR(&vm_core_vgic_obj) },
     { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&vm_core_close_obj) },
     { MP_ROM_QSTR(MP_QSTR___del__), MP_ROM_PTR(&vm_core_close_obj) },
 };

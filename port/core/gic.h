@@ -12,6 +12,7 @@
 
 #define INTID_SGI_CALL      1       // cross-CPU call mailbox
 #define INTID_SGI_NOTIFY    2       // to CPU 0: Python callbacks pending from another CPU
+#define INTID_SGI_KICK      3       // a VM's vCPU: leave the guest, a virtual interrupt waits
 #define INTID_TIMER_EL2_PHYS 26     // CNTHP: machine.Timer and the soft timers
 #define INTID_TIMER_EL1_PHYS 30     // CNTP: wake-up from WFI for sleeps and timeouts
 

@@ -7,6 +7,7 @@
 #include "smp.h"
 #include "timer.h"
 #include "vcpu.h"
+#include "vgic.h"
 #include "vm.h"
 
 // Guest RAM: one 2 MiB block per vCPU slot, and its stage-2 tables.
@@ -159,6 +160,10 @@ int vcpu_run_local(vcpu_ctx_t *v, uint64_t timeout_ticks) {
     }
     #define VCPU_CONTEXT_LOAD(reg, reset) SYSREG_WRITE(reg, v->el1.reg);
     VCPU_EL1_CONTEXT(VCPU_CONTEXT_LOAD)
+    SYSREG_WRITE(cntvoff_el2, v->cntvoff);
+    if (v->vm != NULL) {
+        vgic_load(v);       // IRQs masked: an interrupt raised after this ends the run at once
+    }
     // The deadline is on the host's EL2 timer, which the guest cannot reach.
     uint64_t deadline = 0;
     if (timeout_ticks) {
@@ -177,6 +182,9 @@ int vcpu_run_local(vcpu_ctx_t *v, uint64_t timeout_ticks) {
     }
     #define VCPU_CONTEXT_SAVE(reg, reset) v->el1.reg = SYSREG_READ(reg);
     VCPU_EL1_CONTEXT(VCPU_CONTEXT_SAVE)
+    if (v->vm != NULL) {
+        vgic_save(v);
+    }
     // The guest's timers stop firing while the host runs.
     SYSREG_WRITE(cntp_ctl_el0, 0);
     SYSREG_WRITE(cntv_ctl_el0, 0);

@@ -90,6 +90,7 @@ typedef struct _vcpu_ctx_t {
     uint64_t esr, far, hpfar;
     uint64_t exits, null_hvcs;
     uint64_t vtcr;                      // VTCR_EL2 for its stage 2
+    uint64_t cntvoff;                   // CNTVOFF_EL2: the same on every vCPU of a VM
     // In a VM (core/vm.h); NULL for a lone vCPU
     struct _vm_t *vm;
     unsigned int index;                 // vCPU number in the VM

@@ -3,6 +3,7 @@
 //
 // Built with -mgeneral-regs-only, as vcpu.c: vm_fast_exit() runs with the
 // guest's FP/SIMD registers live.
+#include "mpconfigboard.h"
 #include "cpu.h"
 #include "devicetree.h"
 #include "gic.h"
@@ -103,8 +104,19 @@ vm_t *vm_create(uint64_t ram_size, unsigned int n_vcpus, const unsigned int *cpu
     vm->ram_pa = base;
     vm->ram_size = ram_size;
     vm->n_vcpus = n_vcpus;
+    #ifdef BOARD_GICV_BASE
+    if (vgic_init(&vm->vgic, n_vcpus)
+        && !stage2_map(&vm->s2, VM_GICC_IPA, BOARD_GICV_BASE, VM_GICV_SIZE, STAGE2_DEVICE)) {
+        *why = "the virtual CPU interface does not fit the stage-2 address space";
+        return NULL;
+    }
+    #else
+    vgic_init(&vm->vgic, n_vcpus);
+    #endif
+    uint64_t cntvoff = timer_counter();     // the guest's virtual counter starts near 0
     for (unsigned int i = 0; i < n_vcpus; ++i) {
         vcpu_init_for_vm(vm, i, cpus[i], mpidrs[i]);
+        vm->vcpus[i].cntvoff = cntvoff;
     }
     for (unsigned int i = 0; i < n_vcpus; ++i) {
         cpu_local[cpus[i]].vm_vcpu = &vm->vcpus[i];
@@ -312,10 +324,46 @@ void vm_vcpu_complete(vm_t *vm, unsigned int i, uint64_t value) {
     v->vm_exit = 0;
 }
 
+// ESR_EL2's ISS for a trapped MSR/MRS (EC 0x18)
+#define SYSREG_ISS_READ         1u              // MRS
+#define SYSREG_ISS_RT(iss)      (((iss) >> 5) & 31)
+#define SYSREG_ISS_OP0(iss)     (((iss) >> 20) & 3)
+#define SYSREG_ISS_OP1(iss)     (((iss) >> 14) & 7)
+#define SYSREG_ISS_CRN(iss)     (((iss) >> 10) & 15)
+#define SYSREG_ISS_CRM(iss)     (((iss) >> 1) & 15)
+
+// MDCR_EL2 traps the guest's debug and PMU registers (the host's own): to
+// the guest they read as zero and ignore writes, a machine with neither
+// breakpoints nor counters in use. Linux writes MDSCR_EL1, OSLAR_EL1 and
+// PMUSERENR_EL0 as it starts each CPU.
+static bool sysreg_raz_wi(uint32_t iss) {
+    unsigned int op0 = SYSREG_ISS_OP0(iss), op1 = SYSREG_ISS_OP1(iss);
+    unsigned int crn = SYSREG_ISS_CRN(iss), crm = SYSREG_ISS_CRM(iss);
+    bool debug = op0 == 2;
+    bool pmu = op0 == 3 && ((op1 == 3 && (crn == 9 || (crn == 14 && crm >= 8)))
+                            || (op1 == 0 && crn == 9 && crm == 14));
+    return debug || pmu;
+}
+
+// Finish a load the vCPU's own CPU answered: the value into Rt as the
+// instruction says, and on past it.
+static void mmio_complete_local(vcpu_ctx_t *v, bool write, uint64_t value) {
+    v->vm_exit = VM_EXIT_MMIO;
+    v->exit_args[2] = write;
+    vm_vcpu_complete(v->vm, v->index, value);
+}
+
 // Decide on a synchronous exit on the vCPU's CPU: true if CPU 0 must see it.
 static bool sync_exit_needs_host(vcpu_ctx_t *v) {
     uint32_t ec = FIELD_GET(ESR_EL2_EC, v->esr);
     uint32_t iss = v->esr & 0x1ffffff;
+    if (ec == EC_SYSREG && sysreg_raz_wi(iss)) {
+        if ((iss & SYSREG_ISS_READ) && SYSREG_ISS_RT(iss) != 31) {
+            v->frame.x[SYSREG_ISS_RT(iss)] = 0;
+        }
+        v->frame.elr += 4;
+        return false;
+    }
     if (ec == EC_DABT_LOWER && DFSC_TRANSLATION(DABT_DFSC(iss)) && !(iss & DABT_S1PTW)) {
         uint64_t ipa = ((v->hpfar & 0x00000ffffffffff0ul) << 8) | (v->far & 0xfff);
         if (iss & DABT_ISV) {
@@ -332,6 +380,11 @@ static bool sync_exit_needs_host(vcpu_ctx_t *v) {
                 if (bits < 64) {
                     value &= (1ul << bits) - 1;
                 }
+            }
+            if (v->vm->vgic.present && ipa - VM_GICD_IPA < VM_GICD_SIZE
+                && vgic_dist_access(v, ipa - VM_GICD_IPA, 1u << v->mmio_size, write, &value)) {
+                mmio_complete_local(v, write, value);
+                return false;
             }
             v->vm_exit = VM_EXIT_MMIO;
             v->exit_args[0] = ipa;

@@ -15,9 +15,14 @@
 #include <stdint.h>
 #include "stage2.h"
 #include "vcpu.h"
+#include "vgic.h"
 
 #define VM_MAX_VCPUS        8
 #define VM_RAM_IPA          0x40000000ul    // as QEMU virt lays out its RAM
+#define VM_GICD_IPA         0x08000000ul    // the emulated distributor, as on virt
+#define VM_GICD_SIZE        0x10000ul
+#define VM_GICC_IPA         0x08010000ul    // the hardware's GICV, as virt's GICC
+#define VM_GICV_SIZE        0x2000ul        // GICC_* up to GICC_DIR
 
 // Run states of a VM vCPU (vcpu_ctx_t.run_state)
 enum { VM_RUN_IDLE, VM_RUN_REQUESTED, VM_RUN_RUNNING, VM_RUN_EXITED };
@@ -55,6 +60,7 @@ typedef struct _vm_t {
     unsigned int n_vcpus;
     vcpu_ctx_t vcpus[VM_MAX_VCPUS];
     volatile uint32_t power[VM_MAX_VCPUS];
+    vgic_t vgic;                        // its interrupt controller (vgic.present: there is one)
     bool live;
 } vm_t;
 

@@ -26,6 +26,8 @@
 
 #define BOARD_GICD_BASE         0x08000000UL
 #define BOARD_GICC_BASE         0x08010000UL
+#define BOARD_GICH_BASE         0x08030000UL    // virtualization: hypervisor control
+#define BOARD_GICV_BASE         0x08040000UL    // virtualization: the guest's CPU interface
 
 #define BOARD_SMP_PSCI          1               // secondaries start with PSCI CPU_ON over SMC
 #define BOARD_RESET_PSCI        1               // reset: PSCI SYSTEM_RESET

@@ -32,6 +32,8 @@
 
 #define BOARD_GICD_BASE         0xff841000UL    // GIC-400
 #define BOARD_GICC_BASE         0xff842000UL
+#define BOARD_GICH_BASE         0xff844000UL    // virtualization: hypervisor control
+#define BOARD_GICV_BASE         0xff846000UL    // virtualization: the guest's CPU interface
 
 #define BOARD_SMP_PSCI          0               // secondaries wait on the spin table
 #define BOARD_SPIN_TABLE_BASE   0xd8UL          // entry address of CPU n at 0xd8 + 8 * n

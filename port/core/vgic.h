@@ -1,0 +1,74 @@
+// The VM's virtual GICv2: the guest's distributor is emulated here (its
+// state in vgic_t, visible from Python through _vm.Core.vgic()); its CPU
+// interface is the hardware's GICV, mapped into the guest at the GICC
+// address; interrupts reach it through the list registers of GICH, which
+// each vCPU's CPU loads on entry and saves on exit.
+//
+// Sources of virtual interrupts:
+//   - the guest itself: GICD_SGIR (SGIs between vCPUs), GICD_ISPENDR;
+//   - the virtual timer (PPI 27), whose level is computed from the vCPU's
+//     CNTV registers on each entry; while its interrupt sits in a list
+//     register the physical PPI is masked, and the EOI maintenance
+//     interrupt (PPI 25) tells the hypervisor when the guest is done;
+//   - device models in Python: vgic_set_level() for an SPI line.
+// A vCPU running on another CPU is kicked with an SGI (INTID_SGI_KICK) so
+// that it leaves the guest and picks the new interrupt up.
+#ifndef CORE_VGIC_H
+#define CORE_VGIC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VGIC_NR_IRQS        128     // INTIDs 0..127: 16 SGIs, 16 PPIs, 96 SPIs
+#define VGIC_WORDS          (VGIC_NR_IRQS / 32)
+#define VGIC_MAX_LR         16
+#define VGIC_MAX_CPUS       8       // GICv2: 8 CPU interfaces
+
+#define VGIC_INTID_MAINT    25      // the maintenance interrupt (PPI)
+#define VGIC_INTID_VTIMER   27      // the EL1 virtual timer (PPI)
+
+// One vCPU's private interrupts (SGIs and PPIs) and its list registers.
+typedef struct {
+    uint32_t enabled, pending, level, queued;   // a bit per INTID 0..31
+    uint8_t priority[32];
+    uint8_t sgi_src[16];            // pending SGIs: a bit per source vCPU
+    uint32_t lr[VGIC_MAX_LR];       // as saved at the last exit
+    uint32_t lr_live;               // which of them hold an interrupt
+    uint32_t vmcr, apr;             // the guest's CPU interface state
+    bool timer_unmasked;            // the physical PPI 27 is enabled on its CPU
+    bool hw_ready;                  // PPIs 25/27 set up on its CPU
+    uint64_t injected, maintenance; // counters (Python reads them)
+} vgic_cpu_t;
+
+typedef struct _vgic_t {
+    volatile uint32_t lock;
+    bool present;                   // the hardware has GICH/GICV (else no vGIC)
+    bool enabled;                   // GICD_CTLR.Enable, as the guest set it
+    unsigned int n_lr;              // list registers (GICH_VTR)
+    unsigned int n_cpus;
+    // SPIs (words 1..3; word 0 is per vCPU in vgic_cpu_t)
+    uint32_t enabled_w[VGIC_WORDS], pending_w[VGIC_WORDS], level_w[VGIC_WORDS];
+    uint32_t edge_w[VGIC_WORDS], queued_w[VGIC_WORDS];
+    uint8_t priority[VGIC_NR_IRQS];
+    uint8_t target[VGIC_NR_IRQS];   // ITARGETSR: a bit per vCPU
+    vgic_cpu_t cpu[VGIC_MAX_CPUS];
+} vgic_t;
+
+struct _vm_t;
+struct _vcpu_ctx_t;
+
+// Is there a GICv2 with virtualization extensions to build on? (boot CPU)
+bool vgic_probe(void);
+// A fresh distributor for a VM of n_cpus vCPUs (false: no vGIC on this machine).
+bool vgic_init(vgic_t *g, unsigned int n_cpus);
+// A guest access to its distributor (offset within GICD_SIZE); false for
+// an access the model refuses (it then stops the VM as a fault).
+bool vgic_dist_access(struct _vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool write, uint64_t *value);
+// Raise or lower SPI `intid`'s line (a device model). False: not an SPI of the VM.
+bool vgic_set_level(struct _vm_t *vm, unsigned int intid, bool level);
+// On the vCPU's CPU, with IRQs masked: into the list registers before entry,
+// out of them after the exit.
+void vgic_load(struct _vcpu_ctx_t *v);
+void vgic_save(struct _vcpu_ctx_t *v);
+
+#endif
