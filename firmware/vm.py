@@ -84,11 +84,28 @@ class Device:
     offsets are from the device's base, width is 1, 2, 4 or 8 bytes.
     `compatible` (a string or list), if set, puts a node for it in the
     device tree. A device added with an interrupt (add_device(irq=INTID))
-    raises and lowers its line with self.irq(level)."""
+    raises and lowers its line with self.irq(level).
+
+    Two ways to spare the guest a round trip to Python (each costs the
+    vCPU a wait for CPU 0): `posted`, ranges (offset, size) whose writes may
+    reach write() later, in order, while the guest runs on (KVM's coalesced
+    MMIO: for a data register); and self.publish(offset, value), after which
+    loads of that register read `value` without calling read() (for a
+    status register: publish again whenever it changes)."""
     compatible = None
+    posted = ()
     intid = None                # its SPI, once added with one
     _line = None                # the VM's core.irq, once added with one
     _level = False
+    _base = None
+    _publish = None             # the VM's core.publish, once added
+
+    def added(self):
+        """Called once add_device() has placed the model (publish here)."""
+
+    def publish(self, offset, value):
+        if self._publish is not None:
+            self._publish(self._base + offset, value)
 
     def read(self, offset, width):
         return 0
@@ -128,6 +145,7 @@ class PL011(Device):
         0x00, 0x18, 0x24, 0x28, 0x2C, 0x30, 0x34, 0x38, 0x3C, 0x40, 0x44)
     FR_RXFE, FR_TXFF, FR_RXFF, FR_TXFE = 1 << 4, 1 << 5, 1 << 6, 1 << 7
     INT_RX, INT_TX = 1 << 4, 1 << 5
+    posted = ((0x00, 4),)       # DR: output flows without a round trip per byte
     # PrimeCell identification at 0xFE0..0xFFC: a PL011 r1p5, as QEMU's.
     ID = (0x11, 0x10, 0x14, 0x00, 0x0D, 0xF0, 0x05, 0xB1)
     FIFO = 32
@@ -142,6 +160,12 @@ class PL011(Device):
     def _update(self):
         self.irq(self.ris & self.regs[self.IMSC])
 
+    def _fr(self):
+        return (self.FR_RXFE if not self.rx else 0) | (self.FR_RXFF if len(self.rx) >= self.FIFO else 0) | self.FR_TXFE
+
+    def added(self):
+        self.publish(self.FR, self._fr())       # polled before every byte a guest writes
+
     def read(self, offset, width):
         if offset == self.DR:
             if not self.rx:
@@ -151,11 +175,12 @@ class PL011(Device):
             if not self.rx:
                 self.ris &= ~self.INT_RX
                 self._update()
+                self.publish(self.FR, self._fr())
             return c
         if offset == self.FR:
             if not self.rx:
                 self.flush()            # a guest waiting for input has said what it had to say
-            return (self.FR_RXFE if not self.rx else 0) | (self.FR_RXFF if len(self.rx) >= self.FIFO else 0) | self.FR_TXFE
+            return self._fr()
         if offset == self.RIS:
             return self.ris
         if offset == self.MIS:
@@ -193,6 +218,7 @@ class PL011(Device):
         self.rx.extend(data)
         self.ris |= self.INT_RX
         self._update()
+        self.publish(self.FR, self._fr())
 
 
 class VM:
@@ -322,6 +348,10 @@ class VM:
                     raise ValueError("INTID %d is %r's already" % (irq, m))
             model.intid, model._line = irq, self._core.irq
         self._devices.append((base, end, model, node and model.compatible is not None))
+        for offset, length in model.posted:
+            self._core.post(base + offset, length)
+        model._base, model._publish = base, self._core.publish
+        model.added()
         return model
 
     def passthrough(self, base, size, pa=None):

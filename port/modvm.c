@@ -17,6 +17,8 @@
 //   core.resume(i, value)                  finish the exit (load value / x0) and start again
 //   core.power(i[, state])                 PSCI's view of vCPU i (ON 0, OFF 1, ON_PENDING 2)
 //   core.reg(i, n[, value]), core.regs(i)  x0..x30; n = 31 pc, 32 SP_EL1, 33 ESR, 34 FAR, 35 HPFAR
+//   core.publish(ipa, value)               loads from ipa read value, answered in C
+//   core.post(start, size)                 stores there are logged, handed to the model later
 //   core.irq(intid, level)                 a device model's SPI line up or down (the vGIC)
 //   core.vgic() -> dict or None            the virtual distributor's state
 //   core.close()
@@ -307,14 +309,16 @@ static mp_obj_t device_at(vm_core_obj_t *self, uint64_t ipa, uint64_t *base) {
 // is_write, the exception]; anything else it raises (KeyboardInterrupt)
 // propagates. With no model at the address, vm.py reports the access.
 enum { MMIO_NO_MODEL, MMIO_ANSWERED, MMIO_RAISED };
-static int mmio_to_model(vm_core_obj_t *self, vcpu_ctx_t *v, mp_obj_t *items) {
-    uint64_t ipa = v->exit_args[0], width = v->exit_args[1], base;
-    bool write = v->exit_args[2];
+
+// One access to the model at `ipa`: MMIO_NO_MODEL, MMIO_ANSWERED (*value:
+// what a load reads) or MMIO_RAISED (items filled).
+static int model_access(vm_core_obj_t *self, uint64_t ipa, uint64_t width, bool write, uint64_t *value,
+    mp_obj_t *items) {
+    uint64_t base;
     mp_obj_t model = device_at(self, ipa, &base);
     if (model == MP_OBJ_NULL) {
         return MMIO_NO_MODEL;
     }
-    uint64_t value = 0;
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         mp_obj_t call[5];
@@ -322,14 +326,15 @@ static int mmio_to_model(vm_core_obj_t *self, vcpu_ctx_t *v, mp_obj_t *items) {
         call[2] = mp_obj_new_int_from_uint(ipa - base);
         call[3] = MP_OBJ_NEW_SMALL_INT(width);
         if (write) {
-            call[4] = mp_obj_new_int_from_uint(v->exit_args[3]);
+            call[4] = mp_obj_new_int_from_uint(*value);
             mp_call_method_n_kw(3, 0, call);
+            *value = 0;
         } else {
             mp_obj_t got = mp_call_method_n_kw(2, 0, call);
             if (mp_obj_is_small_int(got)) {
-                value = (uint64_t)MP_OBJ_SMALL_INT_VALUE(got);     // a negative one in two's complement
+                *value = (uint64_t)MP_OBJ_SMALL_INT_VALUE(got);    // a negative one in two's complement
             } else {
-                value = aarch64_u64_arg(mp_binary_op(MP_BINARY_OP_AND, got, self->u64_mask));
+                *value = aarch64_u64_arg(mp_binary_op(MP_BINARY_OP_AND, got, self->u64_mask));
             }
         }
         nlr_pop();
@@ -344,6 +349,29 @@ static int mmio_to_model(vm_core_obj_t *self, vcpu_ctx_t *v, mp_obj_t *items) {
         items[3] = mp_obj_new_bool(write);
         items[4] = e;
         return MMIO_RAISED;
+    }
+    return MMIO_ANSWERED;
+}
+
+// Hand the posted writes to their models, oldest first. -1 when done, or
+// the vCPU whose write a model raised on (items filled, as for an exit).
+static int drain_posted(vm_core_obj_t *self, vm_t *vm, mp_obj_t *items) {
+    vm_posted_t e;
+    while (vm_post_take(vm, &e)) {
+        uint64_t value = e.value;
+        if (model_access(self, e.ipa, e.width, true, &value, items) == MMIO_RAISED) {
+            return e.vcpu;
+        }
+    }
+    return -1;
+}
+
+static int mmio_to_model(vm_core_obj_t *self, vcpu_ctx_t *v, mp_obj_t *items) {
+    uint64_t ipa = v->exit_args[0], width = v->exit_args[1];
+    uint64_t value = v->exit_args[3];
+    int got = model_access(self, ipa, width, v->exit_args[2], &value, items);
+    if (got != MMIO_ANSWERED) {
+        return got;
     }
     // The model may have closed the VM, or asked the vCPU to stop (it then
     // leaves at once, as after resume()).
@@ -366,6 +394,14 @@ static mp_obj_t vm_core_wait(size_t n_args, const mp_obj_t *args) {
     uint64_t deadline = timer_counter() + timer_ms_to_ticks(ms < 0 ? 0 : ms);
     static unsigned int next;           // fairness: start the scan after the last one served
     for (;;) {
+        // Posted writes first: every other access to a model comes after them.
+        if (!vm_post_empty(vm)) {
+            int raised = drain_posted(self, vm, items);
+            if (raised >= 0) {
+                return MP_OBJ_NEW_SMALL_INT(raised);
+            }
+            vm = vm_get(args[0]);       // (a model may have closed it)
+        }
         // Input first: a guest flooding its console must not keep Ctrl-] out.
         if (input && (mp_hal_stdio_poll(MP_STREAM_POLL_RD) & MP_STREAM_POLL_RD)) {
             return MP_OBJ_NEW_SMALL_INT(-2);
@@ -375,6 +411,12 @@ static mp_obj_t vm_core_wait(size_t n_args, const mp_obj_t *args) {
             unsigned int i = (next + k) % vm->n_vcpus;
             vcpu_ctx_t *v = &vm->vcpus[i];
             if (__atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE) == VM_RUN_EXITED) {
+                // What it posted before this exit goes first.
+                int raised = vm_post_empty(vm) ? -1 : drain_posted(self, vm, items);
+                if (raised >= 0) {
+                    return MP_OBJ_NEW_SMALL_INT(raised);
+                }
+                vm = vm_get(args[0]);
                 v->run_state = VM_RUN_IDLE;
                 next = i + 1;
                 // (Not for a vCPU asked to stop: answering would start it again.)
@@ -443,6 +485,25 @@ static mp_obj_t vm_core_state(mp_obj_t self_in, mp_obj_t i_in) {
     return MP_OBJ_NEW_SMALL_INT(vm->vcpus[vcpu_index(vm, i_in)].run_state);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(vm_core_state_obj, vm_core_state);
+
+// publish(ipa, value): loads from `ipa` read `value`, answered on the vCPU's
+// CPU, until the next publish. post(start, size): stores to [start,
+// start + size) are logged and handed to the model's write() later, in order.
+static mp_obj_t vm_core_publish(mp_obj_t self_in, mp_obj_t ipa_in, mp_obj_t value_in) {
+    if (!vm_publish(vm_get(self_in), aarch64_u64_arg(ipa_in), aarch64_u64_arg(value_in))) {
+        mp_raise_ValueError(MP_ERROR_TEXT("the VM publishes at most 16 registers"));
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(vm_core_publish_obj, vm_core_publish);
+
+static mp_obj_t vm_core_post(mp_obj_t self_in, mp_obj_t start_in, mp_obj_t size_in) {
+    if (!vm_post_range(vm_get(self_in), aarch64_u64_arg(start_in), aarch64_u64_arg(size_in))) {
+        mp_raise_ValueError(MP_ERROR_TEXT("the VM posts writes to at most 4 ranges"));
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(vm_core_post_obj, vm_core_post);
 
 // irq(intid, level): a device model's interrupt line (an SPI, 32..127) up or down.
 static mp_obj_t vm_core_irq(mp_obj_t self_in, mp_obj_t intid_in, mp_obj_t level_in) {
@@ -545,6 +606,8 @@ static const mp_rom_map_elem_t vm_core_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_reg), MP_ROM_PTR(&vm_core_reg_obj) },
     { MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&vm_core_state_obj) },
     { MP_ROM_QSTR(MP_QSTR_irq), MP_ROM_PTR(&vm_core_irq_obj) },
+    { MP_ROM_QSTR(MP_QSTR_publish), MP_ROM_PTR(&vm_core_publish_obj) },
+    { MP_ROM_QSTR(MP_QSTR_post), MP_ROM_PTR(&vm_core_post_obj) },
     { MP_ROM_QSTR(MP_QSTR_vgic), MP_ROM_PTR(&vm_core_vgic_obj) },
     { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&vm_core_close_obj) },
     { MP_ROM_QSTR(MP_QSTR___del__), MP_ROM_PTR(&vm_core_close_obj) },

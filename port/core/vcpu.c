@@ -108,7 +108,7 @@ void vcpu_load(vcpu_ctx_t *v, const uint8_t *code, size_t len) {
 static void __attribute__((noinline)) vm_exit_slow(cpu_local_t *cpu, vcpu_ctx_t *v, trap_frame_t *frame,
     uint64_t kind, uint64_t esr) {
     uint32_t ec = FIELD_GET(ESR_EL2_EC, esr);
-    if (v->vm != NULL && EXC_TYPE(kind) == EXC_SYNC && vm_fast_exit(v, frame, ec)) {
+    if (v->vm != NULL && EXC_TYPE(kind) == EXC_SYNC && vm_fast_exit(v, frame, esr)) {
         return;         // answered in C (PSCI queries): straight back into the guest
     }
     uint64_t *src = (uint64_t *)frame, *dst = (uint64_t *)&v->frame;

@@ -110,15 +110,14 @@ static void vgic_unlock(vgic_t *g, uint64_t daif) {
     irq_restore(daif);
 }
 
-// vCPUs in `mask` may have a new interrupt: those inside the guest on
-// another CPU leave it (and load it on the way back in). The others load it
-// before they next enter.
+// vCPUs in `mask` may have a new interrupt: those inside the guest leave
+// it (and load it on the way back in), the vCPU whose access this is too
+// (answered without leaving the guest, it would not see it otherwise). The
+// others load it before they next enter.
 static void vgic_kick(vm_t *vm, uint32_t mask) {
-    unsigned int self = cpu_index();
     for (unsigned int k = 0; k < vm->n_vcpus; ++k) {
         vcpu_ctx_t *v = &vm->vcpus[k];
-        if ((mask >> k) & 1 && v->cpu != self
-            && __atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE) == VM_RUN_RUNNING) {
+        if ((mask >> k) & 1 && __atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE) == VM_RUN_RUNNING) {
             gic_send_sgi(INTID_SGI_KICK, v->cpu);
         }
     }

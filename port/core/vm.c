@@ -27,6 +27,8 @@
 
 extern char __image_start[];
 
+static uint64_t mmio_load_value(unsigned int size, bool sse, bool sf, uint64_t value);
+
 static vm_t the_vm;                     // one VM at a time
 static uint64_t stage2_pool[STAGE2_POOL_PAGES][512] __attribute__((aligned(4096)));
 
@@ -305,17 +307,7 @@ void vm_vcpu_complete(vm_t *vm, unsigned int i, uint64_t value) {
     vcpu_ctx_t *v = &vm->vcpus[i];
     if (v->vm_exit == VM_EXIT_MMIO) {
         if (!v->exit_args[2] && v->mmio_srt != 31) {       // a load: its value into Rt
-            unsigned int bits = 8u << v->mmio_size;
-            if (bits < 64) {
-                value &= (1ul << bits) - 1;
-                if (v->mmio_sse && (value >> (bits - 1)) & 1) {
-                    value |= ~0ul << bits;
-                }
-            }
-            if (!v->mmio_sf) {
-                value &= 0xffffffffu;                      // a W register: upper half zero
-            }
-            v->frame.x[v->mmio_srt] = value;
+            v->frame.x[v->mmio_srt] = mmio_load_value(v->mmio_size, v->mmio_sse, v->mmio_sf, value);
         }
         v->frame.elr += 4;
     } else if (v->vm_exit == VM_EXIT_PSCI) {
@@ -345,54 +337,155 @@ static bool sysreg_raz_wi(uint32_t iss) {
     return debug || pmu;
 }
 
-// Finish a load the vCPU's own CPU answered: the value into Rt as the
-// instruction says, and on past it.
-static void mmio_complete_local(vcpu_ctx_t *v, bool write, uint64_t value) {
-    v->vm_exit = VM_EXIT_MMIO;
-    v->exit_args[2] = write;
-    vm_vcpu_complete(v->vm, v->index, value);
+// -- registers answered on the vCPU's CPU ---------------------------------
+
+bool vm_publish(vm_t *vm, uint64_t ipa, uint64_t value) {
+    for (unsigned int i = 0; i < vm->n_published; ++i) {
+        if (vm->published[i].ipa == ipa) {
+            __atomic_store_n(&vm->published[i].value, value, __ATOMIC_RELEASE);
+            return true;
+        }
+    }
+    if (vm->n_published == VM_MAX_PUBLISHED) {
+        return false;
+    }
+    vm->published[vm->n_published].ipa = ipa;
+    vm->published[vm->n_published].value = value;
+    __atomic_store_n(&vm->n_published, vm->n_published + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+bool vm_post_range(vm_t *vm, uint64_t start, uint64_t size) {
+    if (vm->n_posted == VM_MAX_POSTED) {
+        return false;
+    }
+    vm->posted[vm->n_posted].start = start;
+    vm->posted[vm->n_posted].end = start + size;
+    __atomic_store_n(&vm->n_posted, vm->n_posted + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+bool vm_post_take(vm_t *vm, vm_posted_t *out) {
+    uint32_t tail = vm->post_tail;
+    if (__atomic_load_n(&vm->post_head, __ATOMIC_ACQUIRE) == tail) {
+        return false;
+    }
+    *out = vm->post_ring[tail % VM_POST_RING];
+    __atomic_store_n(&vm->post_tail, tail + 1, __ATOMIC_RELEASE);
+    return true;
+}
+
+// A load from a published register or a store into a posted range: true if
+// answered here (*value: what the load reads).
+static bool mmio_answer_local(vcpu_ctx_t *v, uint64_t ipa, unsigned int width, bool write, uint64_t *value) {
+    vm_t *vm = v->vm;
+    if (!write) {
+        unsigned int n = __atomic_load_n(&vm->n_published, __ATOMIC_ACQUIRE);
+        for (unsigned int i = 0; i < n; ++i) {
+            if (vm->published[i].ipa == ipa) {
+                *value = __atomic_load_n(&vm->published[i].value, __ATOMIC_ACQUIRE);
+                return true;
+            }
+        }
+        return false;
+    }
+    unsigned int n = __atomic_load_n(&vm->n_posted, __ATOMIC_ACQUIRE);
+    for (unsigned int i = 0; i < n; ++i) {
+        if (ipa - vm->posted[i].start < vm->posted[i].end - vm->posted[i].start) {
+            uint64_t daif = irq_save();
+            while (__atomic_exchange_n(&vm->post_lock, 1, __ATOMIC_ACQUIRE)) {
+            }
+            uint32_t head = vm->post_head;
+            bool room = head - __atomic_load_n(&vm->post_tail, __ATOMIC_ACQUIRE) < VM_POST_RING;
+            if (room) {
+                vm_posted_t *e = &vm->post_ring[head % VM_POST_RING];
+                e->ipa = ipa;
+                e->value = *value;
+                e->width = width;
+                e->vcpu = v->index;
+                __atomic_store_n(&vm->post_head, head + 1, __ATOMIC_RELEASE);
+            }
+            __atomic_store_n(&vm->post_lock, 0, __ATOMIC_RELEASE);
+            irq_restore(daif);
+            if (room && head == __atomic_load_n(&vm->post_tail, __ATOMIC_ACQUIRE)) {
+                __asm__ volatile ("sev");       // CPU 0 may be waiting for something to do
+            }
+            return room;
+        }
+    }
+    return false;
+}
+
+// A guest load or store that stage 2 stopped, decoded from its syndrome.
+typedef struct {
+    uint64_t ipa, value;                // value: what a store writes (to its width)
+    unsigned int srt, size;             // register (31: xzr), log2 of the width in bytes
+    bool write, sse, sf;
+} mmio_access_t;
+
+// Decode a data abort MMIO emulation can serve: a translation fault (no
+// mapping) on the guest's own access, with a valid syndrome. False for
+// anything else (then it is a fault the VM reports).
+static bool mmio_decode(uint64_t esr, uint64_t far, uint64_t hpfar, const uint64_t *x, mmio_access_t *a) {
+    uint32_t iss = esr & 0x1ffffff;
+    if (!DFSC_TRANSLATION(DABT_DFSC(iss)) || (iss & DABT_S1PTW) || !(iss & DABT_ISV)) {
+        return false;
+    }
+    a->ipa = ((hpfar & 0x00000ffffffffff0ul) << 8) | (far & 0xfff);
+    a->write = iss & DABT_WNR;
+    a->srt = DABT_SRT(iss);
+    a->size = DABT_SAS(iss);
+    a->sse = iss & DABT_SSE;
+    a->sf = iss & DABT_SF;
+    a->value = 0;
+    if (a->write && a->srt != 31) {
+        a->value = x[a->srt];
+        if (a->size < 3) {
+            a->value &= (1ul << (8u << a->size)) - 1;
+        }
+    }
+    return true;
+}
+
+// What a load puts in its register: `value` cut to the access's width,
+// sign-extended if the instruction says so, a W register's upper half zero.
+static uint64_t mmio_load_value(unsigned int size, bool sse, bool sf, uint64_t value) {
+    unsigned int bits = 8u << size;
+    if (bits < 64) {
+        value &= (1ul << bits) - 1;
+        if (sse && (value >> (bits - 1)) & 1) {
+            value |= ~0ul << bits;
+        }
+    }
+    return sf ? value : value & 0xffffffffu;
+}
+
+// An access the vCPU's own CPU answers (the distributor, a published
+// register, a posted write): true if done.
+static bool mmio_local(vcpu_ctx_t *v, const mmio_access_t *a, uint64_t *value) {
+    *value = a->value;
+    if (v->vm->vgic.present && a->ipa - VM_GICD_IPA < VM_GICD_SIZE) {
+        return vgic_dist_access(v, a->ipa - VM_GICD_IPA, 1u << a->size, a->write, value);
+    }
+    return mmio_answer_local(v, a->ipa, 1u << a->size, a->write, value);
 }
 
 // Decide on a synchronous exit on the vCPU's CPU: true if CPU 0 must see it.
 static bool sync_exit_needs_host(vcpu_ctx_t *v) {
     uint32_t ec = FIELD_GET(ESR_EL2_EC, v->esr);
-    uint32_t iss = v->esr & 0x1ffffff;
-    if (ec == EC_SYSREG && sysreg_raz_wi(iss)) {
-        if ((iss & SYSREG_ISS_READ) && SYSREG_ISS_RT(iss) != 31) {
-            v->frame.x[SYSREG_ISS_RT(iss)] = 0;
-        }
-        v->frame.elr += 4;
-        return false;
-    }
-    if (ec == EC_DABT_LOWER && DFSC_TRANSLATION(DABT_DFSC(iss)) && !(iss & DABT_S1PTW)) {
-        uint64_t ipa = ((v->hpfar & 0x00000ffffffffff0ul) << 8) | (v->far & 0xfff);
-        if (iss & DABT_ISV) {
-            bool write = iss & DABT_WNR;
-            unsigned int srt = DABT_SRT(iss);
-            v->mmio_srt = srt;
-            v->mmio_size = DABT_SAS(iss);
-            v->mmio_sse = iss & DABT_SSE;
-            v->mmio_sf = iss & DABT_SF;
-            uint64_t value = 0;
-            if (write && srt != 31) {
-                value = v->frame.x[srt];
-                unsigned int bits = 8u << v->mmio_size;
-                if (bits < 64) {
-                    value &= (1ul << bits) - 1;
-                }
-            }
-            if (v->vm->vgic.present && ipa - VM_GICD_IPA < VM_GICD_SIZE
-                && vgic_dist_access(v, ipa - VM_GICD_IPA, 1u << v->mmio_size, write, &value)) {
-                mmio_complete_local(v, write, value);
-                return false;
-            }
-            v->vm_exit = VM_EXIT_MMIO;
-            v->exit_args[0] = ipa;
-            v->exit_args[1] = 1u << v->mmio_size;
-            v->exit_args[2] = write;
-            v->exit_args[3] = value;
-            return true;
-        }
+    mmio_access_t a;
+    if (ec == EC_DABT_LOWER && mmio_decode(v->esr, v->far, v->hpfar, v->frame.x, &a)) {
+        // For CPU 0: a device model in Python, or no device at all.
+        v->mmio_srt = a.srt;
+        v->mmio_size = a.size;
+        v->mmio_sse = a.sse;
+        v->mmio_sf = a.sf;
+        v->vm_exit = VM_EXIT_MMIO;
+        v->exit_args[0] = a.ipa;
+        v->exit_args[1] = 1u << a.size;
+        v->exit_args[2] = a.write;
+        v->exit_args[3] = a.value;
+        return true;
     }
     if (ec == EC_HVC64 || ec == EC_SMC64) {
         // The PSCI calls vm_fast_exit() left: CPU_ON, CPU_OFF, SYSTEM_OFF,
@@ -490,7 +583,30 @@ static bool psci_supported(uint32_t fn) {
     }
 }
 
-bool vm_fast_exit(vcpu_ctx_t *v, trap_frame_t *frame, uint32_t ec) {
+bool vm_fast_exit(vcpu_ctx_t *v, trap_frame_t *frame, uint64_t esr) {
+    uint32_t ec = FIELD_GET(ESR_EL2_EC, esr);
+    uint32_t iss = esr & 0x1ffffff;
+    if (ec == EC_DABT_LOWER) {
+        // Answered without leaving the guest's context: no world switch.
+        mmio_access_t a;
+        uint64_t value;
+        if (!mmio_decode(esr, SYSREG_READ(far_el2), SYSREG_READ(hpfar_el2), frame->x, &a)
+            || !mmio_local(v, &a, &value)) {
+            return false;
+        }
+        if (!a.write && a.srt != 31) {
+            frame->x[a.srt] = mmio_load_value(a.size, a.sse, a.sf, value);
+        }
+        frame->elr += 4;
+        return true;
+    }
+    if (ec == EC_SYSREG && sysreg_raz_wi(iss)) {
+        if ((iss & SYSREG_ISS_READ) && SYSREG_ISS_RT(iss) != 31) {
+            frame->x[SYSREG_ISS_RT(iss)] = 0;
+        }
+        frame->elr += 4;
+        return true;
+    }
     if (ec != EC_HVC64 && ec != EC_SMC64) {
         return false;
     }

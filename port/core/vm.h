@@ -54,6 +54,20 @@ enum { VM_POWER_ON = 0, VM_POWER_OFF = 1, VM_POWER_ON_PENDING = 2 };
 #define PSCI_VERSION_1_0            0x10000
 #define PSCI_MIGRATE_NOT_REQUIRED   2       // MIGRATE_INFO_TYPE: no Trusted OS to migrate
 
+// Device-model registers answered on the vCPU's own CPU, without a round
+// trip to Python on CPU 0 (what makes a console byte cheap):
+//   - a published register reads as the value its model last published;
+//   - a write inside a posted range is logged in a ring that CPU 0 hands to
+//     the models later, in order (KVM's "coalesced MMIO"). A full ring, or
+//     any other access to a model, goes the slow way after the ring drains.
+#define VM_MAX_PUBLISHED    16
+#define VM_MAX_POSTED       4
+#define VM_POST_RING        1024        // entries, a power of two
+
+typedef struct { uint64_t ipa, value; } vm_published_t;
+typedef struct { uint64_t start, end; } vm_range_t;
+typedef struct { uint64_t ipa, value; uint32_t width, vcpu; } vm_posted_t;
+
 typedef struct _vm_t {
     stage2_t s2;
     uint64_t ram_pa, ram_size;          // guest RAM at IPA VM_RAM_IPA
@@ -61,6 +75,13 @@ typedef struct _vm_t {
     vcpu_ctx_t vcpus[VM_MAX_VCPUS];
     volatile uint32_t power[VM_MAX_VCPUS];
     vgic_t vgic;                        // its interrupt controller (vgic.present: there is one)
+    vm_published_t published[VM_MAX_PUBLISHED];
+    unsigned int n_published;
+    vm_range_t posted[VM_MAX_POSTED];
+    unsigned int n_posted;
+    volatile uint32_t post_lock;
+    volatile uint32_t post_head, post_tail;     // written by the vCPUs' CPUs / CPU 0
+    vm_posted_t post_ring[VM_POST_RING];
     bool live;
 } vm_t;
 
@@ -88,6 +109,15 @@ const char *vm_ram_copy_from_pa(vm_t *vm, uint64_t ipa, uint64_t pa, uint64_t le
 // MMU off, interrupts masked, its EL1 registers at their reset values.
 void vm_vcpu_reset(vm_t *vm, unsigned int i, uint64_t pc, uint64_t x0);
 
+// Published registers and posted ranges (CPU 0; false when the table is full).
+bool vm_publish(vm_t *vm, uint64_t ipa, uint64_t value);
+bool vm_post_range(vm_t *vm, uint64_t start, uint64_t size);
+// The oldest posted write, if any (CPU 0): true and *out filled.
+bool vm_post_take(vm_t *vm, vm_posted_t *out);
+static inline bool vm_post_empty(const vm_t *vm) {
+    return vm->post_head == vm->post_tail;
+}
+
 // Runner (CPU 0 side)
 void vm_vcpu_start(vm_t *vm, unsigned int i);
 void vm_vcpu_stop(vm_t *vm, unsigned int i);
@@ -97,6 +127,6 @@ void vm_vcpu_complete(vm_t *vm, unsigned int i, uint64_t value);
 // Runner (on the vCPU's own CPU): called from the idle loop.
 void vm_service_local(void);
 // In the exception handler: a call answered without leaving the guest.
-bool vm_fast_exit(vcpu_ctx_t *v, trap_frame_t *frame, uint32_t ec);
+bool vm_fast_exit(vcpu_ctx_t *v, trap_frame_t *frame, uint64_t esr);
 
 #endif
