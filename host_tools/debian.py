@@ -110,14 +110,15 @@ class DebianApt:
         expected = self.field(package, "SHA256")
         folder = self.root / "archives"
         run(["apt-get", *self.opts, "download", "%s=%s" % (package, version)], cwd=folder)
-        # apt names the file package_version_arch.deb, with the epoch's ':' as %3a.
-        found = sorted(folder.glob("%s_%s_arm64.deb" % (package, version.replace(":", "%3a"))))
-        if not found:
-            raise DebianError("apt-get download %s=%s left no .deb in %s" % (package, version, folder))
-        got = sha256_file(found[0])
+        # apt names the file package_version_arch.deb (arch: arm64 or all),
+        # with the epoch's ':' as %3a.
+        path = folder / ("%s_%s_%s.deb" % (package, version.replace(":", "%3a"), self.field(package, "Architecture")))
+        if not path.exists():
+            raise DebianError("apt-get download %s=%s left no %s" % (package, version, path))
+        got = sha256_file(path)
         if got != expected:
-            raise DebianError("%s: SHA-256 %s, the index says %s" % (found[0].name, got, expected))
-        return DebPackage(package, version, got, found[0])
+            raise DebianError("%s: SHA-256 %s, the index says %s" % (path.name, got, expected))
+        return DebPackage(package, version, got, path)
 
     @staticmethod
     def extract(deb, dest, members=None):
