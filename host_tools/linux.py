@@ -310,7 +310,9 @@ def main(argv=None):
             for name, info in assets["files"].items():
                 print("%-28s %10d bytes  %s" % (Path(args.out) / name, info["bytes"], info["sha256"]))
             return 0
-        print("$ " + " ".join(direct_command(args.smp, append=args.append)), file=sys.stderr)
+        command = [os.path.relpath(w) if w.startswith(str(boards.PROJECT_TOP)) else w
+                   for w in direct_command(args.smp, append=args.append)]
+        print("$ " + " ".join(command), file=sys.stderr)
         shell, seconds = boot_direct(args.smp, append=args.append)
         with shell.console:
             print("shell prompt after %.2f s" % seconds)
