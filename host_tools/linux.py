@@ -240,6 +240,22 @@ class LinuxShell:
         self.console.expect(self.PROMPT, timeout)
         return text.replace("\r\n", "\n"), int(m.group(1))
 
+    def interrupt(self, command, timeout=COMMAND_TIMEOUT):
+        """Start `command`, type Ctrl-C, wait for the prompt: the shell's $?
+        after it (130, 128 + SIGINT, when SIGINT stopped it, which needs the
+        console to be the shell's controlling terminal)."""
+        self.commands += 1
+        n = self.commands
+        self.console.send("echo '@@'beg%d; %s\n" % (n, command))
+        self.console.expect(rb"@@beg%d\r?\n" % n, timeout)
+        self.console.send("\x03")
+        self.console.expect(self.PROMPT, timeout)
+        # The interrupted line ends there (the shell drops the rest of it).
+        self.console.send("echo '@@'status%d:$?\n" % n)
+        m = self.console.expect(rb"@@status%d:(\d+)\r?\n" % n, timeout)
+        self.console.expect(self.PROMPT, timeout)
+        return int(m.group(1))
+
     def poweroff(self, timeout=COMMAND_TIMEOUT):
         """`poweroff`: BusyBox init stops everything, the kernel calls PSCI
         SYSTEM_OFF, QEMU exits. Its exit status."""

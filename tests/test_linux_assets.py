@@ -57,6 +57,10 @@ def test_a_failing_command_reports_its_status(shell):
     assert shell.run("ls /nonexistent")[1] != 0
 
 
+def test_ctrl_c_stops_a_command_on_the_console(shell):
+    assert shell.interrupt("sleep 30") == 130           # 128 + SIGINT
+
+
 def test_reboot_restarts_the_machine_to_a_new_shell(shell):
     before = float(shell.run("cut -d' ' -f1 /proc/uptime")[0])
     shell.reboot()          # waits for the kernel's banner again, then the shell
