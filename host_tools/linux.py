@@ -157,9 +157,10 @@ class GuestConsole:
     def tail(self, n=2000):
         return self.output[-n:].decode("utf-8", "replace")
 
-    def expect(self, pattern, timeout=COMMAND_TIMEOUT):
+    def expect(self, pattern, timeout=COMMAND_TIMEOUT, what=None):
         """The match of `pattern` (bytes regex) in the output after the last
-        match, waiting for it; a LinuxError with the last output if it never comes."""
+        match, waiting for it; a LinuxError with the last output if it never
+        comes (`what` names it there)."""
         regex = re.compile(pattern)
         deadline = time.monotonic() + timeout
         with self.changed:
@@ -170,10 +171,15 @@ class GuestConsole:
                     return m
                 left = deadline - time.monotonic()
                 if left <= 0 or not self.reader.is_alive():
-                    why = "QEMU exited (status %s)" % self.proc.poll() if not self.reader.is_alive() else \
-                        "nothing within %.0f s" % timeout
-                    raise LinuxError("waiting for %r: %s; the guest printed:\n%s"
-                                     % (regex.pattern, why, self.tail()))
+                    if self.reader.is_alive():
+                        why = "nothing within %.0f s" % timeout
+                    else:
+                        try:
+                            why = "QEMU exited (status %s)" % self.proc.wait(timeout=5)
+                        except subprocess.TimeoutExpired:
+                            why = "QEMU closed its output"
+                    raise LinuxError("waiting for %s: %s; the guest printed:\n%s"
+                                     % (what or regex.pattern.decode(errors="replace"), why, self.tail()))
                 self.changed.wait(min(left, 0.5))
 
     def send(self, text):
@@ -220,14 +226,20 @@ class LinuxShell:
 
     def wait_ready(self, timeout=BOOT_TIMEOUT):
         """Wait for the shell's marker and then its prompt; seconds since QEMU started."""
-        self.console.expect(re.escape(initramfs.SHELL_MARKER.encode()), timeout)
-        self.console.expect(self.PROMPT, timeout)
+        self.console.expect(re.escape(initramfs.SHELL_MARKER.encode()), timeout, what=repr(initramfs.SHELL_MARKER))
+        self.console.expect(self.PROMPT, timeout, what="the prompt %r" % initramfs.PROMPT)
         return time.monotonic() - self.console.t0
 
-    def run(self, command, timeout=COMMAND_TIMEOUT):
+    # A kernel message printed on the console while a command runs, even in
+    # the middle of the command's line: "[   10.692158] hrtimer: ...\n".
+    KERNEL_LOG = re.compile(r"\[ *\d+\.\d{6}\] [^\n]*\n")
+
+    def run(self, command, timeout=COMMAND_TIMEOUT, without_kernel_log=False):
         """(output, exit status) of one shell command. Its output lies
         between two lines the shell prints, '@@begN' and '@@endN:STATUS'; the
-        echo of the typed line shows them quoted, so it never matches."""
+        echo of the typed line shows them quoted, so it never matches.
+        without_kernel_log: leave out kernel messages that came in between
+        (not for `dmesg`, whose lines look the same)."""
         if "\n" in command:
             raise ValueError("one command per line: %r" % command)
         self.commands += 1
@@ -238,7 +250,10 @@ class LinuxShell:
         m = self.console.expect(rb"@@end%d:(\d+)\r?\n" % n, timeout)
         text = bytes(self.console.output[start:m.start()]).decode("utf-8", "replace")
         self.console.expect(self.PROMPT, timeout)
-        return text.replace("\r\n", "\n"), int(m.group(1))
+        text = text.replace("\r\n", "\n")
+        if without_kernel_log:
+            text = self.KERNEL_LOG.sub("", text)
+        return text, int(m.group(1))
 
     def interrupt(self, command, timeout=COMMAND_TIMEOUT):
         """Start `command`, type Ctrl-C, wait for the prompt: the shell's $?
