@@ -4,6 +4,7 @@
 #   make test       every test (host unit tests, on-target tests, MicroPython's own suite)
 #   make firmware   build/$(BOARD)/firmware.elf (BOARD=QEMU_VIRT or RPI4)
 #   make guests     build/guests/testguest.{elf,bin}: the VM's test guest (guests/testguest/)
+#   make linux-assets  build/linux/{Image,initramfs.cpio.gz}: Debian's kernel and our BusyBox initramfs
 #   make bench      benchmarks, written to build/bench.json
 #   make debug      QEMU stopped at the entry point, gdb-multiarch attached
 #   make clean      remove build outputs (keeps the downloaded MicroPython source)
@@ -47,7 +48,7 @@ FIRMWARE := $(BUILD_ROOT)/$(BOARD)/firmware.elf
 SHELL := /bin/bash
 export BUILD_VERBOSE ?= 0
 
-.PHONY: all run test firmware firmware-all guests sdcard bench debug clean setup packages venv micropython FORCE
+.PHONY: all run test firmware firmware-all guests linux-assets sdcard bench debug clean setup packages venv micropython FORCE
 .DEFAULT_GOAL := run
 
 all: firmware
@@ -106,6 +107,14 @@ guests: | $(STAMPS)/packages
 	@$(MAKE) --no-print-directory -C $(PROJECT_TOP)/guests/testguest BUILD=$(GUESTS_BUILD) \
 		CROSS_COMPILE=$(CROSS_COMPILE) $(if $(filter 1,$(BUILD_VERBOSE)),,-s)
 
+# The Linux guest: Debian bookworm's linux-image-arm64 (its uncompressed Image,
+# unmodified) and an initramfs of ours around busybox-static, both fetched by
+# package name through apt once into build/deps/linux (host_tools/linux.py).
+LINUX_BUILD := $(BUILD_ROOT)/linux
+
+linux-assets: venv
+	@$(PYTHON) -m host_tools.linux assets --out $(LINUX_BUILD) >/dev/null
+
 # ---------------------------------------------------------------------------
 # Run
 
@@ -138,12 +147,12 @@ firmware-all: $(MICROPY_STAMP) $(MBEDTLS_STAMP) $(MUSL_STAMP) | $(STAMPS)/packag
 	@for b in $(BOARDS); do $(MAKE) --no-print-directory firmware BOARD=$$b || exit 1; done
 	@$(MAKE) --no-print-directory guests
 
-test: firmware-all venv
+test: firmware-all linux-assets venv
 	@echo "==> pytest"
 	@cd $(PROJECT_TOP) && $(PYTHON) -m pytest -q tests; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
-bench: firmware-all venv $(STAMPS)/bench-packages
+bench: firmware-all linux-assets venv $(STAMPS)/bench-packages
 	@cd $(PROJECT_TOP) && $(PYTHON) -m host_tools.bench --out $(BUILD_ROOT)/bench.json
 
 # The Raspberry Pi 4 boot card image: build/RPI4/sdcard.img. Boot files from
@@ -153,4 +162,4 @@ sdcard: venv
 	@$(PYTHON) -m host_tools sdcard build $(if $(RPI_FIRMWARE_DIR),--firmware-dir $(RPI_FIRMWARE_DIR))
 
 clean:
-	rm -rf $(BUILD_ROOT)/QEMU_VIRT $(BUILD_ROOT)/RPI4 $(BUILD_ROOT)/mpy-cross $(BUILD_ROOT)/guests $(BUILD_ROOT)/bench.json
+	rm -rf $(BUILD_ROOT)/QEMU_VIRT $(BUILD_ROOT)/RPI4 $(BUILD_ROOT)/mpy-cross $(BUILD_ROOT)/guests $(BUILD_ROOT)/linux $(BUILD_ROOT)/bench.json

@@ -21,7 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import boards
+from . import boards, debian
 from .target import guest_image
 
 BOOT_FILES = ("start4.elf", "fixup4.dat", "bcm2711-rpi-4-b.dtb")
@@ -82,14 +82,6 @@ def _run(cmd, **kw):
     return r.stdout
 
 
-def _archive_uri():
-    out = subprocess.run(["bash", str(boards.PROJECT_TOP / "tools/setup-debian.sh"), "--archive-uri"],
-                         capture_output=True, text=True).stdout.strip()
-    if not out:
-        raise SdCardError("cannot find the Debian archive URI in /etc/apt/sources*: use --firmware-dir")
-    return out
-
-
 def debian_boot_files(cache=None):
     """start4.elf, fixup4.dat and bcm2711-rpi-4-b.dtb from Debian packages; a
     folder holding them (downloaded once)."""
@@ -97,23 +89,20 @@ def debian_boot_files(cache=None):
     out = cache / "files"
     if all((out / f).exists() for f in BOOT_FILES):
         return out
-    apt = cache / "apt"
-    for d in ("lists/partial", "archives/partial", "parts"):
-        (apt / d).mkdir(parents=True, exist_ok=True)
-    uri = _archive_uri()
-    (apt / "sources.list").write_text(
-        "deb [arch=arm64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s bookworm main non-free-firmware\n" % uri)
-    opts = ["-o", "Dir::Etc::SourceList=%s/sources.list" % apt, "-o", "Dir::Etc::SourceParts=%s/parts" % apt,
-            "-o", "Dir::State::Lists=%s/lists" % apt, "-o", "Dir::Cache=%s" % apt, "-o", "Debug::NoLocking=1",
-            "-o", "APT::Architecture=arm64", "-o", "APT::Architectures::=arm64", "-o", "APT::Sandbox::User=root"]
-    print("==> fetching the Raspberry Pi boot files from Debian (raspi-firmware, linux-image-arm64)", file=sys.stderr)
-    _run(["apt-get", *opts, "update"])
-    kernel = _run(["apt-cache", *opts, "depends", "linux-image-arm64"]).split("Depends:")[1].split()[0]
-    _run(["apt-get", *opts, "download", "raspi-firmware", kernel], cwd=apt)
-    out.mkdir(parents=True, exist_ok=True)
+    apt = debian.DebianApt(cache / "apt", components=("main", "non-free-firmware"))
+    debian.say("fetching the Raspberry Pi boot files from Debian (raspi-firmware, linux-image-arm64)")
     tmp = cache / "extract"
-    for deb in glob.glob(str(apt / "*.deb")):
-        _run(["dpkg-deb", "-x", deb, str(tmp)])
+    try:
+        for package, members in (("raspi-firmware", ["./usr/lib/raspi-firmware/start4.elf",
+                                                      "./usr/lib/raspi-firmware/fixup4.dat"]),
+                                 (apt.first_dependency("linux-image-arm64"),
+                                  ["./usr/lib/linux-image-*/broadcom/bcm2711-rpi-4-b.dtb"])):
+            deb = apt.download(package)
+            apt.extract(deb, tmp, members)
+            os.remove(deb.path)
+    except debian.DebianError as e:
+        raise SdCardError("%s: use --firmware-dir" % e) from None
+    out.mkdir(parents=True, exist_ok=True)
     for name, pattern in (("start4.elf", "usr/lib/raspi-firmware/start4.elf"),
                           ("fixup4.dat", "usr/lib/raspi-firmware/fixup4.dat"),
                           ("bcm2711-rpi-4-b.dtb", "usr/lib/linux-image-*/broadcom/bcm2711-rpi-4-b.dtb")):
@@ -122,8 +111,6 @@ def debian_boot_files(cache=None):
             raise SdCardError("%s is not in the Debian packages" % name)
         shutil.copy(found[0], out / name)
     shutil.rmtree(tmp)
-    for deb in glob.glob(str(apt / "*.deb")):
-        os.remove(deb)
     return out
 
 

@@ -93,3 +93,13 @@ def test_make_guests_builds_the_test_guest_once():
         assert (boards.BUILD / "guests" / name).stat().st_size > 0
     again = _make("guests")
     assert again.returncode == 0 and again.stdout == "" and again.stderr == ""
+
+
+def test_make_linux_assets_builds_them_once():
+    r = _make("linux-assets", timeout=900)          # the first run downloads ~60 MB from Debian
+    assert r.returncode == 0, r.stderr
+    files = [boards.BUILD / "linux" / n for n in ("Image", "initramfs.cpio.gz")]
+    stamps = [f.stat().st_mtime_ns for f in files]
+    again = _make("linux-assets")
+    assert again.returncode == 0 and again.stdout == "" and again.stderr == ""
+    assert [f.stat().st_mtime_ns for f in files] == stamps      # nothing fetched or rewritten
