@@ -96,12 +96,37 @@ static void clean_to_poc(uint64_t start, uint64_t len) {
     __asm__ volatile ("dsb sy\n ic iallu\n dsb sy\n isb" ::: "memory");
 }
 
-// Up to `len` bytes into `buf`; fewer if the line is idle for `idle` ticks.
-// Between bytes the CPU sleeps in WFI, woken by the receive interrupt (masked
-// at the CPU, so it is never taken): under QEMU a CPU spinning on the FIFO,
-// even with a pause between looks, takes the host CPU and the emulator's lock
-// from the thread that fills it (measured: 0.03 MB/s spinning, 0.14 with WFI).
-static size_t receive_bytes(uint8_t *buf, size_t len, uint64_t idle) {
+// Waiting for bytes: the receive interrupt armed as a wake-up (masked at
+// the CPU, so it is never taken) and the wake-up timer as the idle deadline.
+typedef struct {
+    uint64_t idle;          // ticks without a byte before the sender counts as gone
+    uint64_t armed_until;   // the wake-up timer's deadline; 0: not armed
+    uint64_t daif;          // the interrupt mask from before
+} rx_wait_t;
+
+static void rx_wait_begin(rx_wait_t *w, uint64_t idle) {
+    w->idle = idle;
+    w->armed_until = 0;
+    w->daif = irq_save();
+    uart_rx_wake(true);
+}
+
+static void rx_wait_end(rx_wait_t *w) {
+    uart_rx_wake(false);
+    timer_wake_arm(0);
+    irq_restore(w->daif);
+}
+
+// Up to `len` bytes into `buf`; fewer if the line is idle for w->idle ticks.
+// Between bytes the CPU sleeps in WFI, woken by the receive interrupt: under
+// QEMU a CPU spinning on the FIFO, even with a pause between looks, takes the
+// host CPU and the emulator's lock from the thread that fills it (measured:
+// 0.03 MB/s spinning, 0.14 with WFI). Nothing is written to the UART or the
+// timer per wait: under QEMU each such write costs a lock, and a timer write
+// wakes the main loop, the thread that feeds the FIFO 16 bytes at a time. The
+// interrupt is a level that falls when the FIFO is empty, so it needs no
+// clearing; the timer is armed again only once it has fired.
+static size_t receive_bytes(rx_wait_t *w, uint8_t *buf, size_t len) {
     size_t got = 0;
     uint64_t idle_since = 0;    // 0: bytes came on the last look
     while (got < len) {
@@ -114,20 +139,14 @@ static size_t receive_bytes(uint8_t *buf, size_t len, uint64_t idle) {
         uint64_t now = timer_counter();
         if (!idle_since) {
             idle_since = now;
-        } else if (now - idle_since >= idle) {
+        } else if (now - idle_since >= w->idle) {
             break;
         }
-        uint64_t daif = irq_save();
-        uart_rx_wake(true);
-        n = uart_rx_fifo(buf + got, len - got);     // a byte that came before the wake-up was armed
-        if (n) {
-            got += n;
-            idle_since = 0;
-        } else {
-            timer_wfi_until(idle_since + idle);
+        if (w->armed_until <= now) {    // never armed, or it fired while bytes still came
+            w->armed_until = idle_since + w->idle;
+            timer_wake_arm(w->armed_until);
         }
-        uart_rx_wake(false);
-        irq_restore(daif);
+        timer_wfi();
     }
     return got;
 }
@@ -135,10 +154,12 @@ static size_t receive_bytes(uint8_t *buf, size_t len, uint64_t idle) {
 // After a failure: drop what the host still sends until the line is quiet.
 static void drain(void) {
     uint8_t sink[64];
-    uint64_t quiet = timer_ms_to_ticks(DRAIN_QUIET_MS);
+    rx_wait_t w;
+    rx_wait_begin(&w, timer_ms_to_ticks(DRAIN_QUIET_MS));
     uint64_t end = timer_counter() + timer_ms_to_ticks(DRAIN_LONGEST_MS);
-    while (receive_bytes(sink, sizeof(sink), quiet) != 0 && timer_counter() < end) {
+    while (receive_bytes(&w, sink, sizeof(sink)) != 0 && timer_counter() < end) {
     }
+    rx_wait_end(&w);
 }
 
 static mp_obj_t aarch64_receive(size_t n_args, const mp_obj_t *args) {
@@ -157,7 +178,7 @@ static mp_obj_t aarch64_receive(size_t n_args, const mp_obj_t *args) {
 
     // From here until uart_rx_direct(false) nothing raises: the UART's receive
     // path is ours, and must be given back on every way out.
-    uint64_t idle = timer_ms_to_ticks(timeout_ms);
+    rx_wait_t w;
     uint8_t *dst = (uint8_t *)(uintptr_t)pa;
     uint32_t crc = ~0u;
     uint64_t done = 0;
@@ -165,7 +186,10 @@ static mp_obj_t aarch64_receive(size_t n_args, const mp_obj_t *args) {
     mp_hal_stdout_tx_strn(RECEIVE_ACK, 1);
     while (done < size) {
         size_t want = size - done < block ? size - done : block;
-        size_t got = receive_bytes(dst + done, want, idle);
+        // IRQs masked for a block, taken between blocks (others' timers, SGIs).
+        rx_wait_begin(&w, timer_ms_to_ticks(timeout_ms));
+        size_t got = receive_bytes(&w, dst + done, want);
+        rx_wait_end(&w);
         crc = crc32_update(crc, dst + done, got);
         done += got;
         if (got < want) {
