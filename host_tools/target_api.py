@@ -197,20 +197,26 @@ class Target:
         t = self.transport
         counts = {"line": 0, "blocks": 0, "deflated": 0}
 
+        def frame(start):
+            length = min(block, total - start)
+            return _upload_frame(data, start, length) if compress else data[start:start + length]
+
         def transfer():
             t.exec_raw_no_follow(code)
             self._upload_reply(what + " (start)")
             sent = 0
+            wire = frame(0)
             while sent < total:
-                chunk = data[sent:sent + block]
-                wire = _upload_frame(data, sent, len(chunk)) if compress else chunk
+                length = min(block, total - sent)
                 counts["line"] += len(wire)
                 counts["blocks"] += 1
-                counts["deflated"] += compress and wire[3] >> 7
+                counts["deflated"] += bool(compress and struct.unpack_from("<I", wire)[0] & UPLOAD_DEFLATED)
                 # Each block has its own deadline: the whole transfer may take minutes.
                 t.deadline.at = time.monotonic() + self.timeout + len(wire) / UPLOAD_MIN_RATE
                 t.serial.write(wire)
-                sent += len(chunk)
+                # The next block is deflated while the line still carries this one's tail.
+                wire = frame(sent + length) if sent + length < total else None
+                sent += length
                 self._upload_reply("%s (at byte %d)" % (what, sent))
                 if progress:
                     progress(sent, total)
