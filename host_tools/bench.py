@@ -62,16 +62,29 @@ def raw_paste_rate(target, size=32 * 1024):
     return len(code) / (time.perf_counter() - t0) / 1024
 
 
-def upload_rate(target, heap_end, size=4 << 20):
-    """MB/s of Target.upload (aarch64.receive) of `size` random bytes into
-    RAM above the firmware's heap, over the target's pty."""
+# The kernel-like payload for the upload figure: a Linux arm64 Image (Debian's,
+# where the build has fetched it; it deflates about 3:1 whole, 2:1 over its
+# first 4 MiB), else the firmware's own ELF (about 2.7:1).
+LINUX_IMAGE = boards.BUILD / "deps" / "linux" / "files" / "Image"
+
+
+def upload_rates(target, heap_end, board, size=4 << 20):
+    """Target.upload over the target's pty into RAM above the firmware's heap,
+    of `size` random bytes (they go as they are) and of the first `size`
+    bytes of a kernel-like image (deflated where that helps): for each,
+    payload MB/s (bytes stored per second) and line MB/s (bytes sent)."""
+    kernel = LINUX_IMAGE if LINUX_IMAGE.exists() else boards.elf_path(board)
+    with open(kernel, "rb") as f:
+        payloads = {"random": os.urandom(size), "kernel": f.read(size)}
     for base, length in target.call("aarch64.ram"):
         pa = max(base, (heap_end + (4 << 20)) & ~((2 << 20) - 1))
         if pa + size <= base + length:
-            data = os.urandom(size)
-            t0 = time.perf_counter()
-            target.upload(data, pa)
-            return size / (time.perf_counter() - t0) / 1e6
+            rates = {}
+            for name, data in payloads.items():
+                r = target.upload(data, pa)
+                rates["upload_%s_mb_per_s" % name] = r.payload / r.seconds / 1e6
+                rates["upload_%s_line_mb_per_s" % name] = r.line / r.seconds / 1e6
+            return rates
     raise RuntimeError("no RAM for a %d-byte upload above 0x%x" % (size, heap_end))
 
 
@@ -139,7 +152,7 @@ def run(out_path, micropy_top):
         with Target(boards.qemu_url(board)) as t:
             r["host_exec_round_trip_ms"] = exec_round_trip(t) * 1000
             r["raw_paste_kb_per_s"] = raw_paste_rate(t)
-            r["upload_mb_per_s"] = upload_rate(t, fw.symbol("__heap_end"))
+            r.update(upload_rates(t, fw.symbol("__heap_end"), board))
         with Qemu(board) as q:
             time.sleep(0.3)
             r["cli_invocation_pty_s"] = cli_invocation(q.port)
@@ -167,7 +180,7 @@ GOALS = {
     "vm_mmio_store_round_trip_insns": 6000, "vm_psci_version_insns": 300,
     "ratio_under_firmware_to_direct": 1.5,
 }
-HIGHER_IS_BETTER = {"upload_mb_per_s": 1.0}
+HIGHER_IS_BETTER = {"upload_random_mb_per_s": 1.0, "upload_kernel_mb_per_s": 1.0}
 
 
 def table(results):

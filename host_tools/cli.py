@@ -8,7 +8,7 @@
     aarch64-el2 sysreg read NAME [--cpu N] | sysreg write NAME VALUE [--cpu N]
     aarch64-el2 inspect [firmware.elf] [--symbol NAME | --address ADDR] [--json]
     aarch64-el2 guest run IMAGE [--initrd F] [--append CMDLINE] [--cpus N] [--ram MiB]
-    aarch64-el2 upload FILE ADDRESS       FILE into the target's RAM at ADDRESS (binary, CRC-32 checked)
+    aarch64-el2 upload FILE ADDRESS       FILE into the target's RAM at ADDRESS (binary, deflated, CRC-32 checked)
 
 --port names the target everywhere: a serial device, socket://host:port, or
 qemu:virt[?smp=N] / qemu:raspi4b / qemu (boots the last built firmware in
@@ -236,13 +236,14 @@ def cmd_upload(args):
 
     with _connect(args) as t:
         try:
-            t.upload(data, args.address, progress=progress, block=args.block)
+            r = t.upload(data, args.address, progress=progress, block=args.block, compress=not args.raw)
         finally:
             if shown[0]:
                 print(file=sys.stderr)
     elapsed = time.monotonic() - start
-    print("%d bytes to 0x%x in %.2f s (%.2f MB/s), CRC-32 checked" % (
-        len(data), args.address, elapsed, len(data) / elapsed / 1e6))
+    print("%d bytes to 0x%x in %.2f s (%.2f MB/s), CRC-32 checked; %d line bytes (%d of %d blocks deflated, "
+          "%.2f MB/s on the line)" % (len(data), args.address, elapsed, len(data) / elapsed / 1e6,
+                                      r.line, r.deflated, r.blocks, r.line / r.seconds / 1e6))
 
 
 # -- parser -----------------------------------------------------------------
@@ -317,6 +318,7 @@ def build_parser():
     s.add_argument("file")
     s.add_argument("address", type=_int, help="physical address (see aarch64.ram() on the target)")
     s.add_argument("--block", type=_int, default=UPLOAD_BLOCK, help="bytes per acknowledged block (default %(default)s)")
+    s.add_argument("--raw", action="store_true", help="send the bytes as they are (default: blocks deflated where that helps)")
     s.set_defaults(func=cmd_upload)
 
     from . import guest, sdcard

@@ -124,9 +124,10 @@ def _progress(path):
     start = time.monotonic()
 
     def show(sent, total):
-        if time.monotonic() - start > 1:
-            print("\r%s: %d/%d KiB" % (os.path.basename(path), sent >> 10, total >> 10), end="",
-                  file=sys.stderr, flush=True)
+        elapsed = time.monotonic() - start
+        if elapsed > 1:
+            print("\r%s: %d/%d KiB %.2f MB/s" % (os.path.basename(path), sent >> 10, total >> 10,
+                                                sent / elapsed / 1e6), end="", file=sys.stderr, flush=True)
             if sent == total:
                 print(file=sys.stderr)
     return show

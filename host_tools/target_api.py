@@ -12,8 +12,10 @@ as a JSON text, which it decodes with MicroPython's json, and prints the
 result as JSON. An argument therefore cannot inject code, whatever it holds.
 """
 import ast
+import collections
 import json
 import os
+import struct
 import time
 import zlib
 
@@ -21,7 +23,12 @@ from .transport import DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse
 
 # The upload protocol (the target's end is aarch64.receive, port/aarch64_receive.c):
 # the target says ACK when it is ready and after each block it has stored.
+# Framed (compress=True): each block goes with a header, deflated where that
+# makes it shorter: the line is the limit (QEMU's pty or a serial port), and
+# the target inflates far faster than the line carries.
 UPLOAD_ACK = b"\x06"
+UPLOAD_DEFLATED = 1 << 31       # in a framed block's header: the bytes are raw deflate
+UPLOAD_WINDOW = 32 * 1024       # deflate's reach back: the block compresses against the data before it
 UPLOAD_BLOCK = 64 * 1024        # bytes per acknowledged block
 UPLOAD_IDLE_MS = 1000           # the target gives up after this long without a byte
 UPLOAD_MIN_RATE = 10_000        # bytes/s a line must at least carry (115200 baud: 11,520)
@@ -40,6 +47,10 @@ UPLOAD_MIN_RATE = 10_000        # bytes/s a line must at least carry (115200 bau
 # `_host_tools.request('<JSON>')`. A soft reset empties __main__: it all
 # goes again.
 HELPER_NAME = "_host_tools"
+
+# What Target.upload did: `payload` bytes stored, `line` bytes sent for them
+# (headers and deflated blocks), `deflated` of `blocks` blocks went deflated.
+UploadResult = collections.namedtuple("UploadResult", "payload line seconds blocks deflated")
 _HELPER_CLASS = """class _host_tools:
  def request(text, json=__import__('json')):
   op, args = json.loads(text)
@@ -164,32 +175,48 @@ class Target:
 
     # -- uploads ----------------------------------------------------------
 
-    def upload(self, data, pa, progress=None, block=UPLOAD_BLOCK, idle_ms=UPLOAD_IDLE_MS):
+    def upload(self, data, pa, progress=None, block=UPLOAD_BLOCK, idle_ms=UPLOAD_IDLE_MS, compress=True):
         """Write `data` (bytes, or the path of a file) into the target's
         physical RAM at `pa` over the console UART, checked with CRC-32, and
-        clean it to the point of coherency. progress(sent, total) is called
-        after each block. A range the target refuses or a CRC mismatch raises
-        TargetError (ValueError) before or after the bytes; a target that
-        stops answering raises LinkTimeout."""
+        clean it to the point of coherency. With `compress` each block is
+        deflated where that makes it shorter (incompressible blocks go as
+        they are) and checked with its own CRC-32 as it is stored; without,
+        the bytes go as they are. progress(sent, total) is called after each
+        block, `sent` counting payload bytes. A range the target refuses or a
+        corrupted block raises TargetError (ValueError) before or after the
+        bytes; a target that stops answering raises LinkTimeout. Returns an
+        UploadResult (payload and line bytes, seconds, blocks)."""
         if isinstance(data, (str, os.PathLike)):
             with open(data, "rb") as f:
                 data = f.read()
         data = memoryview(data).cast("B")
         total = len(data)
-        code = "import aarch64\naarch64.receive(%d, %d, %d, %d, %d)\n" % (pa, total, zlib.crc32(data), block, idle_ms)
+        code = "import aarch64\naarch64.receive(%d, %d, %d, %d, %d%s)\n" % (
+            pa, total, zlib.crc32(data), block, idle_ms, ", True" if compress else "")
         what = "upload of %d bytes to 0x%x" % (total, pa)
         t = self.transport
+        counts = {"line": 0, "blocks": 0, "deflated": 0}
+
+        def frame(start):
+            length = min(block, total - start)
+            return _upload_frame(data, start, length) if compress else data[start:start + length]
 
         def transfer():
             t.exec_raw_no_follow(code)
             self._upload_reply(what + " (start)")
             sent = 0
+            wire = frame(0)
             while sent < total:
-                chunk = data[sent:sent + block]
+                length = min(block, total - sent)
+                counts["line"] += len(wire)
+                counts["blocks"] += 1
+                counts["deflated"] += bool(compress and struct.unpack_from("<I", wire)[0] & UPLOAD_DEFLATED)
                 # Each block has its own deadline: the whole transfer may take minutes.
-                t.deadline.at = time.monotonic() + self.timeout + len(chunk) / UPLOAD_MIN_RATE
-                t.serial.write(chunk)
-                sent += len(chunk)
+                t.deadline.at = time.monotonic() + self.timeout + len(wire) / UPLOAD_MIN_RATE
+                t.serial.write(wire)
+                # The next block is deflated while the line still carries this one's tail.
+                wire = frame(sent + length) if sent + length < total else None
+                sent += length
                 self._upload_reply("%s (at byte %d)" % (what, sent))
                 if progress:
                     progress(sent, total)
@@ -197,7 +224,9 @@ class Target:
             if err:
                 raise parse_exception(err.decode(errors="replace"))
 
+        start = time.monotonic()
         self._op(what, transfer)
+        return UploadResult(total, counts["line"], time.monotonic() - start, counts["blocks"], counts["deflated"])
 
     def _upload_reply(self, where):
         """One ACK from the receiver; its exception if it ended instead."""
@@ -262,6 +291,20 @@ class Target:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _upload_frame(data, start, length):
+    """The framed block for data[start:start + length]: its header (length
+    and flag, CRC-32 of the block) and its bytes, deflated (raw, against the
+    32 KiB before it, which the target has already stored) if that is shorter."""
+    raw = data[start:start + length]
+    window = bytes(data[max(0, start - UPLOAD_WINDOW):start])
+    c = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zdict=window) if window else \
+        zlib.compressobj(9, zlib.DEFLATED, -15, 9)
+    packed = c.compress(raw) + c.flush()
+    if len(packed) < length:
+        return struct.pack("<II", len(packed) | UPLOAD_DEFLATED, zlib.crc32(raw)) + packed
+    return struct.pack("<II", length, zlib.crc32(raw)) + bytes(raw)
 
 
 def connect(url="qemu", timeout=DEFAULT_TIMEOUT, **kw):

@@ -1,16 +1,25 @@
-// aarch64.receive(pa, size, crc32, block=65536, timeout_ms=1000): the
-// target's end of the host's binary upload (host_tools Target.upload,
-// `aarch64-el2 upload`): `size` raw bytes from the console UART into
-// physical RAM at `pa`, checked against the CRC-32 (zlib's) the host sent.
+// aarch64.receive(pa, size, crc32, block=65536, timeout_ms=1000, deflate=False):
+// the target's end of the host's binary upload (host_tools Target.upload,
+// `aarch64-el2 upload`): `size` bytes from the console UART into physical
+// RAM at `pa`, checked against the CRC-32 (zlib's) the host sent.
 //
 // The protocol, after the host has started this function in the raw REPL:
 //   target: ACK                 ready; the UART belongs to the transfer
-//   host:   `block` bytes       (the last block may be shorter)
+//   host:   one block           `block` bytes of the data (the last may be shorter)
 //   target: ACK                 block stored; the host sends the next one
 //   ... then the function returns (None) or raises, as any raw REPL call.
+// With deflate=True each block goes framed, so the host can compress it
+// where that helps (the line, not the CPU, is the limit):
+//   host:   u32 n | flag << 31, u32 crc32   little-endian; crc32 of the block as stored
+//   host:   n bytes             flag 0: the block as it is (n = its size);
+//                               flag 1: raw deflate (RFC 1951) that inflates to exactly it
+// A deflated block may refer back up to 32 KiB into the blocks before it
+// (the host compresses with them as the dictionary); they are in RAM already.
+// A block's CRC-32 is checked as it is stored, so a corrupted block stops
+// the transfer there; the whole transfer's CRC-32 is checked at the end.
 // One block in flight: the PL011's FIFO is 16 bytes, so on a real line the
-// host must not run ahead of a target that is cleaning caches or checking;
-// and a failed transfer leaves at most a block's tail on the line, which is
+// host must not run ahead of a target that is inflating or checking; and a
+// failed transfer leaves at most a block's tail on the line, which is
 // drained before the error is raised, so none of it reaches the REPL.
 #include <arm_acle.h>
 #include "py/mphal.h"
@@ -21,10 +30,19 @@
 #include "core/timer.h"
 #include "core/uart_pl011.h"
 #include "aarch64.h"
+// MicroPython's inflater (lib/uzlib), compiled into the firmware by its
+// deflate module (extmod/moddeflate.c includes tinflate.c).
+#include "lib/uzlib/uzlib.h"
+
+#if !MICROPY_PY_DEFLATE
+#error "aarch64.receive(deflate=True) uses lib/uzlib, which MICROPY_PY_DEFLATE builds in"
+#endif
 
 #define RECEIVE_ACK "\x06"
 #define DRAIN_QUIET_MS 100      // a failed transfer: the line must be this quiet...
 #define DRAIN_LONGEST_MS 3000   // ...within this long, or the error is raised anyway
+#define FRAME_DEFLATED (1u << 31)   // a framed block's header: its bytes are deflated
+#define DEFLATE_WINDOW 32768        // how far back a deflate stream may refer
 
 extern char __image_start[], __heap_end[];
 
@@ -96,15 +114,41 @@ static void clean_to_poc(uint64_t start, uint64_t len) {
     __asm__ volatile ("dsb sy\n ic iallu\n dsb sy\n isb" ::: "memory");
 }
 
-// Up to `len` bytes into `buf`; fewer if the line is idle for `idle` ticks.
-// Between bytes the CPU sleeps in WFI, woken by the receive interrupt (masked
-// at the CPU, so it is never taken): under QEMU a CPU spinning on the FIFO,
-// even with a pause between looks, takes the host CPU and the emulator's lock
-// from the thread that fills it (measured: 0.03 MB/s spinning, 0.14 with WFI).
-static size_t receive_bytes(uint8_t *buf, size_t len, uint64_t idle) {
+// Waiting for bytes: the receive interrupt armed as a wake-up (masked at
+// the CPU, so it is never taken) and the wake-up timer as the idle deadline.
+typedef struct {
+    uint64_t idle;          // ticks without a byte before the sender counts as gone
+    uint64_t armed_until;   // the wake-up timer's deadline; 0: not armed
+    uint64_t daif;          // the interrupt mask from before
+} rx_wait_t;
+
+static void rx_wait_begin(rx_wait_t *w, uint64_t idle) {
+    w->idle = idle;
+    w->armed_until = 0;
+    w->daif = irq_save();
+    uart_rx_wake(true);
+}
+
+static void rx_wait_end(rx_wait_t *w) {
+    uart_rx_wake(false);
+    timer_wake_arm(0);
+    irq_restore(w->daif);
+}
+
+// Up to `len` bytes into `buf`, returning once it has `at_least` (and all
+// the FIFO held, up to `len`); fewer if the line is idle for w->idle ticks.
+// Between bytes the CPU sleeps in WFI, woken by the receive interrupt: under
+// QEMU a CPU spinning on the FIFO, even with a pause between looks, takes the
+// host CPU and the emulator's lock from the thread that fills it (measured:
+// 0.03 MB/s spinning, 0.14 with WFI). Nothing is written to the UART or the
+// timer per wait: under QEMU each such write costs a lock, and a timer write
+// wakes the main loop, the thread that feeds the FIFO 16 bytes at a time. The
+// interrupt is a level that falls when the FIFO is empty, so it needs no
+// clearing; the timer is armed again only once it has fired.
+static size_t receive_upto(rx_wait_t *w, uint8_t *buf, size_t len, size_t at_least) {
     size_t got = 0;
     uint64_t idle_since = 0;    // 0: bytes came on the last look
-    while (got < len) {
+    while (got < at_least) {
         size_t n = uart_rx_fifo(buf + got, len - got);
         if (n) {
             got += n;
@@ -114,31 +158,165 @@ static size_t receive_bytes(uint8_t *buf, size_t len, uint64_t idle) {
         uint64_t now = timer_counter();
         if (!idle_since) {
             idle_since = now;
-        } else if (now - idle_since >= idle) {
+        } else if (now - idle_since >= w->idle) {
             break;
         }
-        uint64_t daif = irq_save();
-        uart_rx_wake(true);
-        n = uart_rx_fifo(buf + got, len - got);     // a byte that came before the wake-up was armed
-        if (n) {
-            got += n;
-            idle_since = 0;
-        } else {
-            timer_wfi_until(idle_since + idle);
+        if (w->armed_until <= now) {    // never armed, or it fired while bytes still came
+            w->armed_until = idle_since + w->idle;
+            timer_wake_arm(w->armed_until);
         }
-        uart_rx_wake(false);
-        irq_restore(daif);
+        timer_wfi();
     }
     return got;
+}
+
+static size_t receive_bytes(rx_wait_t *w, uint8_t *buf, size_t len) {
+    return receive_upto(w, buf, len, len);
 }
 
 // After a failure: drop what the host still sends until the line is quiet.
 static void drain(void) {
     uint8_t sink[64];
-    uint64_t quiet = timer_ms_to_ticks(DRAIN_QUIET_MS);
+    rx_wait_t w;
+    rx_wait_begin(&w, timer_ms_to_ticks(DRAIN_QUIET_MS));
     uint64_t end = timer_counter() + timer_ms_to_ticks(DRAIN_LONGEST_MS);
-    while (receive_bytes(sink, sizeof(sink), quiet) != 0 && timer_counter() < end) {
+    while (receive_bytes(&w, sink, sizeof(sink)) != 0 && timer_counter() < end) {
     }
+    rx_wait_end(&w);
+}
+
+// How a transfer ended; what went wrong is raised once the UART is given back.
+typedef enum { RX_OK, RX_CUT, RX_BAD_HEADER, RX_BAD_DEFLATE, RX_BAD_BLOCK_CRC } rx_status_t;
+
+typedef struct {
+    uint8_t *dst;           // where the data goes
+    uint64_t size;          // its length
+    uint64_t block;         // bytes per acknowledged block
+    uint64_t idle;          // ticks without a byte before the sender counts as gone
+    bool framed;            // blocks come with headers, deflated or not
+    // results
+    uint64_t done;          // bytes stored (and checked, when framed)
+    uint32_t crc;           // running CRC-32 of them (~0 at the start)
+    uint32_t header[2];     // framed: the last block's header
+    uint32_t block_crc;     // framed: the CRC-32 of the last block as stored
+    int detail;             // RX_BAD_DEFLATE: uzlib's result, or 0 for a wrong length
+} rx_transfer_t;
+
+static uint32_t le32(const uint8_t *p) {
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+// A deflated block's bytes as the inflater asks for them: what the FIFO has
+// (at least one byte), `left` of the frame's at most.
+typedef struct {
+    uzlib_uncomp_t d;
+    rx_wait_t *w;
+    uint32_t left;          // the frame's bytes not yet read from the line
+    bool cut;               // the line went idle in the middle
+    uint8_t buf[256];
+} inflow_t;
+
+static int inflow_next(void *data) {
+    inflow_t *in = data;
+    if (!in->left) {
+        return -1;          // the stream wants more than the frame holds: an error to the inflater
+    }
+    size_t max = in->left < sizeof(in->buf) ? in->left : sizeof(in->buf);
+    size_t got = receive_upto(in->w, in->buf, max, 1);
+    if (!got) {
+        in->cut = true;
+        return -1;
+    }
+    in->left -= got;
+    in->d.source = in->buf + 1;
+    in->d.source_limit = in->buf + got;
+    return in->buf[0];
+}
+
+// One framed block of `want` bytes at t->dst + t->done.
+static rx_status_t receive_framed_block(rx_transfer_t *t, rx_wait_t *w, size_t want) {
+    uint8_t *out = t->dst + t->done;
+    uint8_t head[8];
+    if (receive_bytes(w, head, sizeof(head)) < sizeof(head)) {
+        return RX_CUT;
+    }
+    t->header[0] = le32(head);
+    t->header[1] = le32(head + 4);
+    uint32_t n = t->header[0] & ~FRAME_DEFLATED;
+    if (!(t->header[0] & FRAME_DEFLATED)) {
+        if (n != want) {
+            return RX_BAD_HEADER;
+        }
+        if (receive_bytes(w, out, n) < n) {
+            return RX_CUT;
+        }
+    } else {
+        if (n == 0 || n >= want) {
+            return RX_BAD_HEADER;
+        }
+        // Inflated as the bytes come: the inflater's work overlaps the wait
+        // for the next bytes (under QEMU 16 per turn of its main loop), so
+        // the line does not stand idle while a whole block is inflated.
+        inflow_t in = { .w = w, .left = n };
+        in.d.source_read_data = &in;
+        in.d.source_read_cb = inflow_next;
+        uzlib_uncompress_init(&in.d, NULL, 0);  // no window: back-references read the output itself
+        in.d.source = in.d.source_limit = in.buf;
+        in.d.dest_start = t->done > DEFLATE_WINDOW ? out - DEFLATE_WINDOW : t->dst;
+        in.d.dest = out;
+        in.d.dest_limit = out + want;
+        int r = uzlib_uncompress(&in.d);
+        if (in.cut) {
+            return RX_CUT;
+        }
+        if (r < 0 || in.d.dest != out + want) {
+            // a stream that ends early says UZLIB_DONE; one that wants more than n bytes, an error
+            t->detail = r < 0 ? r : 0;
+            return RX_BAD_DEFLATE;
+        }
+        // The rest of the frame: the end of the stream (its end-of-block code, padding).
+        while (in.left) {
+            uint8_t sink[16];
+            size_t k = in.left < sizeof(sink) ? in.left : sizeof(sink);
+            if (receive_bytes(w, sink, k) < k) {
+                return RX_CUT;
+            }
+            in.left -= k;
+        }
+    }
+    t->block_crc = ~crc32_update(~0u, out, want);
+    if (t->block_crc != t->header[1]) {
+        return RX_BAD_BLOCK_CRC;
+    }
+    return RX_OK;
+}
+
+// The transfer itself, the UART's receive path already ours.
+static rx_status_t receive_transfer(rx_transfer_t *t) {
+    rx_wait_t w;
+    rx_status_t status = RX_OK;
+    mp_hal_stdout_tx_strn(RECEIVE_ACK, 1);
+    while (t->done < t->size) {
+        size_t want = t->size - t->done < t->block ? t->size - t->done : t->block;
+        // IRQs masked for a block, taken between blocks (others' timers, SGIs).
+        rx_wait_begin(&w, t->idle);
+        size_t got;
+        if (t->framed) {
+            status = receive_framed_block(t, &w, want);
+            got = status == RX_OK ? want : 0;
+        } else {
+            got = receive_bytes(&w, t->dst + t->done, want);
+            status = got < want ? RX_CUT : RX_OK;
+        }
+        rx_wait_end(&w);
+        t->crc = crc32_update(t->crc, t->dst + t->done, got);
+        t->done += got;
+        if (status != RX_OK) {
+            return status;
+        }
+        mp_hal_stdout_tx_strn(RECEIVE_ACK, 1);
+    }
+    return RX_OK;
 }
 
 static mp_obj_t aarch64_receive(size_t n_args, const mp_obj_t *args) {
@@ -150,41 +328,60 @@ static mp_obj_t aarch64_receive(size_t n_args, const mp_obj_t *args) {
     }
     uint64_t block = n_args > 3 ? aarch64_u64_arg(args[3]) : 65536;
     mp_int_t timeout_ms = n_args > 4 ? mp_obj_get_int(args[4]) : 1000;
+    bool framed = n_args > 5 && mp_obj_is_true(args[5]);
     if (block == 0 || timeout_ms <= 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("receive: block and timeout_ms must be positive"));
     }
+    if (framed && block > (FRAME_DEFLATED - 1)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("receive: a framed block must be under 2 GiB"));
+    }
     check_range(pa, size);
 
+    rx_transfer_t t = {
+        .dst = (uint8_t *)(uintptr_t)pa, .size = size, .block = block,
+        .idle = timer_ms_to_ticks(timeout_ms), .crc = ~0u,
+        .framed = framed,
+    };
     // From here until uart_rx_direct(false) nothing raises: the UART's receive
     // path is ours, and must be given back on every way out.
-    uint64_t idle = timer_ms_to_ticks(timeout_ms);
-    uint8_t *dst = (uint8_t *)(uintptr_t)pa;
-    uint32_t crc = ~0u;
-    uint64_t done = 0;
     uart_rx_direct(true);
-    mp_hal_stdout_tx_strn(RECEIVE_ACK, 1);
-    while (done < size) {
-        size_t want = size - done < block ? size - done : block;
-        size_t got = receive_bytes(dst + done, want, idle);
-        crc = crc32_update(crc, dst + done, got);
-        done += got;
-        if (got < want) {
-            break;
-        }
-        mp_hal_stdout_tx_strn(RECEIVE_ACK, 1);
-    }
-    if (done < size) {
+    rx_status_t status = receive_transfer(&t);
+    if (status != RX_OK) {
         drain();
     }
     uart_rx_direct(false);
-    clean_to_poc(pa, done);
+    // The bytes stored, and those of a block that failed half-way (written, not counted).
+    uint64_t at = t.done, end = t.done + (size - t.done < block ? size - t.done : block);
+    clean_to_poc(pa, end);
 
-    if (done < size) {
-        mp_raise_msg_varg(&mp_type_OSError,
-            MP_ERROR_TEXT("[Errno %d] ETIMEDOUT: receive: no byte for %d ms after %lu of %lu bytes: the sender stopped"),
-            MP_ETIMEDOUT, (int)timeout_ms, (unsigned long)done, (unsigned long)size);
+    switch (status) {
+        case RX_OK:
+            break;
+        case RX_CUT:
+            mp_raise_msg_varg(&mp_type_OSError,
+                MP_ERROR_TEXT("[Errno %d] ETIMEDOUT: receive: no byte for %d ms after %lu of %lu bytes: the sender stopped"),
+                MP_ETIMEDOUT, (int)timeout_ms, (unsigned long)t.done, (unsigned long)size);
+        case RX_BAD_HEADER:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("receive: bad block header 0x%08x for bytes %lu..%lu (%s)"),
+                (unsigned)t.header[0], (unsigned long)at, (unsigned long)end,
+                t.header[0] & FRAME_DEFLATED ? "deflated: fewer bytes than the block's" : "as it is: the block's size");
+        case RX_BAD_DEFLATE:
+            if (t.detail) {
+                mp_raise_msg_varg(&mp_type_ValueError,
+                    MP_ERROR_TEXT("receive: the deflated block for bytes %lu..%lu is corrupt (inflating it: uzlib error %d)"),
+                    (unsigned long)at, (unsigned long)end, t.detail);
+            }
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("receive: the deflated block for bytes %lu..%lu is corrupt (it does not inflate to exactly %lu bytes)"),
+                (unsigned long)at, (unsigned long)end, (unsigned long)(end - at));
+        case RX_BAD_BLOCK_CRC:
+            mp_raise_msg_varg(&mp_type_ValueError,
+                MP_ERROR_TEXT("receive: CRC-32 mismatch in bytes %lu..%lu: 0x%08x stored, the sender said 0x%08x"),
+                (unsigned long)at, (unsigned long)end,
+                (unsigned)t.block_crc, (unsigned)t.header[1]);
     }
-    crc = ~crc;
+    uint32_t crc = ~t.crc;
     if (crc != expected) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("receive: CRC-32 mismatch: the %lu bytes received have 0x%08x, the sender said 0x%08x"),
@@ -192,4 +389,4 @@ static mp_obj_t aarch64_receive(size_t n_args, const mp_obj_t *args) {
     }
     return mp_const_none;
 }
-MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_receive_obj, 3, 5, aarch64_receive);
+MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_receive_obj, 3, 6, aarch64_receive);

@@ -124,6 +124,24 @@ void timer_wfi_until(uint64_t deadline) {
     SYSREG_WRITE(cntp_ctl_el0, 0);
 }
 
+void timer_wake_arm(uint64_t deadline) {
+    if (deadline) {
+        SYSREG_WRITE(cntp_cval_el0, deadline);
+        SYSREG_WRITE(cntp_ctl_el0, CNTP_CTL_EL0_ENABLE);
+    } else {
+        SYSREG_WRITE(cntp_ctl_el0, 0);
+    }
+}
+
+void timer_wfi(void) {
+    if (!gic_driven()) {
+        gic_poll();
+        __asm__ volatile ("wfe");
+        return;
+    }
+    __asm__ volatile ("wfi");
+}
+
 void timer_cpu_init(void) {
     gic_enable_irq(INTID_TIMER_EL2_PHYS);
     gic_enable_irq(INTID_TIMER_EL1_PHYS);

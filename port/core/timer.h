@@ -27,6 +27,13 @@ void timer_guest_deadline_set(uint64_t deadline);
 // the next event instead (a caller waits in a loop anyway).
 void timer_wfi_until(uint64_t deadline);
 
+// The same wait for a caller that waits many times against one deadline (a
+// bulk receive): timer_wake_arm(deadline) arms the wake-up timer once (0:
+// disarms it), timer_wfi() waits. Under QEMU every write to the timer wakes
+// the emulator's main loop, the thread that also feeds the UART.
+void timer_wake_arm(uint64_t deadline);
+void timer_wfi(void);
+
 // Another CPU's periodic EL2 timer ticks (counter ticks between them); 0 stops it.
 void timer_cpu_tick_start(uint64_t period);
 
