@@ -50,8 +50,9 @@ def free_ram():
 
 
 class VmStop:
-    """Why run() returned. reason: "system_off", "reset", "paused", "timeout"
-    or "fault"; vcpu: the vCPU that caused it (None for paused/timeout);
+    """Why run() returned. reason: "system_off", "reset" (with
+    VM(on_reset="stop"); by default a reset boots the guest again),
+    "paused", "timeout" or "fault"; vcpu: the vCPU that caused it (None for paused/timeout);
     status: x1 of SYSTEM_OFF (the test guest's failure count); for a fault
     esr, elr, far, ipa and a message."""
 
@@ -224,7 +225,8 @@ class PL011(Device):
 class VM:
     """A virtual machine: RAM, vCPUs, a device tree, devices. See the module doc."""
 
-    def __init__(self, ram=256 << 20, cpus=1, cmdline="", psci="hvc", cpu_ids=None, console_out=None):
+    def __init__(self, ram=256 << 20, cpus=1, cmdline="", psci="hvc", cpu_ids=None, console_out=None,
+                 on_reset="restart"):
         if cpu_ids is None:
             cpu_ids = list(range(1, cpus + 1))
         cpu_ids = list(cpu_ids)
@@ -235,6 +237,11 @@ class VM:
                              % (cpus, cpus, aarch64.cpu_count()))
         if psci not in ("hvc", "smc"):
             raise ValueError("psci must be 'hvc' or 'smc'")
+        if on_reset not in ("restart", "stop"):
+            raise ValueError("on_reset must be 'restart' (the guest boots again) or 'stop' (run() returns)")
+        self.on_reset = on_reset
+        self.resets = 0                 # how often the guest rebooted
+        self._loads = []                # load()/load_initrd() calls, replayed at a reboot
         self.ram, self.cpus, self.cmdline, self.psci = ram, cpus, cmdline, psci
         self.cpu_ids = cpu_ids
         self.mpidrs = [vm_layout.mpidr_affinity(i) for i in range(cpus)]
@@ -293,6 +300,7 @@ class VM:
                 if source is not image:
                     source.close()
         self.entry = img.entry
+        self._loads.append((self.load, (image, address, size, kind)))
         return img
 
     def load_initrd(self, image=None, address=None, size=None):
@@ -323,6 +331,7 @@ class VM:
         else:
             self._core.write(ipa, image)
         self.initrd = (ipa, n)
+        self._loads.append((self.load_initrd, (image, address, size)))
         return ipa
 
     # -- devices -----------------------------------------------------------
@@ -387,18 +396,10 @@ class VM:
         resumes. timeout_ms pauses it after that long."""
         if self.stopped is not None:
             raise ValueError("the VM has stopped (%r): make a new one" % (self.stopped,))
-        core = self._core
         if not self._started:
             if self.entry is None:
                 raise ValueError("nothing to run: load() a kernel first")
-            blob = self.dtb()
-            if len(blob) > DTB_MAX:
-                raise ValueError("the device tree is %d bytes, more than 2 MiB" % len(blob))
-            core.write(self._dtb_address(), blob)
-            core.reset(0, self.entry, self._dtb_address())
-            core.power(0, POWER_ON)
-            self._started = True
-            self._pending[0] = None     # start it
+            self._boot()
         if console:
             micropython.kbd_intr(-1)    # Ctrl-C is for the guest
         try:
@@ -410,6 +411,38 @@ class VM:
             if console:
                 micropython.kbd_intr(3)
             self.uart.flush()
+
+    def _boot(self):
+        # vCPU 0 at the kernel's entry with the tree in x0, as booting.rst says.
+        blob = self.dtb()
+        if len(blob) > DTB_MAX:
+            raise ValueError("the device tree is %d bytes, more than 2 MiB" % len(blob))
+        core = self._core
+        core.write(self._dtb_address(), blob)
+        core.reset(0, self.entry, self._dtb_address())
+        core.power(0, POWER_ON)
+        self._started = True
+        self._pending[0] = None         # start it
+
+    def _restart(self):
+        # SYSTEM_RESET: the machine as at power-on (RAM zeroed, the images
+        # loaded again from where they came from, interrupts reset), booted again.
+        self._stop_all()
+        self._pending.clear()
+        core = self._core
+        core.reset_irqs()
+        for _, _, model, _ in self._devices:
+            model._level = False
+        for i in range(self.cpus):
+            core.power(i, POWER_OFF)
+        core.zero(vm_layout.RAM_BASE, self.ram)
+        loads, self._loads = self._loads, []
+        for fn, args in loads:
+            fn(*args)
+        self.resets += 1
+        self._boot()
+        del self._pending[0]
+        self._start(0)
 
     def _loop(self, timeout_ms, console):
         core = self._core
@@ -501,6 +534,9 @@ class VM:
             return None
         if fn == PSCI_CPU_OFF:
             core.power(i, POWER_OFF)    # it stays out until a CPU_ON
+            return None
+        if fn == PSCI_SYSTEM_RESET and self.on_reset == "restart":
+            self._restart()
             return None
         if fn in (PSCI_SYSTEM_OFF, PSCI_SYSTEM_RESET):
             self._stop_all()

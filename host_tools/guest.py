@@ -67,18 +67,28 @@ def _relay(transport, code):
     after the stop mark, error text)."""
     serial = transport.serial
     transport.exec_raw_no_follow(code)
-    fd = sys.stdin.fileno() if sys.stdin.isatty() else None
-    saved = termios.tcgetattr(fd) if fd is not None else None
+    # Keys from a terminal (in raw mode), or lines from a pipe: a script can
+    # drive the guest's shell (`printf 'nproc\npoweroff\n' | aarch64-el2 guest run ...`).
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = None
+    is_tty = fd is not None and os.isatty(fd)
+    saved = termios.tcgetattr(fd) if is_tty else None
     buf, shown = bytearray(), 0
     try:
-        if fd is not None:
+        if is_tty:
             tty.setraw(fd)
         # The raw REPL ends a run with \x04, the error text, \x04, ">".
         while not buf.endswith(b"\x04>"):
             waiting = [serial._port.fileno()] + ([fd] if fd is not None else [])
             ready, _, _ = select.select(waiting, [], [], 0.1)
             if fd is not None and fd in ready:
-                serial.write(os.read(fd, 64))
+                data = os.read(fd, 64)
+                if data:
+                    serial.write(data)
+                else:
+                    fd = None           # end of the input: the guest runs on
             n = serial.in_waiting
             if n:
                 buf += serial.read(n)

@@ -171,16 +171,16 @@ class GuestConsole:
                     return m
                 left = deadline - time.monotonic()
                 if left <= 0 or not self.reader.is_alive():
-                    if self.reader.is_alive():
-                        why = "nothing within %.0f s" % timeout
-                    else:
-                        try:
-                            why = "QEMU exited (status %s)" % self.proc.wait(timeout=5)
-                        except subprocess.TimeoutExpired:
-                            why = "QEMU closed its output"
+                    why = "nothing within %.0f s" % timeout if self.reader.is_alive() else self._why_ended()
                     raise LinuxError("waiting for %s: %s; the guest printed:\n%s"
                                      % (what or regex.pattern.decode(errors="replace"), why, self.tail()))
                 self.changed.wait(min(left, 0.5))
+
+    def _why_ended(self):
+        try:
+            return "QEMU exited (status %s)" % self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return "QEMU closed its output"
 
     def send(self, text):
         try:
@@ -213,6 +213,95 @@ class GuestConsole:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class FirmwareConsole(GuestConsole):
+    """The same guest under the firmware: QEMU boots the firmware with the
+    kernel and initramfs preloaded (QEMU's loader), a vm.VM runs them, and
+    its console is the firmware's UART, as `aarch64-el2 guest run` shows it.
+    t0 is when run() started. After wait_exit() (the guest powered off) the
+    target answers again: `target` is a host_tools.Target."""
+
+    STOP_MARK = b"\x00guest-stop "
+
+    def __init__(self, board="QEMU_VIRT", cpus=2, ram=256 << 20, append=APPEND, kernel=None, initrd=None,
+                 smp=None, qemu_extra=()):
+        from . import guest
+        from .qemu import Qemu
+        from .target_api import Target
+        from .transport import Transport
+        kernel, initrd = Path(kernel or OUT / "Image"), Path(initrd or OUT / "initramfs.cpio.gz")
+        for p in (kernel, initrd):
+            if not p.exists():
+                raise LinuxError("%s not found: run 'make linux-assets'" % p)
+        plan = guest.plan_preload(board, [str(kernel), str(initrd)], ram)
+        extra = list(qemu_extra)
+        for path, address, _ in plan:
+            extra += ["-device", "loader,file=%s,addr=0x%x,force-raw=on" % (os.path.abspath(path), address)]
+        self.target = Target(transport=Transport.boot(Qemu(board, smp=smp, extra=extra), 60))
+        try:
+            setup = argparse.Namespace(ram=ram, cpus=cpus, append=append, initrd=str(initrd))
+            self.target.exec(guest.setup_code(plan, setup), timeout=120)
+        except BaseException:
+            self.target.close()
+            raise
+        self.output = bytearray()
+        self.pos = 0
+        self.changed = threading.Condition()
+        self.report = None
+        self._stop = threading.Event()
+        transport = self.target.transport
+        self.t0 = time.monotonic()
+        transport.exec_raw_no_follow("r = v.run()\nprint(%r, r.reason, r.status)\n" % self.STOP_MARK.decode())
+        self.reader = threading.Thread(target=transport.op, args=("the guest's console", self._read, 10 ** 9),
+                                       daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        import select
+        serial = self.target.transport.serial
+        while not self._stop.is_set():
+            n = serial.in_waiting
+            if not n:
+                select.select([serial._port.fileno()], [], [], 0.1)
+                continue
+            chunk = serial.read(n)
+            with self.changed:
+                self.output += chunk
+                self.changed.notify_all()
+                # The raw REPL ends the program with \x04, its error text, \x04, ">".
+                if self.output.endswith(b"\x04>") and self.output.count(b"\x04") >= 2:
+                    return
+
+    def _why_ended(self):
+        return "the firmware's run() ended: %s" % self.output[self.output.rfind(b"\x04", 0, -2):].decode(errors="replace")
+
+    def send(self, text):
+        if not self.reader.is_alive():
+            raise LinuxError("the VM has stopped; the guest printed:\n%s" % self.tail())
+        self.target.transport.serial.write(text.encode())
+
+    def wait_exit(self, timeout=COMMAND_TIMEOUT):
+        """Wait for run() to return: (reason, status) of its VmStop, e.g. ("system_off", 0)."""
+        self.reader.join(timeout)
+        if self.reader.is_alive():
+            raise LinuxError("the VM did not stop within %.0f s; the guest printed:\n%s" % (timeout, self.tail()))
+        out = bytes(self.output)
+        i = out.rfind(self.STOP_MARK)
+        err = out[out.rfind(b"\x04", 0, -2) + 1:-2].decode(errors="replace").strip()
+        if i < 0 or err:
+            raise LinuxError("run() did not return a stop: %s" % (err or self.tail()))
+        words = out[i + len(self.STOP_MARK):].split(b"\x04")[0].split()
+        self.report = (words[0].decode(), None if words[1] == b"None" else int(words[1]))
+        # The raw REPL's ">" went to the console: ask for a fresh one.
+        transport = self.target.transport
+        transport.op("the raw REPL", lambda: transport.enter_raw_repl(soft_reset=False), 30)
+        return self.report
+
+    def stop(self):
+        self._stop.set()
+        self.reader.join(5)
+        self.target.close()
 
 
 class LinuxShell:

@@ -21,6 +21,7 @@
 //   core.post(start, size)                 stores there are logged, handed to the model later
 //   core.irq(intid, level)                 a device model's SPI line up or down (the vGIC)
 //   core.vgic() -> dict or None            the virtual distributor's state
+//   core.reset_irqs()                      the virtual GIC as at power-on (every vCPU stopped)
 //   core.close()
 //   _vm.free_ram() -> (base, size)         the physical RAM guests may use
 #include <string.h>
@@ -520,6 +521,19 @@ static mp_obj_t vm_core_irq(mp_obj_t self_in, mp_obj_t intid_in, mp_obj_t level_
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(vm_core_irq_obj, vm_core_irq);
 
+// reset_irqs(): the virtual GIC as at power-on (a guest's reboot); every vCPU stopped.
+static mp_obj_t vm_core_reset_irqs(mp_obj_t self_in) {
+    vm_t *vm = vm_get(self_in);
+    for (unsigned int i = 0; i < vm->n_vcpus; ++i) {
+        vcpu_quiet(vm, MP_OBJ_NEW_SMALL_INT(i));
+    }
+    if (vm->vgic.present) {
+        vgic_init(&vm->vgic, vm->n_vcpus);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(vm_core_reset_irqs_obj, vm_core_reset_irqs);
+
 static mp_obj_t u32_words(const uint32_t *w, unsigned int n) {
     mp_obj_t v = MP_OBJ_NEW_SMALL_INT(0);
     for (unsigned int i = n; i-- > 0;) {
@@ -564,6 +578,7 @@ static mp_obj_t vm_core_vgic(mp_obj_t self_in) {
         dict_set(cd, "lr", lrs);
         dict_set(cd, "injected", mp_obj_new_int_from_uint(c->injected));
         dict_set(cd, "maintenance", mp_obj_new_int_from_uint(c->maintenance));
+        dict_set(cd, "kicks", mp_obj_new_int_from_uint(c->kicks));
         mp_obj_list_append(cpus, cd);
     }
     dict_set(d, "cpus", cpus);
@@ -606,6 +621,7 @@ static const mp_rom_map_elem_t vm_core_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_reg), MP_ROM_PTR(&vm_core_reg_obj) },
     { MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&vm_core_state_obj) },
     { MP_ROM_QSTR(MP_QSTR_irq), MP_ROM_PTR(&vm_core_irq_obj) },
+    { MP_ROM_QSTR(MP_QSTR_reset_irqs), MP_ROM_PTR(&vm_core_reset_irqs_obj) },
     { MP_ROM_QSTR(MP_QSTR_publish), MP_ROM_PTR(&vm_core_publish_obj) },
     { MP_ROM_QSTR(MP_QSTR_post), MP_ROM_PTR(&vm_core_post_obj) },
     { MP_ROM_QSTR(MP_QSTR_vgic), MP_ROM_PTR(&vm_core_vgic_obj) },

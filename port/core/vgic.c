@@ -17,6 +17,7 @@
 #define GICH_HCR        0x000
 #define GICH_VTR        0x004
 #define GICH_VMCR       0x008
+#define GICH_MISR       0x010
 #define GICH_APR        0x0f0
 #define GICH_LR(n)      (0x100 + 4 * (n))
 #define GICH_HCR_EN     (1u << 0)
@@ -53,7 +54,11 @@ static bool hw_present;
 static unsigned int hw_n_lr;
 
 static void vgic_noop_irq(unsigned int intid) {
-    (void)intid;        // the exit it caused is the point: the runner looks at the state
+    // The exit it caused is the point: the runner looks at the state.
+    vcpu_ctx_t *v = this_cpu()->vm_vcpu;
+    if (v != NULL && intid == INTID_SGI_KICK) {
+        v->vm->vgic.cpu[v->index].kicks++;
+    }
 }
 
 bool vgic_probe(void) {
@@ -234,9 +239,6 @@ static uint32_t vgic_queue(vgic_t *g, vgic_cpu_t *c, unsigned int intid, unsigne
 // The guest has ended the interrupt in list register value `lr`.
 static void vgic_retire(vgic_t *g, vgic_cpu_t *c, uint32_t lr) {
     unsigned int intid = LR_VIRTUAL_ID(lr);
-    if (lr & LR_EOI) {
-        c->maintenance++;
-    }
     if (intid < 32) {
         c->queued &= ~(1u << intid);
     } else if (intid < VGIC_NR_IRQS) {
@@ -292,9 +294,12 @@ void vgic_load(vcpu_ctx_t *v) {
         leftover = vgic_best(g, c, v->index, &src) >= 0;
     }
     vgic_unlock(g, daif);
-    // The physical timer interrupt stays masked while the guest has its
-    // virtual one: a level that stays up would otherwise end every entry.
-    bool unmask = !(c->queued & (1u << VGIC_INTID_VTIMER));
+    // The physical timer interrupt is unmasked only while the guest could
+    // take its virtual one: not while that sits in a list register, nor
+    // while the guest's distributor keeps it disabled (Linux starts the
+    // timer before it enables the interrupt). A level that stays up would
+    // otherwise end every entry at once and the guest would never run.
+    bool unmask = g->enabled && (c->enabled & ~c->queued & (1u << VGIC_INTID_VTIMER));
     if (unmask != c->timer_unmasked) {
         if (unmask) {
             gic_enable_irq(VGIC_INTID_VTIMER);
@@ -317,6 +322,9 @@ void vgic_save(vcpu_ctx_t *v) {
         return;
     }
     vgic_cpu_t *c = &g->cpu[v->index];
+    if (GICH(GICH_MISR)) {
+        c->maintenance++;       // this exit was (or could have been) the maintenance interrupt's
+    }
     c->vmcr = GICH(GICH_VMCR);
     c->apr = GICH(GICH_APR);
     uint32_t ended = 0;

@@ -37,7 +37,9 @@ typedef struct {
     uint32_t vmcr, apr;             // the guest's CPU interface state
     bool timer_unmasked;            // the physical PPI 27 is enabled on its CPU
     bool hw_ready;                  // PPIs 25/27 set up on its CPU
-    uint64_t injected, maintenance; // counters (Python reads them)
+    // Counters (Python reads them): interrupts put in list registers, exits
+    // with the maintenance interrupt up, kicks the host took between runs.
+    uint64_t injected, maintenance, kicks;
 } vgic_cpu_t;
 
 typedef struct _vgic_t {
