@@ -209,7 +209,9 @@ class PL011(Device):
     def flush(self):
         if self.tx:
             if self.out is None:
-                sys.stdout.write(self.tx.decode("utf-8", "replace"))
+                # The bytes as the guest wrote them: a guest's tty already
+                # sends \r\n (the REPL's text stdout would add a \r to each \n).
+                sys.stdout.buffer.write(self.tx)
             else:
                 self.out.write(bytes(self.tx))
             self.tx = bytearray()

@@ -253,19 +253,27 @@ class FirmwareConsole(GuestConsole):
         transport = self.target.transport
         self.t0 = time.monotonic()
         transport.exec_raw_no_follow("r = v.run()\nprint(%r, r.reason, r.status)\n" % self.STOP_MARK.decode())
-        self.reader = threading.Thread(target=transport.op, args=("the guest's console", self._read, 10 ** 9),
-                                       daemon=True)
+        # From here until run() returns, the console is read and written on
+        # the port's descriptor directly: pyserial's read() reconfigures the
+        # port (tcsetattr) for its timeout, which, from a second thread, lost
+        # what the other one wrote meanwhile.
+        self._fd = transport.serial._port.fileno()
+        self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
 
     def _read(self):
         import select
-        serial = self.target.transport.serial
         while not self._stop.is_set():
-            n = serial.in_waiting
-            if not n:
-                select.select([serial._port.fileno()], [], [], 0.1)
+            if not select.select([self._fd], [], [], 0.1)[0]:
                 continue
-            chunk = serial.read(n)
+            try:
+                chunk = os.read(self._fd, 65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return
+            if not chunk:
+                return
             with self.changed:
                 self.output += chunk
                 self.changed.notify_all()
@@ -279,7 +287,9 @@ class FirmwareConsole(GuestConsole):
     def send(self, text):
         if not self.reader.is_alive():
             raise LinuxError("the VM has stopped; the guest printed:\n%s" % self.tail())
-        self.target.transport.serial.write(text.encode())
+        data = text.encode()
+        while data:
+            data = data[os.write(self._fd, data):]
 
     def wait_exit(self, timeout=COMMAND_TIMEOUT):
         """Wait for run() to return: (reason, status) of its VmStop, e.g. ("system_off", 0)."""
