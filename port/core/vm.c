@@ -106,6 +106,8 @@ vm_t *vm_create(uint64_t ram_size, unsigned int n_vcpus, const unsigned int *cpu
     vm->ram_pa = base;
     vm->ram_size = ram_size;
     vm->n_vcpus = n_vcpus;
+    vm->n_published = vm->n_posted = 0;     // (the_vm is reused: nothing of the last VM's)
+    vm->post_head = vm->post_tail = 0;
     #ifdef BOARD_GICV_BASE
     if (vgic_init(&vm->vgic, n_vcpus)
         && !stage2_map(&vm->s2, VM_GICC_IPA, BOARD_GICV_BASE, VM_GICV_SIZE, STAGE2_DEVICE)) {
