@@ -12,7 +12,22 @@
 
 --port names the target everywhere: a serial device, socket://host:port, or
 qemu:virt[?smp=N] / qemu:raspi4b / qemu (boots the last built firmware in
-QEMU for the duration of the command; the default).
+QEMU for the duration of the command; the default). The global options
+(-p, -t, -b, --json) go before or after the command.
+
+exec and run print the program's output as it runs. -t bounds how long the
+target may stay silent (no output, no prompt), not the run; --timeout
+bounds the whole run. Ctrl-C stops the program on the target and leaves
+the link usable.
+
+exit status:
+  0    success
+  1    the target raised an exception (its traceback is shown), or the
+       command failed (the error says why)
+  2    usage: a bad option, argument or target URL
+  3    the link failed: the target did not answer, QEMU died or the port
+       cannot be opened; or the run outlasted --timeout
+  130  interrupted (Ctrl-C)
 """
 import argparse
 import json
@@ -27,11 +42,18 @@ from .qemu import Qemu, QemuError
 from .regfmt import canonical_name, describe
 from .target import pcpu_status, sysregs
 from .target_api import UPLOAD_BLOCK, Target
-from .transport import DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse_qemu_url
+from .transport import DEFAULT_BAUD, DEFAULT_TIMEOUT, LinkError, TargetError, Transport, UrlError, parse_qemu_url
+
+# Exit statuses (documented in the help's epilog and the README).
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LINK, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class CliError(Exception):
     pass
+
+
+class UsageError(CliError):
+    """The command line asks for something it cannot (exit status 2)."""
 
 
 def _int(text):
@@ -42,7 +64,7 @@ def _int(text):
 
 
 def _connect(args):
-    return Target(args.port, timeout=args.timeout)
+    return Target(args.port, timeout=args.timeout, baudrate=args.baud)
 
 
 def _print_command(args, command):
@@ -95,10 +117,41 @@ def cmd_repl(args):
             qemu.stop()
 
 
+def _stream(t, args, code):
+    """The program's output to stdout as the target produces it.
+
+    Ctrl-C goes to the target as a terminal user's would: the program
+    stops with KeyboardInterrupt, its last output and traceback are shown,
+    the link stays usable, and the status is 130. A second Ctrl-C (a
+    program that ignores the first) stops waiting: the transport then
+    interrupts until the raw REPL answers again."""
+    interrupted = []
+
+    def on_sigint(signum, frame):
+        if interrupted or not t.interrupt():
+            raise KeyboardInterrupt
+        interrupted.append(True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    run = t.stream(code, args.timeout, args.run_timeout)
+    try:
+        for text in run:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    except TargetError as e:
+        if not interrupted:
+            raise
+        sys.stderr.write(e.traceback if e.traceback.endswith("\n") else e.traceback + "\n")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        run.close()     # cut short: stops the program on the target
+    if interrupted:
+        raise KeyboardInterrupt
+
+
 def _run_code(args, code):
     with _connect(args) as t:
-        out = t.exec(code, timeout=args.timeout)
-    sys.stdout.write(out)
+        _stream(t, args, code)
 
 
 def cmd_exec(args):
@@ -121,7 +174,7 @@ def cmd_pipe(args):
     qemu = Qemu(args.board, smp=smp)
     _print_command(args, qemu.command)
     with Target(transport=Transport.boot(qemu, args.timeout)) as t:
-        sys.stdout.write(t.exec(code, timeout=args.timeout))
+        _stream(t, args, code)
 
 
 def cmd_status(args):
@@ -138,7 +191,7 @@ def cmd_status(args):
 
 def _enable_disable(args, enable):
     if not args.all and args.cpu is None:
-        raise CliError("say which CPU: --cpu N or --all")
+        raise UsageError("say which CPU: --cpu N or --all")
     with _connect(args) as t:
         if args.all:
             rows = t.pcpu_enable_all() if enable else t.pcpu_disable_all()
@@ -250,9 +303,7 @@ def cmd_upload(args):
 def build_parser():
     p = argparse.ArgumentParser(prog="aarch64-el2", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    p.add_argument("-p", "--port", default=os.environ.get("EL2_PORT", "qemu"),
-                   help="target: serial device, socket://host:port, qemu:virt[?smp=N], qemu:raspi4b (default: qemu)")
-    p.add_argument("-t", "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for the target (default 5)")
+    _add_global_options(p)
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("boot", help="start QEMU and print the port to connect to")
@@ -267,22 +318,24 @@ def build_parser():
     s = sub.add_parser("repl", help="interactive REPL (mpremote)")
     s.set_defaults(func=cmd_repl)
 
-    s = sub.add_parser("exec", help="run CODE on the target")
+    s = sub.add_parser("exec", help="run CODE on the target, its output as it runs")
     s.add_argument("code")
+    _add_run_timeout(s)
     s.set_defaults(func=cmd_exec)
 
-    s = sub.add_parser("run", help="run FILE.py on the target")
+    s = sub.add_parser("run", help="run FILE.py on the target, its output as it runs")
     s.add_argument("file")
+    _add_run_timeout(s)
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("pipe", help="standard input as a script for a freshly booted QEMU")
     s.add_argument("--board", choices=list(boards.BOARDS), default="QEMU_VIRT")
     s.add_argument("--smp", type=int)
     s.add_argument("--print-command", action="store_true", help="print the QEMU command line on stderr first")
+    _add_run_timeout(s)
     s.set_defaults(func=cmd_pipe)
 
     s = sub.add_parser("status", help="per-CPU pcpu state")
-    s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_status)
 
     for name, fn in (("enable", cmd_enable), ("disable", cmd_disable)):
@@ -297,12 +350,10 @@ def build_parser():
     r = ss.add_parser("read")
     r.add_argument("name")
     r.add_argument("--cpu", type=int)
-    r.add_argument("--json", action="store_true")
     w = ss.add_parser("write")
     w.add_argument("name")
     w.add_argument("value", type=_int)
     w.add_argument("--cpu", type=int)
-    w.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_sysreg)
 
     s = sub.add_parser("inspect", help="what the firmware ELF holds")
@@ -310,7 +361,6 @@ def build_parser():
     g = s.add_mutually_exclusive_group()
     g.add_argument("--symbol")
     g.add_argument("--address", type=_int)
-    s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("upload", help="a file into the target's RAM over the UART (binary, CRC-32 checked)")
@@ -322,23 +372,67 @@ def build_parser():
     from . import guest, sdcard
     sdcard.add_commands(sub)
     guest.add_commands(sub)
+    _share_global_options(p)
     return p
+
+
+def _add_global_options(p, default=None):
+    """-p, -t, -b, --json on parser `p`. The main parser holds the defaults;
+    each command's parser gets the same options with no default
+    (argparse.SUPPRESS), so one given before the command is not reset by
+    the command's parser and one given after it is taken there."""
+    d = (lambda value: value) if default is None else (lambda value: default)
+    p.add_argument("-p", "--port", default=d(os.environ.get("EL2_PORT", "qemu")),
+                   help="target: serial device, socket://host:port, rfc2217://host:port, "
+                        "qemu:virt[?smp=N], qemu:raspi4b (default: $EL2_PORT, else qemu)")
+    p.add_argument("-t", "--wait", dest="timeout", type=float, default=d(DEFAULT_TIMEOUT), metavar="SECONDS",
+                   help="how long the target may take to answer (default %g); "
+                        "not a bound on a program's run time" % DEFAULT_TIMEOUT)
+    p.add_argument("-b", "--baud", type=int, default=d(DEFAULT_BAUD),
+                   help="a serial line's speed (default %d)" % DEFAULT_BAUD)
+    p.add_argument("--json", action="store_true", default=d(False),
+                   help="machine-readable output, where a command reports state")
+
+
+def _add_run_timeout(s):
+    s.add_argument("--timeout", dest="run_timeout", type=float, metavar="SECONDS",
+                   help="stop the program (Ctrl-C on the target) after this long; exit status 3")
+
+
+def _share_global_options(parser):
+    """The global options on every command's parser, however deep."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                _add_global_options(child, argparse.SUPPRESS)
+                _share_global_options(child)
+
+
+def _say(text):
+    print(text, file=sys.stderr)
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    args.run_timeout = getattr(args, "run_timeout", None)     # exec, run and pipe have --timeout
     try:
-        return args.func(args) or 0
+        return args.func(args) or EXIT_OK
     except TargetError as e:
         if args.command in ("exec", "run", "pipe"):
             # The user's own code: the whole traceback, as mpremote shows it.
             sys.stderr.write(e.traceback if e.traceback.endswith("\n") else e.traceback + "\n")
         else:
-            print("error: %s" % e, file=sys.stderr)
-        return 1
-    except (LinkError, QemuError, CliError, ValueError) as e:
-        print("error: %s" % e, file=sys.stderr)
-        return 1
+            _say("error: %s" % e)
+        return EXIT_ERROR
+    except (UsageError, UrlError) as e:
+        _say("error: %s" % e)
+        return EXIT_USAGE
+    except (LinkError, QemuError) as e:
+        _say("error: %s" % e)
+        return EXIT_LINK
+    except (CliError, ValueError) as e:
+        _say("error: %s" % e)
+        return EXIT_ERROR
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+        _say("interrupted")
+        return EXIT_INTERRUPTED
