@@ -1,6 +1,8 @@
 """aarch64-el2: drive the EL2 firmware from the host.
 
     aarch64-el2 boot                      start QEMU, print the port, wait (Ctrl-C stops)
+    eval "$(aarch64-el2 boot --env)"      the same in the background, EL2_PORT set in this shell
+    aarch64-el2 devs                      the serial ports on this machine
     aarch64-el2 repl                      the REPL on this terminal (mpremote)
     aarch64-el2 exec CODE | run FILE.py   run code on the target, print its output
     aarch64-el2 status [--json]           per-CPU pcpu state
@@ -83,6 +85,8 @@ def cmd_boot(args):
         board, smp = parse_qemu_url(args.port if args.port.startswith("qemu") else "qemu")
         smp = args.smp or smp
     gdb = ["-gdb", "tcp::%d" % args.gdb_port, "-S"] if args.gdb else []
+    if args.env:
+        return _boot_in_background(board, smp, gdb)
     if args.attach:
         # The REPL on this terminal; QEMU's own -nographic console (Ctrl-A x quits).
         cmd = boards.qemu_command(board, smp, ["-nographic"] + gdb)
@@ -102,6 +106,58 @@ def cmd_boot(args):
             pass
         if q.exit_status():
             raise CliError("QEMU exited with status %d: %s" % (q.exit_status(), q.last_output()))
+
+
+def _boot_in_background(board, smp, gdb):
+    """QEMU in a process of its own that outlives this command; prints shell
+    assignments: EL2_PORT (the port every command then uses) and
+    EL2_BOOT_PID (kill it to stop QEMU)."""
+    import shlex
+    r, w = os.pipe()
+    pid = os.fork()         # before QEMU and its relay thread exist
+    if pid == 0:
+        os.close(r)
+        os.setsid()         # the shell's Ctrl-C is not for it
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)   # the caller's $(...) ends when this command's stdout closes
+        status = 0
+        try:
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            with Qemu(board, smp=smp, extra=gdb) as q:
+                os.write(w, q.port.encode() + b"\n")
+                os.close(w)
+                w = None
+                q.proc.wait()
+        except SystemExit:
+            pass
+        except BaseException as e:
+            if w is not None:
+                os.write(w, ("error: %s\n" % e).encode())
+            status = 1
+        os._exit(status)
+    os.close(w)
+    with os.fdopen(r) as f:
+        line = f.readline().strip()
+    if not line or line.startswith("error: "):
+        os.waitpid(pid, 0)
+        raise CliError(line[len("error: "):] if line else "QEMU did not start")
+    print("EL2_PORT=%s; EL2_BOOT_PID=%d; export EL2_PORT EL2_BOOT_PID" % (shlex.quote(line), pid))
+    print("# QEMU is running %s in the background; kill $EL2_BOOT_PID stops it" % board)
+
+
+def cmd_devs(args):
+    """The serial ports pyserial finds, as mpremote devs lists them."""
+    from serial.tools.list_ports import comports
+    ports = [{"device": p.device, "serial_number": p.serial_number,
+              "vid": p.vid, "pid": p.pid, "manufacturer": p.manufacturer, "product": p.product}
+             for p in sorted(comports(), key=lambda p: p.device)]
+    if args.json:
+        print(json.dumps(ports, indent=2))
+        return
+    for p in ports:
+        print(p["device"], p["serial_number"] or "-", "%04x:%04x" % (p["vid"] or 0, p["pid"] or 0),
+              p["manufacturer"] or "-", p["product"] or "-")
 
 
 def cmd_repl(args):
@@ -313,7 +369,12 @@ def build_parser():
     s.add_argument("--gdb", action="store_true", help="gdbstub, stopped at the entry point")
     s.add_argument("--gdb-port", type=int, default=1234)
     s.add_argument("--print-command", action="store_true", help="print the QEMU command line on stderr first")
+    s.add_argument("--env", action="store_true",
+                   help='keep QEMU running in the background and print EL2_PORT=... for eval "$(aarch64-el2 boot --env)"')
     s.set_defaults(func=cmd_boot)
+
+    s = sub.add_parser("devs", help="list the serial ports on this machine (as mpremote devs)")
+    s.set_defaults(func=cmd_devs)
 
     s = sub.add_parser("repl", help="interactive REPL (mpremote)")
     s.set_defaults(func=cmd_repl)

@@ -6,11 +6,13 @@ the link left usable, documented exit statuses, global options anywhere.
 The streaming checks make the program wait for something only the host can
 give after it saw a line (a byte on the UART, a Ctrl-C): that line cannot
 have come from a program that had already ended. No check measures time."""
+import json
 import os
 import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -239,3 +241,52 @@ def test_global_options_before_or_after_the_command(pty):
                  ["-p", pty, "sysreg", "--json", "read", "TPIDR_EL2"]):
         r = cli(*args)
         assert r.returncode == 0 and r.stdout.startswith('{"name": "TPIDR_EL2"'), (args, r.stdout, r.stderr)
+
+
+def test_qemu_dying_mid_run_is_a_link_failure(board):
+    require_image(board)
+    q = Qemu(board)
+    try:
+        p = subprocess.Popen([CLI, "-p", q.port, "exec", SPIN], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        try:
+            assert p.stdout.readline() == "spinning\n"
+            q.proc.kill()
+            out, err = p.communicate(timeout=60)
+        finally:
+            p.kill()
+        assert p.returncode == 3 and err.startswith("error: %s" % q.port), err
+    finally:
+        q.stop()
+
+
+# -- boot --env and devs -------------------------------------------------------
+
+def test_boot_env_sets_el2_port_for_the_next_commands(board):
+    require_image(board)
+    r = cli("boot", "--env", "--board", board, timeout=60)   # returns: QEMU stays in the background
+    assert r.returncode == 0, r.stderr
+    env = dict(os.environ)
+    for assignment in r.stdout.splitlines()[0].split(";")[:2]:
+        name, value = assignment.strip().split("=")
+        env[name] = value
+    try:
+        assert r.stdout.splitlines()[0].endswith("export EL2_PORT EL2_BOOT_PID")
+        out = subprocess.run([CLI, "exec", "print(6 * 7)"], capture_output=True, text=True, timeout=60, env=env)
+        assert (out.returncode, out.stdout) == (0, "42\n"), out.stderr
+    finally:
+        os.kill(int(env["EL2_BOOT_PID"]), signal.SIGTERM)     # stops QEMU: its pty goes away
+    for _ in range(100):
+        if not os.path.exists(env["EL2_PORT"]):
+            break
+        time.sleep(0.1)
+    assert not os.path.exists(env["EL2_PORT"])
+
+
+def test_devs_lists_the_serial_ports_pyserial_finds():
+    from serial.tools.list_ports import comports
+    r = cli("devs", "--json")
+    assert r.returncode == 0
+    assert [p["device"] for p in json.loads(r.stdout)] == sorted(p.device for p in comports())
+    r = cli("devs")
+    assert r.returncode == 0 and len(r.stdout.splitlines()) == len(comports())
