@@ -6,7 +6,7 @@
     aarch64-el2 repl                      the REPL on this terminal (mpremote)
     aarch64-el2 exec CODE | run FILE.py   run code on the target, print its output
     aarch64-el2 status [--json]           per-CPU pcpu state
-    aarch64-el2 enable|disable (--cpu N | --all)
+    aarch64-el2 enable|disable (--cpu N | --all) [--json]
     aarch64-el2 sysreg read NAME [--cpu N] | sysreg write NAME VALUE [--cpu N]
     aarch64-el2 inspect [firmware.elf] [--symbol NAME | --address ADDR] [--json]
     aarch64-el2 guest run IMAGE [--initrd F] [--append CMDLINE] [--cpus N] [--ram MiB]
@@ -253,6 +253,9 @@ def _enable_disable(args, enable):
             rows = t.pcpu_enable_all() if enable else t.pcpu_disable_all()
         else:
             rows = [(t.pcpu_enable if enable else t.pcpu_disable)(args.cpu)]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
     for r in rows:
         print("CPU %d: %s, VBAR_EL2=0x%x (%s), HCR_EL2=0x%x" % (
             r["cpu_id"], "enabled" if r["enabled"] else "disabled", r["vbar_el2"], r["vectors"], r["hcr_el2"]))
@@ -444,8 +447,8 @@ def _add_global_options(p, default=None):
     the command's parser and one given after it is taken there."""
     d = (lambda value: value) if default is None else (lambda value: default)
     p.add_argument("-p", "--port", default=d(os.environ.get("EL2_PORT", "qemu")),
-                   help="target: serial device, socket://host:port, rfc2217://host:port, "
-                        "qemu:virt[?smp=N], qemu:raspi4b (default: $EL2_PORT, else qemu)")
+                   help="target: serial device, auto (the one USB serial adapter), socket://host:port, "
+                        "rfc2217://host:port, qemu:virt[?smp=N], qemu:raspi4b (default: $EL2_PORT, else qemu)")
     p.add_argument("-t", "--wait", dest="timeout", type=float, default=d(DEFAULT_TIMEOUT), metavar="SECONDS",
                    help="how long the target may take to answer (default %g); "
                         "not a bound on a program's run time" % DEFAULT_TIMEOUT)

@@ -269,6 +269,8 @@ class Transport(SerialTransport):
         """A target URL: qemu: URLs boot the firmware in QEMU for as long as
         the transport is open; anything else is a port to attach to (at
         `baudrate`: a real serial line's speed)."""
+        if url == "auto":
+            url = auto_port()
         if url != "qemu" and not url.startswith("qemu:"):
             return cls.attach(url, timeout, soft_reset, baudrate=baudrate)
         board, smp = parse_qemu_url(url)
@@ -495,6 +497,18 @@ class Transport(SerialTransport):
             self.serial = None
         if self.qemu is not None:
             self.qemu.stop()
+
+
+def auto_port():
+    """The one USB serial adapter on this machine (-p auto), as mpremote
+    picks a board: several is a usage error, none a link failure."""
+    from serial.tools.list_ports import comports
+    usb = sorted(p.device for p in comports() if p.vid is not None)
+    if len(usb) == 1:
+        return usb[0]
+    if usb:
+        raise UrlError("-p auto: several USB serial adapters (%s): name one with -p" % ", ".join(usb))
+    raise LinkError("-p auto: no USB serial adapter found (is the board plugged in? see aarch64-el2 devs)")
 
 
 def parse_qemu_url(url):

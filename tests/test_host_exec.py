@@ -290,3 +290,22 @@ def test_devs_lists_the_serial_ports_pyserial_finds():
     assert [p["device"] for p in json.loads(r.stdout)] == sorted(p.device for p in comports())
     r = cli("devs")
     assert r.returncode == 0 and len(r.stdout.splitlines()) == len(comports())
+
+
+def test_p_auto_names_what_it_found():
+    from serial.tools.list_ports import comports
+    usb = [p.device for p in comports() if p.vid is not None]
+    if len(usb) == 1:
+        pytest.skip("one USB serial adapter here (%s): -p auto would use it" % usb[0])
+    r = cli("-p", "auto", "status")
+    if usb:
+        assert r.returncode == 2 and "several USB serial adapters" in r.stderr
+    else:
+        assert r.returncode == 3 and "no USB serial adapter found" in r.stderr
+
+
+def test_enable_and_disable_report_json(pty):
+    rows = json.loads(cli("-p", pty, "enable", "--cpu", "1", "--json").stdout)
+    assert [(r["cpu_id"], r["enabled"]) for r in rows] == [(1, True)]
+    rows = json.loads(cli("disable", "--all", "--json", "-p", pty).stdout)
+    assert [r["enabled"] for r in rows] == [False] * len(rows) and len(rows) >= 1
