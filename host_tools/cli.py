@@ -44,7 +44,8 @@ from .qemu import Qemu, QemuError
 from .regfmt import canonical_name, describe
 from .target import pcpu_status, sysregs
 from .target_api import UPLOAD_BLOCK, Target
-from .transport import DEFAULT_BAUD, DEFAULT_TIMEOUT, LinkError, TargetError, Transport, UrlError, parse_qemu_url
+from .transport import (DEFAULT_BAUD, DEFAULT_TIMEOUT, NO_BOUND, LinkError, TargetError, Transport, UrlError,
+                        parse_qemu_url)
 
 # Exit statuses (documented in the help's epilog and the README).
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LINK, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -173,8 +174,11 @@ def cmd_repl(args):
             qemu.stop()
 
 
-def _stream(t, args, code):
-    """The program's output to stdout as the target produces it.
+def _stream(t, args, code, stdin=None):
+    """The program's output to stdout as the target produces it; what
+    arrives on `stdin` (a descriptor) meanwhile goes to the program. A
+    program reading a terminal waits for its person: -t then bounds the
+    target's silence only when given.
 
     Ctrl-C goes to the target as a terminal user's would: the program
     stops with KeyboardInterrupt, its last output and traceback are shown,
@@ -188,8 +192,16 @@ def _stream(t, args, code):
             raise KeyboardInterrupt
         interrupted.append(True)
 
+    terminal = stdin is not None and os.isatty(stdin)
+    idle = args.timeout if args.timeout_given or not terminal else NO_BOUND
+    saved = None
+    if terminal:
+        import termios
+        import tty
+        saved = termios.tcgetattr(stdin)
+        tty.setcbreak(stdin)    # each key at once, echoed by the target; Ctrl-C still a signal
     previous = signal.signal(signal.SIGINT, on_sigint)
-    run = t.stream(code, args.timeout, args.run_timeout)
+    run = t.stream(code, idle, args.run_timeout, stdin=stdin)
     try:
         for text in run:
             sys.stdout.write(text)
@@ -201,13 +213,23 @@ def _stream(t, args, code):
     finally:
         signal.signal(signal.SIGINT, previous)
         run.close()     # cut short: stops the program on the target
+        if saved is not None:
+            termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
     if interrupted:
         raise KeyboardInterrupt
 
 
+def _stdin():
+    """Standard input's descriptor, if there is one to forward."""
+    try:
+        return sys.stdin.fileno() if sys.stdin is not None else None
+    except (OSError, ValueError):
+        return None
+
+
 def _run_code(args, code):
     with _connect(args) as t:
-        _stream(t, args, code)
+        _stream(t, args, code, _stdin())
 
 
 def cmd_exec(args):
@@ -450,12 +472,22 @@ def _add_global_options(p, default=None):
                    help="target: serial device, auto (the one USB serial adapter), socket://host:port, "
                         "rfc2217://host:port, qemu:virt[?smp=N], qemu:raspi4b (default: $EL2_PORT, else qemu)")
     p.add_argument("-t", "--wait", dest="timeout", type=float, default=d(DEFAULT_TIMEOUT), metavar="SECONDS",
-                   help="how long the target may take to answer (default %g); "
-                        "not a bound on a program's run time" % DEFAULT_TIMEOUT)
+                   action=_Given, help="how long the target may take to answer (default %g); "
+                                       "not a bound on a program's run time" % DEFAULT_TIMEOUT)
+    if default is None:
+        p.set_defaults(timeout_given=False)
     p.add_argument("-b", "--baud", type=int, default=d(DEFAULT_BAUD),
                    help="a serial line's speed (default %d)" % DEFAULT_BAUD)
     p.add_argument("--json", action="store_true", default=d(False),
                    help="machine-readable output, where a command reports state")
+
+
+class _Given(argparse.Action):
+    """Stores the value and notes that it was given (timeout_given)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.timeout_given = True
 
 
 def _add_run_timeout(s):

@@ -122,7 +122,7 @@ class Target:
             on_output(text)
         return None
 
-    def stream(self, code, timeout=None, overall=None):
+    def stream(self, code, timeout=None, overall=None, stdin=None):
         """Run code on the target, yielding its output (str pieces, as they
         arrive) while it runs:
 
@@ -134,8 +134,10 @@ class Target:
         long as it needs. `overall` bounds the whole run (RunTimeout). A
         target exception is raised at the end as TargetError. Leaving the
         loop early (break, an exception, Ctrl-C) interrupts the program on
-        the target and leaves the link usable."""
-        return self.transport.stream(code, timeout, overall)
+        the target and leaves the link usable. `stdin`, a file descriptor:
+        what arrives on it while the program runs goes to the target's
+        stdin (input()), each newline as the \\r of a terminal's Enter."""
+        return self.transport.stream(code, timeout, overall, stdin=stdin)
 
     def interrupt(self):
         """Ctrl-C to the program stream() runs (from a signal handler or

@@ -15,6 +15,8 @@ rfc2217://host:port, or qemu:virt[?smp=N], qemu:raspi4b, or plain qemu (the
 board built last).
 """
 import codecs
+import math
+import os
 import random
 import re
 import select
@@ -33,6 +35,7 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_BAUD = 115200
 BOOT_TIMEOUT = 10.0     # s for a QEMU we started to reach its first prompt
 READ_BLOCK = 65536      # bytes taken from the port per system call, at most
+NO_BOUND = math.inf     # stream(timeout=NO_BOUND): the target may stay silent for ever
 
 
 class LinkError(Exception):
@@ -124,6 +127,7 @@ class DeadlineSerial:
         self._deadline = deadline
         self._buf = bytearray()
         self._tail = b""        # the last bytes received, for error messages
+        self.forward = None     # a descriptor whose input goes to the port while we wait (stream's stdin)
         try:
             self._fd = port.fileno()
         except Exception:       # a URL handler without a descriptor (rfc2217://, loop://)
@@ -131,7 +135,7 @@ class DeadlineSerial:
 
     def _remaining(self, n):
         d = self._deadline
-        if d.at is None:
+        if d.at is None or d.at == NO_BOUND:
             return None
         left = d.at - time.monotonic()
         if left <= 0:
@@ -159,10 +163,24 @@ class DeadlineSerial:
             chunk = self._port.read(READ_BLOCK)
             if chunk or timeout == 0:
                 return chunk
-            select.select([self._fd], [], [], timeout)
+            fds = [self._fd] if self.forward is None else [self._fd, self.forward]
+            ready, _, _ = select.select(fds, [], [], timeout)
+            if self.forward in ready:
+                self._pass_input()
             return self._port.read(READ_BLOCK)
         except (OSError, serial.SerialException) as e:
             raise LinkError("%s: %s" % (self._url, e)) from None
+
+    def _pass_input(self):
+        """What arrived on `forward` to the target, each newline as the
+        \\r of a terminal's Enter (MicroPython's input() ends a line on \\r);
+        the end of the input ends the forwarding."""
+        data = os.read(self.forward, 1024)
+        if not data:
+            self.forward = None
+            return
+        self._port.write(data.replace(b"\n", b"\r"))
+        self._deadline.heard()      # the target has something to answer now
 
     def _fill(self, n):
         """At least one more byte into the buffer, by the deadline."""
@@ -361,12 +379,15 @@ class Transport(SerialTransport):
             raise parse_exception(err.decode(errors="replace"))
         return out.decode(errors="replace").replace("\r\n", "\n")   # the UART's CRLF as Python text
 
-    def stream(self, code, idle=None, overall=None, what=None):
+    def stream(self, code, idle=None, overall=None, what=None, stdin=None):
         """Run code, yielding its output (str, newlines as \\n) as the
         target produces it; a target exception is raised at the end as
         TargetError. `idle` (default: the transport's timeout) bounds the
         target's silence, not the run: a program that keeps printing runs on;
-        `overall`, if given, bounds the whole run (RunTimeout).
+        `overall`, if given, bounds the whole run (RunTimeout); idle=NO_BOUND
+        lets the target stay silent for ever (a program waiting for a person).
+        `stdin`, a file descriptor: what arrives on it while the program
+        runs goes to the target (input(), sys.stdin), each newline as \\r.
 
         A run cut short (Ctrl-C on the host, a timeout, the consumer closing
         the iterator) interrupts the program on the target and brings back
@@ -381,6 +402,7 @@ class Transport(SerialTransport):
                 self.deadline.set(what, idle, idle=idle, overall=overall)
                 self.exec_raw_no_follow(code)
                 self.running = True
+                self.serial.forward = stdin
                 while True:
                     data, found = self.serial.read_some_until(b"\x04")
                     text = decode(data, final=found)
@@ -393,6 +415,7 @@ class Transport(SerialTransport):
                         yield text.replace("\r\n", "\n")
                     if found:
                         break
+                self.serial.forward = None      # the program is over
                 err = self.serial.read_until(b"\x04")[:-1]
                 finished = True
                 self.running = False
@@ -407,6 +430,7 @@ class Transport(SerialTransport):
             raise
         finally:
             self.running = False
+            self.serial.forward = None
             self.deadline.clear()
         if err:
             raise parse_exception(err.decode(errors="replace"))

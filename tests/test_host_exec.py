@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import termios
 import sys
 import threading
 import time
@@ -309,3 +310,39 @@ def test_enable_and_disable_report_json(pty):
     assert [(r["cpu_id"], r["enabled"]) for r in rows] == [(1, True)]
     rows = json.loads(cli("disable", "--all", "--json", "-p", pty).stdout)
     assert [r["enabled"] for r in rows] == [False] * len(rows) and len(rows) >= 1
+
+
+# -- standard input -------------------------------------------------------------
+
+ASK = 'print("hello", input("name? "))\n'
+
+
+def test_piped_stdin_reaches_input(pty):
+    r = subprocess.run([CLI, "-p", pty, "exec", ASK + "print(input())"], input="world\nagain\n",
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "name? world\nhello world\nagain\nagain\n"     # the target echoes what it reads
+
+
+def test_a_terminal_on_stdin_is_typed_into_the_program(pty):
+    master, slave = os.openpty()
+    try:
+        before = termios.tcgetattr(slave)
+        p = subprocess.Popen([CLI, "-p", pty, "exec", ASK], stdin=slave, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            seen = b""
+            while not seen.endswith(b"name? "):     # the prompt, before anything was typed
+                c = p.stdout.read(1)
+                assert c, p.stderr.read()
+                seen += c
+            os.write(master, b"world\r")            # as a person types it, Enter included
+            out, err = p.communicate(timeout=60)
+        finally:
+            p.kill()
+        assert p.returncode == 0, err
+        assert (seen + out).decode() == "name? world\nhello world\n"
+        assert termios.tcgetattr(slave) == before   # the terminal is left as it was
+    finally:
+        os.close(master)
+        os.close(slave)
