@@ -220,11 +220,21 @@ def _stream(t, args, code, stdin=None):
 
 
 def _stdin():
-    """Standard input's descriptor, if there is one to forward."""
+    """Standard input's descriptor, if there is one to forward: not a
+    terminal this command runs in the background of (`... &`), where
+    reading it or setting it up would stop the command (SIGTTIN, SIGTTOU)."""
     try:
-        return sys.stdin.fileno() if sys.stdin is not None else None
+        fd = sys.stdin.fileno() if sys.stdin is not None else None
     except (OSError, ValueError):
         return None
+    if fd is not None and os.isatty(fd):
+        try:
+            foreground = os.tcgetpgrp(fd)
+        except OSError:         # not our controlling terminal: no job control on it
+            return fd
+        if foreground != os.getpgrp():
+            return None
+    return fd
 
 
 def _run_code(args, code):
