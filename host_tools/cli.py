@@ -97,7 +97,10 @@ def cmd_boot(args):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with Qemu(board, smp=smp, extra=gdb) as q:
         _print_command(args, q.command)
-        print(q.port, flush=True)
+        if args.json:
+            print(json.dumps({"port": q.port, "board": board, "pid": os.getpid()}), flush=True)
+        else:
+            print(q.port, flush=True)
         print("QEMU is running %s%s; Ctrl-C stops it" % (
             board, " (gdbstub on :%d, stopped at the entry point)" % args.gdb_port if args.gdb else ""),
             file=sys.stderr, flush=True)

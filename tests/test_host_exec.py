@@ -43,7 +43,8 @@ def pty(board):
 
 
 def cli(*args, timeout=60):
-    return subprocess.run([CLI] + [str(a) for a in args], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([CLI] + [str(a) for a in args], stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=timeout)
 
 
 def answers(pty):
@@ -176,8 +177,8 @@ def test_exec_and_run_stream_output_and_ctrl_c_stops_the_program(pty, tmp_path):
     script = tmp_path / "spin.py"
     script.write_text(SPIN)
     for args in (["exec", SPIN], ["run", script]):
-        p = subprocess.Popen([CLI, "-p", pty] + [str(a) for a in args], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen([CLI, "-p", pty] + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert p.stdout.readline() == "spinning\n"     # the program is still running
             p.send_signal(signal.SIGINT)
@@ -248,8 +249,8 @@ def test_qemu_dying_mid_run_is_a_link_failure(board):
     require_image(board)
     q = Qemu(board)
     try:
-        p = subprocess.Popen([CLI, "-p", q.port, "exec", SPIN], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen([CLI, "-p", q.port, "exec", SPIN], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             assert p.stdout.readline() == "spinning\n"
             q.proc.kill()
@@ -346,3 +347,17 @@ def test_a_terminal_on_stdin_is_typed_into_the_program(pty):
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_boot_json_names_the_port(board):
+    require_image(board)
+    p = subprocess.Popen([CLI, "--json", "boot", "--board", board], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        info = json.loads(p.stdout.readline())
+        assert info["board"] == board and info["pid"] == p.pid
+        r = cli("-p", info["port"], "exec", "print(6 * 7)")
+        assert (r.returncode, r.stdout) == (0, "42\n"), r.stderr
+    finally:
+        p.terminate()
+        p.wait(timeout=30)
