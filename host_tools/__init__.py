@@ -9,6 +9,6 @@ a port (deadlines, recovery, errors), target_api.py the firmware's calls
 (Target), cli.py the aarch64-el2 command.
 """
 from .target_api import Target, connect
-from .transport import LinkError, LinkTimeout, TargetError, Transport
+from .transport import LinkError, LinkTimeout, RunTimeout, TargetError, Transport
 
-__all__ = ["connect", "Target", "Transport", "TargetError", "LinkError", "LinkTimeout"]
+__all__ = ["connect", "Target", "Transport", "TargetError", "LinkError", "LinkTimeout", "RunTimeout"]

@@ -1,10 +1,12 @@
 """aarch64-el2: drive the EL2 firmware from the host.
 
     aarch64-el2 boot                      start QEMU, print the port, wait (Ctrl-C stops)
+    eval "$(aarch64-el2 boot --env)"      the same in the background, EL2_PORT set in this shell
+    aarch64-el2 devs                      the serial ports on this machine
     aarch64-el2 repl                      the REPL on this terminal (mpremote)
     aarch64-el2 exec CODE | run FILE.py   run code on the target, print its output
     aarch64-el2 status [--json]           per-CPU pcpu state
-    aarch64-el2 enable|disable (--cpu N | --all)
+    aarch64-el2 enable|disable (--cpu N | --all) [--json]
     aarch64-el2 sysreg read NAME [--cpu N] | sysreg write NAME VALUE [--cpu N]
     aarch64-el2 inspect [firmware.elf] [--symbol NAME | --address ADDR] [--json]
     aarch64-el2 guest run IMAGE [--initrd F] [--append CMDLINE] [--cpus N] [--ram MiB]
@@ -12,7 +14,22 @@
 
 --port names the target everywhere: a serial device, socket://host:port, or
 qemu:virt[?smp=N] / qemu:raspi4b / qemu (boots the last built firmware in
-QEMU for the duration of the command; the default).
+QEMU for the duration of the command; the default). The global options
+(-p, -t, -b, --json) go before or after the command.
+
+exec and run print the program's output as it runs. -t bounds how long the
+target may stay silent (no output, no prompt), not the run; --timeout
+bounds the whole run. Ctrl-C stops the program on the target and leaves
+the link usable.
+
+exit status:
+  0    success
+  1    the target raised an exception (its traceback is shown), or the
+       command failed (the error says why)
+  2    usage: a bad option, argument or target URL
+  3    the link failed: the target did not answer, QEMU died or the port
+       cannot be opened; or the run outlasted --timeout
+  130  interrupted (Ctrl-C)
 """
 import argparse
 import json
@@ -27,11 +44,19 @@ from .qemu import Qemu, QemuError
 from .regfmt import canonical_name, describe
 from .target import pcpu_status, sysregs
 from .target_api import UPLOAD_BLOCK, Target
-from .transport import DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse_qemu_url
+from .transport import (DEFAULT_BAUD, DEFAULT_TIMEOUT, NO_BOUND, LinkError, TargetError, Transport, UrlError,
+                        parse_qemu_url)
+
+# Exit statuses (documented in the help's epilog and the README).
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LINK, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 class CliError(Exception):
     pass
+
+
+class UsageError(CliError):
+    """The command line asks for something it cannot (exit status 2)."""
 
 
 def _int(text):
@@ -42,7 +67,7 @@ def _int(text):
 
 
 def _connect(args):
-    return Target(args.port, timeout=args.timeout)
+    return Target(args.port, timeout=args.timeout, baudrate=args.baud)
 
 
 def _print_command(args, command):
@@ -61,6 +86,8 @@ def cmd_boot(args):
         board, smp = parse_qemu_url(args.port if args.port.startswith("qemu") else "qemu")
         smp = args.smp or smp
     gdb = ["-gdb", "tcp::%d" % args.gdb_port, "-S"] if args.gdb else []
+    if args.env:
+        return _boot_in_background(board, smp, gdb)
     if args.attach:
         # The REPL on this terminal; QEMU's own -nographic console (Ctrl-A x quits).
         cmd = boards.qemu_command(board, smp, ["-nographic"] + gdb)
@@ -70,7 +97,10 @@ def cmd_boot(args):
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with Qemu(board, smp=smp, extra=gdb) as q:
         _print_command(args, q.command)
-        print(q.port, flush=True)
+        if args.json:
+            print(json.dumps({"port": q.port, "board": board, "pid": os.getpid()}), flush=True)
+        else:
+            print(q.port, flush=True)
         print("QEMU is running %s%s; Ctrl-C stops it" % (
             board, " (gdbstub on :%d, stopped at the entry point)" % args.gdb_port if args.gdb else ""),
             file=sys.stderr, flush=True)
@@ -80,6 +110,58 @@ def cmd_boot(args):
             pass
         if q.exit_status():
             raise CliError("QEMU exited with status %d: %s" % (q.exit_status(), q.last_output()))
+
+
+def _boot_in_background(board, smp, gdb):
+    """QEMU in a process of its own that outlives this command; prints shell
+    assignments: EL2_PORT (the port every command then uses) and
+    EL2_BOOT_PID (kill it to stop QEMU)."""
+    import shlex
+    r, w = os.pipe()
+    pid = os.fork()         # before QEMU and its relay thread exist
+    if pid == 0:
+        os.close(r)
+        os.setsid()         # the shell's Ctrl-C is not for it
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)   # the caller's $(...) ends when this command's stdout closes
+        status = 0
+        try:
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            with Qemu(board, smp=smp, extra=gdb) as q:
+                os.write(w, q.port.encode() + b"\n")
+                os.close(w)
+                w = None
+                q.proc.wait()
+        except SystemExit:
+            pass
+        except BaseException as e:
+            if w is not None:
+                os.write(w, ("error: %s\n" % e).encode())
+            status = 1
+        os._exit(status)
+    os.close(w)
+    with os.fdopen(r) as f:
+        line = f.readline().strip()
+    if not line or line.startswith("error: "):
+        os.waitpid(pid, 0)
+        raise CliError(line[len("error: "):] if line else "QEMU did not start")
+    print("EL2_PORT=%s; EL2_BOOT_PID=%d; export EL2_PORT EL2_BOOT_PID" % (shlex.quote(line), pid))
+    print("# QEMU is running %s in the background; kill $EL2_BOOT_PID stops it" % board)
+
+
+def cmd_devs(args):
+    """The serial ports pyserial finds, as mpremote devs lists them."""
+    from serial.tools.list_ports import comports
+    ports = [{"device": p.device, "serial_number": p.serial_number,
+              "vid": p.vid, "pid": p.pid, "manufacturer": p.manufacturer, "product": p.product}
+             for p in sorted(comports(), key=lambda p: p.device)]
+    if args.json:
+        print(json.dumps(ports, indent=2))
+        return
+    for p in ports:
+        print(p["device"], p["serial_number"] or "-", "%04x:%04x" % (p["vid"] or 0, p["pid"] or 0),
+              p["manufacturer"] or "-", p["product"] or "-")
 
 
 def cmd_repl(args):
@@ -95,10 +177,72 @@ def cmd_repl(args):
             qemu.stop()
 
 
+def _stream(t, args, code, stdin=None):
+    """The program's output to stdout as the target produces it; what
+    arrives on `stdin` (a descriptor) meanwhile goes to the program. A
+    program reading a terminal waits for its person: -t then bounds the
+    target's silence only when given.
+
+    Ctrl-C goes to the target as a terminal user's would: the program
+    stops with KeyboardInterrupt, its last output and traceback are shown,
+    the link stays usable, and the status is 130. A second Ctrl-C (a
+    program that ignores the first) stops waiting: the transport then
+    interrupts until the raw REPL answers again."""
+    interrupted = []
+
+    def on_sigint(signum, frame):
+        if interrupted or not t.interrupt():
+            raise KeyboardInterrupt
+        interrupted.append(True)
+
+    terminal = stdin is not None and os.isatty(stdin)
+    idle = args.timeout if args.timeout_given or not terminal else NO_BOUND
+    saved = None
+    if terminal:
+        import termios
+        import tty
+        saved = termios.tcgetattr(stdin)
+        tty.setcbreak(stdin)    # each key at once, echoed by the target; Ctrl-C still a signal
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    run = t.stream(code, idle, args.run_timeout, stdin=stdin)
+    try:
+        for text in run:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    except TargetError as e:
+        if not interrupted:
+            raise
+        sys.stderr.write(e.traceback if e.traceback.endswith("\n") else e.traceback + "\n")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        run.close()     # cut short: stops the program on the target
+        if saved is not None:
+            termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
+    if interrupted:
+        raise KeyboardInterrupt
+
+
+def _stdin():
+    """Standard input's descriptor, if there is one to forward: not a
+    terminal this command runs in the background of (`... &`), where
+    reading it or setting it up would stop the command (SIGTTIN, SIGTTOU)."""
+    try:
+        fd = sys.stdin.fileno() if sys.stdin is not None else None
+    except (OSError, ValueError):
+        return None
+    if fd is not None and os.isatty(fd):
+        try:
+            foreground = os.tcgetpgrp(fd)
+        except OSError:         # not our controlling terminal: no job control on it
+            return fd
+        if foreground != os.getpgrp():
+            return None
+    return fd
+
+
 def _run_code(args, code):
     with _connect(args) as t:
-        out = t.exec(code, timeout=args.timeout)
-    sys.stdout.write(out)
+        _stream(t, args, code, _stdin())
 
 
 def cmd_exec(args):
@@ -121,7 +265,7 @@ def cmd_pipe(args):
     qemu = Qemu(args.board, smp=smp)
     _print_command(args, qemu.command)
     with Target(transport=Transport.boot(qemu, args.timeout)) as t:
-        sys.stdout.write(t.exec(code, timeout=args.timeout))
+        _stream(t, args, code)
 
 
 def cmd_status(args):
@@ -138,12 +282,15 @@ def cmd_status(args):
 
 def _enable_disable(args, enable):
     if not args.all and args.cpu is None:
-        raise CliError("say which CPU: --cpu N or --all")
+        raise UsageError("say which CPU: --cpu N or --all")
     with _connect(args) as t:
         if args.all:
             rows = t.pcpu_enable_all() if enable else t.pcpu_disable_all()
         else:
             rows = [(t.pcpu_enable if enable else t.pcpu_disable)(args.cpu)]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
     for r in rows:
         print("CPU %d: %s, VBAR_EL2=0x%x (%s), HCR_EL2=0x%x" % (
             r["cpu_id"], "enabled" if r["enabled"] else "disabled", r["vbar_el2"], r["vectors"], r["hcr_el2"]))
@@ -251,9 +398,7 @@ def cmd_upload(args):
 def build_parser():
     p = argparse.ArgumentParser(prog="aarch64-el2", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    p.add_argument("-p", "--port", default=os.environ.get("EL2_PORT", "qemu"),
-                   help="target: serial device, socket://host:port, qemu:virt[?smp=N], qemu:raspi4b (default: qemu)")
-    p.add_argument("-t", "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for the target (default 5)")
+    _add_global_options(p)
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("boot", help="start QEMU and print the port to connect to")
@@ -263,27 +408,34 @@ def build_parser():
     s.add_argument("--gdb", action="store_true", help="gdbstub, stopped at the entry point")
     s.add_argument("--gdb-port", type=int, default=1234)
     s.add_argument("--print-command", action="store_true", help="print the QEMU command line on stderr first")
+    s.add_argument("--env", action="store_true",
+                   help='keep QEMU running in the background and print EL2_PORT=... for eval "$(aarch64-el2 boot --env)"')
     s.set_defaults(func=cmd_boot)
+
+    s = sub.add_parser("devs", help="list the serial ports on this machine (as mpremote devs)")
+    s.set_defaults(func=cmd_devs)
 
     s = sub.add_parser("repl", help="interactive REPL (mpremote)")
     s.set_defaults(func=cmd_repl)
 
-    s = sub.add_parser("exec", help="run CODE on the target")
+    s = sub.add_parser("exec", help="run CODE on the target, its output as it runs")
     s.add_argument("code")
+    _add_run_timeout(s)
     s.set_defaults(func=cmd_exec)
 
-    s = sub.add_parser("run", help="run FILE.py on the target")
+    s = sub.add_parser("run", help="run FILE.py on the target, its output as it runs")
     s.add_argument("file")
+    _add_run_timeout(s)
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("pipe", help="standard input as a script for a freshly booted QEMU")
     s.add_argument("--board", choices=list(boards.BOARDS), default="QEMU_VIRT")
     s.add_argument("--smp", type=int)
     s.add_argument("--print-command", action="store_true", help="print the QEMU command line on stderr first")
+    _add_run_timeout(s)
     s.set_defaults(func=cmd_pipe)
 
     s = sub.add_parser("status", help="per-CPU pcpu state")
-    s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_status)
 
     for name, fn in (("enable", cmd_enable), ("disable", cmd_disable)):
@@ -298,12 +450,10 @@ def build_parser():
     r = ss.add_parser("read")
     r.add_argument("name")
     r.add_argument("--cpu", type=int)
-    r.add_argument("--json", action="store_true")
     w = ss.add_parser("write")
     w.add_argument("name")
     w.add_argument("value", type=_int)
     w.add_argument("--cpu", type=int)
-    w.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_sysreg)
 
     s = sub.add_parser("inspect", help="what the firmware ELF holds")
@@ -311,7 +461,6 @@ def build_parser():
     g = s.add_mutually_exclusive_group()
     g.add_argument("--symbol")
     g.add_argument("--address", type=_int)
-    s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_inspect)
 
     s = sub.add_parser("upload", help="a file into the target's RAM over the UART (binary, CRC-32 checked)")
@@ -324,23 +473,77 @@ def build_parser():
     from . import guest, sdcard
     sdcard.add_commands(sub)
     guest.add_commands(sub)
+    _share_global_options(p)
     return p
+
+
+def _add_global_options(p, default=None):
+    """-p, -t, -b, --json on parser `p`. The main parser holds the defaults;
+    each command's parser gets the same options with no default
+    (argparse.SUPPRESS), so one given before the command is not reset by
+    the command's parser and one given after it is taken there."""
+    d = (lambda value: value) if default is None else (lambda value: default)
+    p.add_argument("-p", "--port", default=d(os.environ.get("EL2_PORT", "qemu")),
+                   help="target: serial device, auto (the one USB serial adapter), socket://host:port, "
+                        "rfc2217://host:port, qemu:virt[?smp=N], qemu:raspi4b (default: $EL2_PORT, else qemu)")
+    p.add_argument("-t", "--wait", dest="timeout", type=float, default=d(DEFAULT_TIMEOUT), metavar="SECONDS",
+                   action=_Given, help="how long the target may take to answer (default %g); "
+                                       "not a bound on a program's run time" % DEFAULT_TIMEOUT)
+    if default is None:
+        p.set_defaults(timeout_given=False)
+    p.add_argument("-b", "--baud", type=int, default=d(DEFAULT_BAUD),
+                   help="a serial line's speed (default %d)" % DEFAULT_BAUD)
+    p.add_argument("--json", action="store_true", default=d(False),
+                   help="machine-readable output, where a command reports state")
+
+
+class _Given(argparse.Action):
+    """Stores the value and notes that it was given (timeout_given)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.timeout_given = True
+
+
+def _add_run_timeout(s):
+    s.add_argument("--timeout", dest="run_timeout", type=float, metavar="SECONDS",
+                   help="stop the program (Ctrl-C on the target) after this long; exit status 3")
+
+
+def _share_global_options(parser):
+    """The global options on every command's parser, however deep."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in set(action.choices.values()):
+                _add_global_options(child, argparse.SUPPRESS)
+                _share_global_options(child)
+
+
+def _say(text):
+    print(text, file=sys.stderr)
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    args.run_timeout = getattr(args, "run_timeout", None)     # exec, run and pipe have --timeout
     try:
-        return args.func(args) or 0
+        return args.func(args) or EXIT_OK
     except TargetError as e:
         if args.command in ("exec", "run", "pipe"):
             # The user's own code: the whole traceback, as mpremote shows it.
             sys.stderr.write(e.traceback if e.traceback.endswith("\n") else e.traceback + "\n")
         else:
-            print("error: %s" % e, file=sys.stderr)
-        return 1
-    except (LinkError, QemuError, CliError, ValueError) as e:
-        print("error: %s" % e, file=sys.stderr)
-        return 1
+            _say("error: %s" % e)
+        return EXIT_ERROR
+    except (UsageError, UrlError) as e:
+        _say("error: %s" % e)
+        return EXIT_USAGE
+    except (LinkError, QemuError) as e:
+        _say("error: %s" % e)
+        return EXIT_LINK
+    except (CliError, ValueError) as e:
+        _say("error: %s" % e)
+        return EXIT_ERROR
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+        _say("interrupted")
+        return EXIT_INTERRUPTED

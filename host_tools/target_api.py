@@ -19,7 +19,7 @@ import struct
 import time
 import zlib
 
-from .transport import DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse_exception
+from .transport import DEFAULT_BAUD, DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse_exception
 
 # The upload protocol (the target's end is aarch64.receive, port/aarch64_receive.c):
 # the target says ACK when it is ready and after each block it has stored.
@@ -102,8 +102,9 @@ class Target:
     Target(url) opens a target URL; Target(transport=Transport.attach(...))
     uses a transport opened another way (a running port, any QEMU command)."""
 
-    def __init__(self, url="qemu", timeout=DEFAULT_TIMEOUT, soft_reset=False, qemu_extra=(), transport=None):
-        self.transport = transport or Transport.open(url, timeout, soft_reset, qemu_extra)
+    def __init__(self, url="qemu", timeout=DEFAULT_TIMEOUT, soft_reset=False, qemu_extra=(), transport=None,
+                 baudrate=DEFAULT_BAUD):
+        self.transport = transport or Transport.open(url, timeout, soft_reset, qemu_extra, baudrate)
         self.url = url if transport is None else self.transport.port
         self.port = self.transport.port
         self.qemu = self.transport.qemu
@@ -118,10 +119,41 @@ class Target:
 
     # -- running code -----------------------------------------------------
 
-    def exec(self, code, timeout=None):
+    def exec(self, code, timeout=None, on_output=None, overall=None):
         """Run code on the target; its output as str. A target exception is
-        raised here as TargetError."""
-        return self.transport.exec(code, timeout)
+        raised here as TargetError.
+
+        With on_output, a function, the output goes to it as the target
+        produces it (str pieces, not necessarily whole lines) and exec
+        returns None; `timeout` then bounds the target's silence, not the
+        run, and `overall` the whole run (see stream)."""
+        if on_output is None:
+            return self.transport.exec(code, timeout)
+        for text in self.stream(code, timeout, overall):
+            on_output(text)
+        return None
+
+    def stream(self, code, timeout=None, overall=None, stdin=None):
+        """Run code on the target, yielding its output (str pieces, as they
+        arrive) while it runs:
+
+            for text in t.stream("for i in range(10): print(i); time.sleep(1)"):
+                print(text, end="")
+
+        `timeout` (default: the target's) bounds how long the target may stay
+        silent (LinkTimeout), not the run: a program that prints runs for as
+        long as it needs. `overall` bounds the whole run (RunTimeout). A
+        target exception is raised at the end as TargetError. Leaving the
+        loop early (break, an exception, Ctrl-C) interrupts the program on
+        the target and leaves the link usable. `stdin`, a file descriptor:
+        what arrives on it while the program runs goes to the target's
+        stdin (input()), each newline as the \\r of a terminal's Enter."""
+        return self.transport.stream(code, timeout, overall, stdin=stdin)
+
+    def interrupt(self):
+        """Ctrl-C to the program stream() runs (from a signal handler or
+        another thread): see Transport.interrupt."""
+        return self.transport.interrupt()
 
     def eval(self, expr, timeout=None):
         """The value of a Python literal expression evaluated on the target."""

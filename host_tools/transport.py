@@ -14,8 +14,12 @@ A URL is a serial device (/dev/ttyUSB0, a QEMU pty), socket://host:port,
 rfc2217://host:port, or qemu:virt[?smp=N], qemu:raspi4b, or plain qemu (the
 board built last).
 """
+import codecs
+import math
+import os
 import random
 import re
+import select
 import subprocess
 import time
 from urllib.parse import parse_qs
@@ -28,7 +32,10 @@ from . import boards
 from .qemu import Qemu, QemuError
 
 DEFAULT_TIMEOUT = 5.0
+DEFAULT_BAUD = 115200
 BOOT_TIMEOUT = 10.0     # s for a QEMU we started to reach its first prompt
+READ_BLOCK = 65536      # bytes taken from the port per system call, at most
+NO_BOUND = math.inf     # stream(timeout=NO_BOUND): the target may stay silent for ever
 
 
 class LinkError(Exception):
@@ -37,6 +44,14 @@ class LinkError(Exception):
 
 class LinkTimeout(LinkError):
     pass
+
+
+class RunTimeout(LinkTimeout):
+    """A program outran the whole-run bound (stream's `overall`)."""
+
+
+class UrlError(LinkError, ValueError):
+    """A target URL that names nothing we can open (a usage error)."""
 
 
 class TargetError(Exception):
@@ -65,52 +80,158 @@ def parse_exception(text):
 
 class Deadline:
     """When the current operation must be over (None: no operation), and what
-    it sent, for the error that says it was not."""
+    it sent, for the error that says it was not.
+
+    A streamed run (Transport.stream) sets `idle`: every byte received then
+    moves `at` to `idle` seconds later, so only a silent target times out,
+    never a busy one; `end`, if set, is the bound on the whole run."""
 
     def __init__(self):
         self.at = None
         self.what = ""
+        self.idle = None
+        self.end = None
+
+    def set(self, what, timeout, idle=None, overall=None):
+        now = time.monotonic()
+        self.what = what if len(what) < 80 else what[:77] + "..."
+        self.idle, self.end = idle, (now + overall if overall else None)
+        self.at = now + (idle or timeout)
+        if self.end is not None:
+            self.at = min(self.at, self.end)
+
+    def clear(self):
+        self.at = self.idle = self.end = None
+
+    def heard(self):
+        """Bytes arrived: a streamed run's silence starts again."""
+        if self.idle is not None:
+            self.at = time.monotonic() + self.idle
+            if self.end is not None:
+                self.at = min(self.at, self.end)
 
 
 class DeadlineSerial:
     """A pyserial port whose every read ends by the current operation's
-    deadline. mpremote calls read/write/inWaiting on it as on pyserial."""
+    deadline. mpremote calls read/write/inWaiting on it as on pyserial.
+
+    Reads take whatever the port holds, up to READ_BLOCK bytes, in one system
+    call into a buffer that read() and read_until() serve from: a byte per
+    system call (and pyserial re-configuring the port for each new timeout)
+    cost 65 s of host CPU per MiB of output. The port's own timeout stays 0;
+    waiting is a select() on its descriptor until the deadline."""
 
     def __init__(self, port, url, deadline):
         self._port = port
         self._url = url
         self._deadline = deadline
+        self._buf = bytearray()
         self._tail = b""        # the last bytes received, for error messages
+        self.forward = None     # a descriptor whose input goes to the port while we wait (stream's stdin)
+        try:
+            self._fd = port.fileno()
+        except Exception:       # a URL handler without a descriptor (rfc2217://, loop://)
+            self._fd = None
 
     def _remaining(self, n):
-        if self._deadline.at is None:
+        d = self._deadline
+        if d.at is None or d.at == NO_BOUND:
             return None
-        left = self._deadline.at - time.monotonic()
+        left = d.at - time.monotonic()
         if left <= 0:
             heard = self._tail.decode(errors="replace").strip()
+            last = "last received: %r" % heard[-160:] if heard else "nothing received"
+            if d.end is not None and d.at >= d.end:
+                raise RunTimeout("%s: the program did not finish within the run's time bound (sent: %s; %s)"
+                                 % (self._url, d.what, last))
+            if d.idle is not None:
+                raise LinkTimeout("%s did not answer for %g s (sent: %s; %s)" % (self._url, d.idle, d.what, last))
             raise LinkTimeout("%s did not answer within the timeout (sent: %s; waiting for %d more bytes; %s)"
-                              % (self._url, self._deadline.what, n,
-                                 "last received: %r" % heard[-160:] if heard else "nothing received"))
+                              % (self._url, d.what, n, last))
         return left
 
-    def read(self, n=1):
-        data = b""
-        while len(data) < n:
-            self._port.timeout = self._remaining(n - len(data))
-            try:
-                chunk = self._port.read(n - len(data))
-            except serial.SerialException as e:
-                raise LinkError("%s: %s" % (self._url, e)) from None
-            data += chunk
-            if chunk:
-                self._tail = (self._tail + chunk)[-400:]
-        return data
-
-    def inWaiting(self):
+    def _take(self, timeout):
+        """Up to READ_BLOCK bytes the port holds now, or after waiting at most `timeout`."""
         try:
-            return self._port.in_waiting
+            if self._fd is None:
+                self._port.timeout = timeout
+                try:
+                    chunk = self._port.read(1)
+                finally:
+                    self._port.timeout = 0
+                return chunk + self._port.read(self._port.in_waiting) if chunk else chunk
+            chunk = self._port.read(READ_BLOCK)
+            if chunk or timeout == 0:
+                return chunk
+            fds = [self._fd] if self.forward is None else [self._fd, self.forward]
+            ready, _, _ = select.select(fds, [], [], timeout)
+            if self.forward in ready:
+                self._pass_input()
+            return self._port.read(READ_BLOCK)
         except (OSError, serial.SerialException) as e:
             raise LinkError("%s: %s" % (self._url, e)) from None
+
+    def _pass_input(self):
+        """What arrived on `forward` to the target, each newline as the
+        \\r of a terminal's Enter (MicroPython's input() ends a line on \\r);
+        the end of the input ends the forwarding."""
+        data = os.read(self.forward, 1024)
+        if not data:
+            self.forward = None
+            return
+        self._port.write(data.replace(b"\n", b"\r"))
+        self._deadline.heard()      # the target has something to answer now
+
+    def _fill(self, n):
+        """At least one more byte into the buffer, by the deadline."""
+        while True:
+            chunk = self._take(self._remaining(n))
+            if chunk:
+                self._buf += chunk
+                self._tail = (self._tail + chunk)[-400:]
+                self._deadline.heard()
+                return
+
+    def read(self, n=1):
+        while len(self._buf) < n:
+            self._fill(n - len(self._buf))
+        data = bytes(self._buf[:n])
+        del self._buf[:n]
+        return data
+
+    def read_until(self, ending):
+        """Everything up to and including `ending`."""
+        start = 0
+        while True:
+            i = self._buf.find(ending, start)
+            if i >= 0:
+                i += len(ending)
+                data = bytes(self._buf[:i])
+                del self._buf[:i]
+                return data
+            start = max(0, len(self._buf) - len(ending) + 1)
+            self._fill(len(ending))
+
+    def read_some_until(self, ending):
+        """(bytes, found): what has arrived, waiting for at least a byte,
+        up to the byte `ending` (excluded, and consumed if found)."""
+        if not self._buf:
+            self._fill(1)
+        i = self._buf.find(ending)
+        if i < 0:
+            data = bytes(self._buf)
+            self._buf.clear()
+            return data, False
+        data = bytes(self._buf[:i])
+        del self._buf[:i + 1]
+        return data, True
+
+    def inWaiting(self):
+        if not self._buf:
+            chunk = self._take(0)
+            self._buf += chunk
+            self._tail = (self._tail + chunk)[-400:]
+        return len(self._buf)
 
     in_waiting = property(inWaiting)
 
@@ -121,6 +242,7 @@ class DeadlineSerial:
             raise LinkError("%s: %s" % (self._url, e)) from None
 
     def reset_input_buffer(self):
+        self._buf.clear()
         self._port.reset_input_buffer()
 
     def reset_output_buffer(self):
@@ -143,7 +265,7 @@ class Transport(SerialTransport):
 
     ATTEMPT = 2.0       # s for one attempt to reach a proven raw REPL (see _enter)
 
-    def __init__(self, port, timeout=DEFAULT_TIMEOUT, qemu=None):
+    def __init__(self, port, timeout=DEFAULT_TIMEOUT, qemu=None, baudrate=DEFAULT_BAUD):
         self.in_raw_repl = False
         self.use_raw_paste = True
         self.device_name = self.port = port
@@ -151,8 +273,9 @@ class Transport(SerialTransport):
         self.timeout = timeout
         self.qemu = qemu
         self.deadline = Deadline()
+        self.running = False    # a streamed program runs: interrupt() can reach it
         try:
-            raw = serial.serial_for_url(port, baudrate=115200, timeout=0, exclusive=True)
+            raw = serial.serial_for_url(port, baudrate=baudrate, timeout=0, exclusive=True)
         except (OSError, ValueError, serial.SerialException) as e:
             raise LinkError("cannot open %s: %s" % (port, e)) from None
         self.serial = DeadlineSerial(raw, port, self.deadline)
@@ -160,11 +283,14 @@ class Transport(SerialTransport):
     # -- the ways in --------------------------------------------------------
 
     @classmethod
-    def open(cls, url="qemu", timeout=DEFAULT_TIMEOUT, soft_reset=False, qemu_extra=()):
+    def open(cls, url="qemu", timeout=DEFAULT_TIMEOUT, soft_reset=False, qemu_extra=(), baudrate=DEFAULT_BAUD):
         """A target URL: qemu: URLs boot the firmware in QEMU for as long as
-        the transport is open; anything else is a port to attach to."""
+        the transport is open; anything else is a port to attach to (at
+        `baudrate`: a real serial line's speed)."""
+        if url == "auto":
+            url = auto_port()
         if url != "qemu" and not url.startswith("qemu:"):
-            return cls.attach(url, timeout, soft_reset)
+            return cls.attach(url, timeout, soft_reset, baudrate=baudrate)
         board, smp = parse_qemu_url(url)
         try:
             qemu = Qemu(board, smp=smp, extra=qemu_extra)
@@ -180,18 +306,18 @@ class Transport(SerialTransport):
         return cls._opened(qemu.port, timeout, qemu, lambda t: t._boot(soft_reset))
 
     @classmethod
-    def attach(cls, port, timeout=DEFAULT_TIMEOUT, soft_reset=False, qemu=None):
+    def attach(cls, port, timeout=DEFAULT_TIMEOUT, soft_reset=False, qemu=None, baudrate=DEFAULT_BAUD):
         """A target already running on `port`, in whatever state an earlier
         user left it: recover it to a proven raw REPL within `timeout`. With
         `qemu`, the QEMU behind the port: the transport stops it on close and
         names its exit in errors."""
         return cls._opened(port, timeout, qemu,
-                           lambda t: t.op("enter raw REPL", lambda: t._enter(soft_reset, 0.05)))
+                           lambda t: t.op("enter raw REPL", lambda: t._enter(soft_reset, 0.05)), baudrate)
 
     @classmethod
-    def _opened(cls, port, timeout, qemu, start):
+    def _opened(cls, port, timeout, qemu, start, baudrate=DEFAULT_BAUD):
         try:
-            t = cls(port, timeout, qemu)
+            t = cls(port, timeout, qemu, baudrate)
         except BaseException:
             if qemu is not None:
                 qemu.stop()
@@ -212,8 +338,7 @@ class Transport(SerialTransport):
     def op(self, what, fn, timeout=None):
         """fn() with every read ending by `timeout` (default: the
         transport's); `what` names it in errors."""
-        self.deadline.at = time.monotonic() + (timeout or self.timeout)
-        self.deadline.what = what if len(what) < 80 else what[:77] + "..."
+        self.deadline.set(what, timeout or self.timeout)
         try:
             return fn()
         except LinkError as e:
@@ -221,7 +346,7 @@ class Transport(SerialTransport):
         except TransportError as e:
             raise self._explain(LinkError("%s: %s (sent: %s)" % (self.port, e, self.deadline.what))) from None
         finally:
-            self.deadline.at = None
+            self.deadline.clear()
 
     def _explain(self, err):
         if self.qemu is None:
@@ -235,15 +360,12 @@ class Transport(SerialTransport):
                          % (self.qemu.exit_status(), self.deadline.what, self.qemu.last_output()))
 
     def read_until(self, min_num_bytes, ending, timeout=10, data_consumer=None, timeout_overall=None):
-        # mpremote's polls every 10 ms; ours blocks until the deadline.
-        data = b""
-        while not data.endswith(ending):
-            byte = self.serial.read(1)
-            if data_consumer:
-                data_consumer(byte)
-                data = byte if len(ending) == 1 else (data + byte)[-len(ending):]
-            else:
-                data += byte
+        # mpremote's polls every 10 ms and reads a byte at a time; ours blocks
+        # until the deadline and takes what the port holds.
+        data = self.serial.read_until(ending)
+        if data_consumer:
+            data_consumer(data)
+            return data[-1:]
         return data
 
     # -- the raw REPL ---------------------------------------------------------
@@ -256,6 +378,81 @@ class Transport(SerialTransport):
         if err:
             raise parse_exception(err.decode(errors="replace"))
         return out.decode(errors="replace").replace("\r\n", "\n")   # the UART's CRLF as Python text
+
+    def stream(self, code, idle=None, overall=None, what=None, stdin=None):
+        """Run code, yielding its output (str, newlines as \\n) as the
+        target produces it; a target exception is raised at the end as
+        TargetError. `idle` (default: the transport's timeout) bounds the
+        target's silence, not the run: a program that keeps printing runs on;
+        `overall`, if given, bounds the whole run (RunTimeout); idle=NO_BOUND
+        lets the target stay silent for ever (a program waiting for a person).
+        `stdin`, a file descriptor: what arrives on it while the program
+        runs goes to the target (input(), sys.stdin), each newline as \\r.
+
+        A run cut short (Ctrl-C on the host, a timeout, the consumer closing
+        the iterator) interrupts the program on the target and brings back
+        its raw REPL, so the link stays usable."""
+        what = what or code.strip().replace("\n", "; ")
+        idle = idle or self.timeout
+        decode = codecs.getincrementaldecoder("utf-8")("replace").decode
+        cr = False          # a chunk ended in \r: its \n may start the next
+        finished = False
+        try:
+            try:
+                self.deadline.set(what, idle, idle=idle, overall=overall)
+                self.exec_raw_no_follow(code)
+                self.running = True
+                self.serial.forward = stdin
+                while True:
+                    data, found = self.serial.read_some_until(b"\x04")
+                    text = decode(data, final=found)
+                    if cr:
+                        text = "\r" + text
+                    cr = text.endswith("\r") and not found
+                    if cr:
+                        text = text[:-1]
+                    if text:
+                        yield text.replace("\r\n", "\n")
+                    if found:
+                        break
+                self.serial.forward = None      # the program is over
+                err = self.serial.read_until(b"\x04")[:-1]
+                finished = True
+                self.running = False
+            except LinkError as e:
+                raise self._explain(e) from None
+            except TransportError as e:
+                raise self._explain(LinkError("%s: %s (sent: %s)" % (self.port, e, self.deadline.what))) from None
+        except BaseException as e:
+            # The program may still run: stop it, unless the link itself is gone.
+            if not finished and (not isinstance(e, LinkError) or isinstance(e, LinkTimeout)):
+                self._stop_program()
+            raise
+        finally:
+            self.running = False
+            self.serial.forward = None
+            self.deadline.clear()
+        if err:
+            raise parse_exception(err.decode(errors="replace"))
+
+    def interrupt(self):
+        """Ctrl-C to the program a stream() runs, as a terminal user types
+        it: the stream goes on with what the program prints while it stops,
+        then ends with its KeyboardInterrupt (TargetError). Safe from a
+        signal handler or another thread. False if no program was running
+        (the code was still being sent, or the run is over)."""
+        if not self.running:
+            return False
+        self.serial.write(b"\x03")
+        return True
+
+    def _stop_program(self):
+        """Ctrl-C a running program and come back to a proven raw REPL;
+        best effort (a link that fails here has already failed)."""
+        try:
+            self.recover()
+        except (LinkError, OSError):
+            pass
 
     def soft_reset(self):
         self.op("soft reset", lambda: self.enter_raw_repl(soft_reset=True), 10)
@@ -326,13 +523,25 @@ class Transport(SerialTransport):
             self.qemu.stop()
 
 
+def auto_port():
+    """The one USB serial adapter on this machine (-p auto), as mpremote
+    picks a board: several is a usage error, none a link failure."""
+    from serial.tools.list_ports import comports
+    usb = sorted(p.device for p in comports() if p.vid is not None)
+    if len(usb) == 1:
+        return usb[0]
+    if usb:
+        raise UrlError("-p auto: several USB serial adapters (%s): name one with -p" % ", ".join(usb))
+    raise LinkError("-p auto: no USB serial adapter found (is the board plugged in? see aarch64-el2 devs)")
+
+
 def parse_qemu_url(url):
     """'qemu:virt?smp=2' -> ('QEMU_VIRT', 2); plain 'qemu' -> the board built last."""
     rest = url[len("qemu"):].lstrip(":")
     machine, _, query = rest.partition("?")
     if machine:
         if machine not in boards.MACHINES:
-            raise LinkError("unknown QEMU machine %r in %r: use %s"
+            raise UrlError("unknown QEMU machine %r in %r: use %s"
                             % (machine, url, ", ".join("qemu:" + m for m in boards.MACHINES)))
         board = boards.MACHINES[machine]
     else:
@@ -340,9 +549,9 @@ def parse_qemu_url(url):
     smp = None
     for key, values in parse_qs(query).items():
         if key != "smp":
-            raise LinkError("unknown option %r in %r (only smp=N)" % (key, url))
+            raise UrlError("unknown option %r in %r (only smp=N)" % (key, url))
         try:
             smp = int(values[-1])
         except ValueError:
-            raise LinkError("smp must be a number in %r" % url) from None
+            raise UrlError("smp must be a number in %r" % url) from None
     return board, smp
