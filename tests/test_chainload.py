@@ -118,9 +118,34 @@ def test_a_foreign_image_is_refused(target, board, image):
         old_firmware_answers(target)
 
 
+def bootloader_error_for_header(target, size, block):
+    """machine.bootloader()'s answer to a header alone."""
+    t = target.transport
+    t.exec_raw_no_follow("import machine\nmachine.bootloader()\n")
+    t.deadline.at = time.monotonic() + 10
+    try:
+        assert t.serial.read(1) == UPLOAD_ACK
+        t.serial.write(struct.pack("<8sIIII", LOAD_MAGIC, size, 0, block, 0))
+        assert t.serial.read(1) == b"\x04"
+        return t.read_until(1, b"\x04")[:-1].decode()
+    finally:
+        t.deadline.at = None
+
+
+def test_a_bad_header_is_refused(target):
+    target.exec("marker = 12345")
+    for size, block, message in ((0, UPLOAD_BLOCK, "bad header: 0 bytes"), (1000, 0, "bad header"),
+                                 (0xffff_0000, UPLOAD_BLOCK, "no free RAM to stage 4294901760 bytes")):
+        err = bootloader_error_for_header(target, size, block)
+        assert "ValueError" in err and message in err, err
+        old_firmware_answers(target)
+
+
 def test_load_a_firmware_with_another_banner(machine, board, image, other_image, request):
     machine.soft_reset()
     machine.exec("marker = 12345")
+    # The CPUs in another EL2 state than at boot: the load puts them back first.
+    assert all(row["enabled"] for row in machine.pcpu_enable_all())
     r = machine.load_firmware(other_image)
     assert r.said == "bootloader: %d bytes, CRC-32 0x%08x good; starting them at 0x%x" % (
         len(other_image), zlib.crc32(other_image), LOAD_ADDRESS[board])
@@ -128,7 +153,7 @@ def test_load_a_firmware_with_another_banner(machine, board, image, other_image,
     # A new boot: the REPL answers, the marker is gone, every CPU is back and serves calls.
     assert machine.exec("print(1 + 1)").strip() == "2"
     assert "NameError" in machine.exec("try:\n print(marker)\nexcept NameError as e:\n print('NameError')")
-    assert machine.cpu_count() == 4
+    assert machine.cpu_count() == 4 and not any(row["enabled"] for row in machine.pcpu_status())
     for cpu in range(1, 4):
         assert machine.read_sysreg("MPIDR_EL1", cpu=cpu) & 0xff == cpu
     # The new firmware loads the old one back the same way.
