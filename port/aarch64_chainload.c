@@ -18,6 +18,7 @@
 #include "py/runtime.h"
 #include "shared/runtime/pyexec.h"
 #include "core/chainload.h"
+#include "core/vm.h"
 #include "aarch64.h"
 
 #define HEADER_MAGIC        "EL2-LOAD"
@@ -31,6 +32,12 @@ static uint32_t le32(const uint8_t *p) {
 
 NORETURN void aarch64_bootloader(size_t n_args, const mp_obj_t *args) {
     mp_int_t wait_ms = n_args > 0 && args[0] != mp_const_none ? mp_obj_get_int(args[0]) : 0;
+    if (vm_live()) {
+        // Its RAM runs from the firmware's end up to where the image may be
+        // staged; and a transfer that fails must leave it as it was.
+        mp_raise_msg(&mp_type_OSError,
+            MP_ERROR_TEXT("bootloader: a VM is live: close it (vm.VM.close(), or a soft reset) before loading a firmware"));
+    }
     if (pyexec_mode_kind == PYEXEC_MODE_FRIENDLY_REPL) {
         mp_printf(&mp_plat_print, "Waiting for a firmware image on this line (aarch64-el2 load FILE); Ctrl-C cancels.\n");
     }

@@ -141,6 +141,16 @@ def test_a_bad_header_is_refused(target):
         old_firmware_answers(target)
 
 
+def test_refused_while_a_vm_is_live(target):
+    # The VM's RAM may reach the staging area, and a failed load must leave it be.
+    target.exec("marker = 12345\nimport vm\nv = vm.VM(ram=4 << 20, cpus=1)")
+    with pytest.raises(TargetError) as e:
+        target.load_firmware(b"\0" * 1000)
+    assert e.value.type == "OSError" and "a VM is live" in e.value.message
+    target.exec("v.close()")
+    old_firmware_answers(target)
+
+
 def test_load_a_firmware_with_another_banner(machine, board, image, other_image, request):
     machine.soft_reset()
     machine.exec("marker = 12345")
