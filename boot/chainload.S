@@ -11,7 +11,6 @@
 #include "el2_defs.h"
 
 #define SCTLR_OFF_BITS (SCTLR_EL2_M | SCTLR_EL2_C | SCTLR_EL2_I)
-#define FLAG_WAIT_LOOPS 0x1000000       // a parked CPU's flag: at most this many looks each
 
     .section .text.chainload, "ax"
     .balign 16
@@ -51,16 +50,21 @@ chainload_go:
     msr     sctlr_el2, x6
     isb
     // The spin-table CPUs: each sets its flag once its MMU is off; until
-    // then it may still run the old image's code. Bounded: a CPU that never
-    // gets here is stuck already, and the new firmware says so.
+    // then it may still run the old image's code. Bounded by the counter
+    // (one second for them all: an emulator on a busy host may not run a
+    // CPU for a good part of that): a CPU that never gets here is stuck
+    // already, and the new firmware says so.
+    mrs     x7, cntpct_el0
+    mrs     x8, cntfrq_el0
+    add     x7, x7, x8                  // the deadline
     mov     x6, #0                      // CPU number
 2:  cbz     x4, 4f
     tbz     x4, #0, 3f
-    mov     x7, #FLAG_WAIT_LOOPS
 5:  ldr     w8, [x3, x6, lsl #2]
     cbnz    w8, 3f
-    subs    x7, x7, #1
-    b.ne    5b
+    mrs     x8, cntpct_el0
+    cmp     x8, x7
+    b.lo    5b
 3:  lsr     x4, x4, #1
     add     x6, x6, #1
     b       2b

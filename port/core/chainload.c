@@ -30,12 +30,14 @@
 #define SZ_2M               0x200000ul
 #define PARK_PAGE_SIZE      SZ_4K           // after the staged image: the blob, then the flags
 #define PARK_FLAGS_OFFSET   0x800           // u32 per CPU: set by a CPU once it is parked
-#define PARK_TIMEOUT_MS     200
+#define PARK_TIMEOUT_MS     1000            // PSCI: for CPU_OFF to be done (a busy emulator is slow)
 
 #define IMAGE_MAGIC_OFFSET  56              // "ARM\x64" in the arm64 Image header
 #define IMAGE_TEXT_OFFSET   8
 #define IMAGE_SIZE_OFFSET   16
+#define IMAGE_FLAGS_OFFSET  24
 #define IMAGE_HEADER_SIZE   64
+#define IMAGE_SIGN_SIZE     16              // boot/start.S's text right after the header
 
 extern char __image_start[], __heap_end[];
 extern char chainload_blob_start[], chainload_blob_end[], chainload_park_spin[], chainload_go[];
@@ -121,7 +123,15 @@ const char *chainload_check(uint64_t staged, uint64_t size, chainload_header_t *
     h->own_text_offset = read_u64(h->load + IMAGE_TEXT_OFFSET);
     h->text_offset = h->image_size = 0;
     if (size < IMAGE_HEADER_SIZE || memcmp((const void *)(staged + IMAGE_MAGIC_OFFSET), "ARM\x64", 4) != 0) {
-        return "it is not an arm64 Image (no \"ARM\\x64\" at byte 56): this firmware's kernel8.img or firmware.bin is";
+        return "it is not an arm64 Image (no \"ARM\\x64\" at byte 56), as this firmware's image is";
+    }
+    if (size < IMAGE_HEADER_SIZE + IMAGE_SIGN_SIZE
+        || memcmp((const void *)(staged + IMAGE_HEADER_SIZE), (const void *)(h->load + IMAGE_HEADER_SIZE),
+            IMAGE_SIGN_SIZE) != 0) {
+        return "it is an arm64 Image but not of this firmware (no \"EL2 MicroPython\" after the header)";
+    }
+    if (read_u64(staged + IMAGE_FLAGS_OFFSET) != read_u64(h->load + IMAGE_FLAGS_OFFSET)) {
+        return "its header's flags differ from this firmware's";
     }
     h->text_offset = read_u64(staged + IMAGE_TEXT_OFFSET);
     h->image_size = read_u64(staged + IMAGE_SIZE_OFFSET);
