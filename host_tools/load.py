@@ -11,7 +11,10 @@ of the board the port names (qemu:virt, qemu:raspi4b), else the Pi's.
 import sys
 import time
 
+from elftools.common.exceptions import ELFError
+
 from . import boards
+from .elf import flat_image
 from .target_api import UPLOAD_BLOCK, Target
 from .transport import parse_qemu_url
 
@@ -37,12 +40,14 @@ def cmd_load(args):
                   end="", file=sys.stderr, flush=True)
 
     try:
-        image = open(path, "rb").read() if not path.endswith(".elf") else None
+        image = flat_image(path)
     except OSError as e:
         raise ValueError("cannot read %s: %s" % (path, e.strerror)) from None
+    except ELFError as e:
+        raise ValueError("%s: not a usable ELF: %s" % (path, e)) from None
     with Target(args.port, timeout=args.timeout) as t:
         try:
-            r = t.load_firmware(image if image is not None else path, progress=progress, block=args.block)
+            r = t.load_firmware(image, progress=progress, block=args.block)
         finally:
             if shown[0]:
                 print(file=sys.stderr)

@@ -215,3 +215,10 @@ def test_bootloader_from_the_repl_and_mpremote(board, other_image, tmp_path):
     finally:
         c.port.close()
         c.qemu.stop()
+
+
+def test_cli_load_of_a_missing_file_is_one_error_line(tmp_path):
+    r = subprocess.run([CLI, "-p", "/dev/null", "load", str(tmp_path / "nope.img")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and r.stderr.strip() == "error: cannot read %s: No such file or directory" % (
+        tmp_path / "nope.img")
