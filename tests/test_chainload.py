@@ -157,7 +157,8 @@ def every_cpu_online(target):
     """Every CPU came up in the new firmware. Not necessarily within its boot
     wait of 100 ms (it then says "did not come up ... left out" and goes on):
     on this loaded host QEMU sometimes leaves a released CPU unscheduled for
-    longer, so the test waits for it on the target (bounded, not timed)."""
+    longer, after a load as at a cold boot (2 of 25 cold boots of raspi4b),
+    so the test waits for it on the target (bounded, not timed)."""
     out = target.exec("import aarch64, time\nfor i in range(50):\n if aarch64.cpu_count() == 4: break\n"
                       " time.sleep_ms(100)\nprint(aarch64.cpu_count())")
     assert out.strip() == "4"
