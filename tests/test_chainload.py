@@ -143,6 +143,12 @@ def test_a_bad_header_is_refused(target):
         old_firmware_answers(target)
 
 
+def test_bootloader_gives_up_after_its_wait(target):
+    # Its ACK (0x06) goes to the output; then nothing comes for 300 ms.
+    out = target.exec("import machine\ntry:\n machine.bootloader(300)\nexcept OSError as e:\n print(e)")
+    assert out.strip("\x06\n") == "[Errno 110] ETIMEDOUT: bootloader: no firmware image came within 300 ms"
+
+
 def test_refused_while_a_vm_is_live(target):
     # The VM's RAM may reach the staging area, and a failed load must leave it be.
     target.exec("marker = 12345\nimport vm\nv = vm.VM(ram=4 << 20, cpus=1)")
