@@ -18,6 +18,10 @@ _start:
     .quad   0, 0, 0                     // res2, res3, res4
     .ascii  "ARM\x64"                   // magic
     .long   0                           // res5: no PE/COFF header
+// Right after the header: what says an arm64 Image is a build of this
+// firmware, for a chainload (port/core/chainload.c): Linux's Image carries
+// the same header with the same text_offset as QEMU virt's build.
+    .ascii  "EL2 MicroPython\0"
 
 entry:
     mov     x21, x0                     // the device tree a Linux-style loader passes (0 if none)

@@ -11,6 +11,7 @@
     aarch64-el2 inspect [firmware.elf] [--symbol NAME | --address ADDR] [--json]
     aarch64-el2 guest run IMAGE [--initrd F] [--append CMDLINE] [--cpus N] [--ram MiB]
     aarch64-el2 upload FILE ADDRESS       FILE into the target's RAM at ADDRESS (binary, deflated, CRC-32 checked)
+    aarch64-el2 load [FILE]               a new firmware over the UART, started in place of the running one
 
 --port names the target everywhere: a serial device, socket://host:port, or
 qemu:virt[?smp=N] / qemu:raspi4b / qemu (boots the last built firmware in
@@ -470,9 +471,10 @@ def build_parser():
     s.add_argument("--raw", action="store_true", help="send the bytes as they are (default: blocks deflated where that helps)")
     s.set_defaults(func=cmd_upload)
 
-    from . import guest, sdcard
+    from . import guest, load, sdcard
     sdcard.add_commands(sub)
     guest.add_commands(sub)
+    load.add_commands(sub)
     _share_global_options(p)
     return p
 

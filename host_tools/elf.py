@@ -45,3 +45,24 @@ class Firmware:
 
 def _flags(f):
     return ("R" if f & 4 else "-") + ("W" if f & 2 else "-") + ("X" if f & 1 else "-")
+
+
+def flat_image(path):
+    """The bytes a boot loader puts in memory for the firmware ELF at `path`,
+    from its first loaded byte to its last (what `objcopy -O binary` makes of
+    it: kernel8.img for the Pi). A file that is not an ELF is returned as
+    it is (an image already)."""
+    with open(path, "rb") as f:
+        if f.read(4) != b"\x7fELF":
+            f.seek(0)
+            return f.read()
+        f.seek(0)
+        segments = [(s["p_paddr"], s.data()) for s in ELFFile(f).iter_segments()
+                    if s["p_type"] == "PT_LOAD" and s["p_filesz"]]
+    if not segments:
+        raise ValueError("%s has no loaded bytes" % path)
+    base = min(pa for pa, _ in segments)
+    image = bytearray(max(pa + len(d) for pa, d in segments) - base)
+    for pa, d in segments:
+        image[pa - base:pa - base + len(d)] = d
+    return bytes(image)

@@ -19,6 +19,7 @@ import struct
 import time
 import zlib
 
+from .elf import flat_image
 from .transport import DEFAULT_BAUD, DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse_exception
 
 # The upload protocol (the target's end is aarch64.receive, port/aarch64_receive.c):
@@ -32,6 +33,10 @@ UPLOAD_WINDOW = 32 * 1024       # deflate's reach back: the block compresses aga
 UPLOAD_BLOCK = 64 * 1024        # bytes per acknowledged block
 UPLOAD_IDLE_MS = 1000           # the target gives up after this long without a byte
 UPLOAD_MIN_RATE = 10_000        # bytes/s a line must at least carry (115200 baud: 11,520)
+# A new firmware (load_firmware): machine.bootloader() reads this header
+# (port/aarch64_chainload.c) and then receives as aarch64.receive does.
+LOAD_MAGIC = b"EL2-LOAD"
+LOAD_BOOT_TIMEOUT = 30          # s from the last block to the new firmware's prompt
 
 # The fixed snippet: a class in __main__, used as a namespace (its functions
 # are called through the class). request() takes a JSON text naming one of
@@ -51,6 +56,10 @@ HELPER_NAME = "_host_tools"
 # What Target.upload did: `payload` bytes stored, `line` bytes sent for them
 # (headers and deflated blocks), `deflated` of `blocks` blocks went deflated.
 UploadResult = collections.namedtuple("UploadResult", "payload line seconds blocks deflated")
+# What Target.load_firmware did: `payload` image bytes, `line` bytes sent for
+# them; `transfer` seconds until the last block was stored, `seconds` until
+# the new firmware's prompt; its `banner`, and what the old one `said`.
+LoadResult = collections.namedtuple("LoadResult", "payload line transfer seconds banner said")
 _HELPER_CLASS = """class _host_tools:
  def request(text, json=__import__('json')):
   op, args = json.loads(text)
@@ -229,29 +238,9 @@ class Target:
         t = self.transport
         counts = {"line": 0, "blocks": 0, "deflated": 0}
 
-        def frame(start):
-            length = min(block, total - start)
-            return _upload_frame(data, start, length) if compress else data[start:start + length]
-
         def transfer():
             t.exec_raw_no_follow(code)
-            self._upload_reply(what + " (start)")
-            sent = 0
-            wire = frame(0)
-            while sent < total:
-                length = min(block, total - sent)
-                counts["line"] += len(wire)
-                counts["blocks"] += 1
-                counts["deflated"] += bool(compress and struct.unpack_from("<I", wire)[0] & UPLOAD_DEFLATED)
-                # Each block has its own deadline: the whole transfer may take minutes.
-                t.deadline.at = time.monotonic() + self.timeout + len(wire) / UPLOAD_MIN_RATE
-                t.serial.write(wire)
-                # The next block is deflated while the line still carries this one's tail.
-                wire = frame(sent + length) if sent + length < total else None
-                sent += length
-                self._upload_reply("%s (at byte %d)" % (what, sent))
-                if progress:
-                    progress(sent, total)
+            self._send_blocks(data, block, compress, what, progress, counts)
             out, err = t.follow(None)
             if err:
                 raise parse_exception(err.decode(errors="replace"))
@@ -259,6 +248,83 @@ class Target:
         start = time.monotonic()
         self._op(what, transfer)
         return UploadResult(total, counts["line"], time.monotonic() - start, counts["blocks"], counts["deflated"])
+
+    def _send_blocks(self, data, block, compress, what, progress, counts):
+        """The transfer itself, once the receiver runs: its first ACK, then
+        each block (framed with `compress`) and the ACK that it was stored."""
+        t = self.transport
+        total = len(data)
+
+        def frame(start):
+            length = min(block, total - start)
+            return _upload_frame(data, start, length) if compress else data[start:start + length]
+
+        self._upload_reply(what + " (start)")
+        sent = 0
+        wire = frame(0)
+        while sent < total:
+            length = min(block, total - sent)
+            counts["line"] += len(wire)
+            counts["blocks"] += 1
+            counts["deflated"] += bool(compress and struct.unpack_from("<I", wire)[0] & UPLOAD_DEFLATED)
+            # Each block has its own deadline: the whole transfer may take minutes.
+            t.deadline.at = time.monotonic() + self.timeout + len(wire) / UPLOAD_MIN_RATE
+            t.serial.write(wire)
+            # The next block is deflated while the line still carries this one's tail.
+            wire = frame(sent + length) if sent + length < total else None
+            sent += length
+            self._upload_reply("%s (at byte %d)" % (what, sent))
+            if progress:
+                progress(sent, total)
+
+    # -- a new firmware -----------------------------------------------------
+
+    def load_firmware(self, image, progress=None, block=UPLOAD_BLOCK, boot_timeout=LOAD_BOOT_TIMEOUT):
+        """Replace the running firmware with `image` (bytes, or the path of a
+        kernel8.img, firmware.elf or other image of this board's firmware):
+        machine.bootloader() on the target receives it as upload() sends
+        (deflated blocks, CRC-32 checked), stages it in free RAM, checks it
+        and starts it in place of itself. Returns a LoadResult once the new
+        firmware's REPL answers (in the raw REPL again, as after connect).
+        A corrupted, cut or foreign image raises TargetError (or LinkError)
+        and the old firmware keeps running."""
+        if isinstance(image, (str, os.PathLike)):
+            image = flat_image(image)
+        data = memoryview(image).cast("B")
+        total = len(data)
+        header = struct.pack("<8sIIII", LOAD_MAGIC, total, zlib.crc32(data), block, 0)
+        what = "firmware load of %d bytes" % total
+        t = self.transport
+        counts = {"line": 0, "blocks": 0, "deflated": 0}
+        times = {}
+
+        def transfer():
+            t.exec_raw_no_follow("import machine\nmachine.bootloader()\n")
+            self._upload_reply(what + " (waiting for the header)")
+            t.serial.write(header)
+            self._send_blocks(data, block, True, what, progress, counts)
+            times["sent"] = time.monotonic()
+            # The old firmware checks the image and says it starts it, or raises.
+            t.deadline.at = time.monotonic() + boot_timeout
+            out = b""
+            while not out.endswith(b">>> "):
+                byte = t.serial.read(1)
+                if byte == b"\x04" and b"bootloader:" not in out:
+                    err = t.read_until(1, b"\x04")[:-1]
+                    raise parse_exception(err.decode(errors="replace"))
+                out += byte
+            return out.decode(errors="replace").replace("\r\n", "\n")
+
+        start = time.monotonic()
+        out = self._op(what, transfer)
+        booted = time.monotonic()
+        # The new firmware's friendly REPL: back to a proven raw REPL.
+        t.in_raw_repl = False
+        self._installed.clear()
+        t.op("enter raw REPL (new firmware)", lambda: t.enter_raw_repl(soft_reset=False))
+        said, _, banner = out.partition("\n")
+        return LoadResult(total, counts["line"], times["sent"] - start, booted - start,
+                          banner.rsplit("\n", 1)[0].strip(), said.strip())
 
     def _upload_reply(self, where):
         """One ACK from the receiver; its exception if it ended instead."""

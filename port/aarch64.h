@@ -86,6 +86,12 @@ MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_stall_cpu_obj);
 
 // aarch64_receive.c
 MP_DECLARE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_receive_obj);
+// The same transfer from C: `size` bytes at `pa`, raising as aarch64.receive does.
+void aarch64_receive_into(uint64_t pa, uint64_t size, uint32_t crc32, uint64_t block, mp_int_t timeout_ms, bool framed);
+// A transfer's header of `len` bytes starting with `magic` (see aarch64_receive.c).
+bool aarch64_receive_header(const uint8_t *magic, size_t magic_len, uint8_t *out, size_t len, mp_int_t wait_ms);
+// aarch64_chainload.c: machine.bootloader().
+NORETURN void aarch64_bootloader(size_t n_args, const mp_obj_t *args);
 
 // ramdisk.c
 extern const mp_obj_type_t aarch64_ramdisk_type;

@@ -22,6 +22,7 @@
 // failed transfer leaves at most a block's tail on the line, which is
 // drained before the error is raised, so none of it reaches the REPL.
 #include <arm_acle.h>
+#include <string.h>
 #include "py/mphal.h"
 #include "py/runtime.h"
 #include "py/mperrno.h"
@@ -319,16 +320,58 @@ static rx_status_t receive_transfer(rx_transfer_t *t) {
     return RX_OK;
 }
 
-static mp_obj_t aarch64_receive(size_t n_args, const mp_obj_t *args) {
-    uint64_t pa = aarch64_u64_arg(args[0]);
-    uint64_t size = aarch64_u64_arg(args[1]);
-    uint32_t expected = (uint32_t)aarch64_u64_arg(args[2]);
-    if (aarch64_u64_arg(args[2]) > 0xffffffffu) {
-        mp_raise_ValueError(MP_ERROR_TEXT("receive: crc32 must fit in 32 bits"));
+// A transfer's header, for a receiver that learns the size from the line
+// (machine.bootloader()): ACK, then wait for `magic` followed by the rest of
+// `len` bytes into `out`. Other bytes before the magic are dropped (a
+// host's leftovers: mpremote leaving the raw REPL sends "\r\x02"); Ctrl-C
+// raises KeyboardInterrupt; a partial magic followed by silence is dropped too. `wait_ms` 0 waits for ever. Returns false if
+// nothing came in time; a header cut short raises OSError(ETIMEDOUT).
+bool aarch64_receive_header(const uint8_t *magic, size_t magic_len, uint8_t *out, size_t len, mp_int_t wait_ms) {
+    uint64_t end = wait_ms > 0 ? timer_counter() + timer_ms_to_ticks(wait_ms) : UINT64_MAX;
+    size_t matched = 0;
+    int status = 0;         // 0: waiting, 1: got it, -1: timed out, -2: Ctrl-C, -3: cut
+    uart_rx_direct(true);
+    mp_hal_stdout_tx_strn(RECEIVE_ACK, 1);
+    while (status == 0) {
+        rx_wait_t w;
+        // IRQs masked for a look of at most 100 ms, taken between looks.
+        rx_wait_begin(&w, timer_ms_to_ticks(100));
+        uint8_t c;
+        while (matched < magic_len && receive_bytes(&w, &c, 1) == 1) {
+            if (c == magic[matched]) {
+                ++matched;
+            } else if (c == 0x03) {    // Ctrl-C
+                status = -2;
+                break;
+            } else {
+                matched = c == magic[0];
+            }
+        }
+        if (status == 0 && matched == magic_len) {
+            memcpy(out, magic, magic_len);
+            w.idle = timer_ms_to_ticks(1000);
+            status = receive_bytes(&w, out + magic_len, len - magic_len) == len - magic_len ? 1 : -3;
+        } else if (status == 0 && timer_counter() >= end) {
+            status = -1;
+        }
+        rx_wait_end(&w);
     }
-    uint64_t block = n_args > 3 ? aarch64_u64_arg(args[3]) : 65536;
-    mp_int_t timeout_ms = n_args > 4 ? mp_obj_get_int(args[4]) : 1000;
-    bool framed = n_args > 5 && mp_obj_is_true(args[5]);
+    if (status == -3) {
+        drain();
+    }
+    uart_rx_direct(false);
+    if (status == -2) {
+        mp_raise_type(&mp_type_KeyboardInterrupt);
+    }
+    if (status == -3) {
+        mp_raise_msg_varg(&mp_type_OSError,
+            MP_ERROR_TEXT("[Errno %d] ETIMEDOUT: receive: the header was cut short"), MP_ETIMEDOUT);
+    }
+    return status == 1;
+}
+
+void aarch64_receive_into(uint64_t pa, uint64_t size, uint32_t expected, uint64_t block, mp_int_t timeout_ms,
+    bool framed) {
     if (block == 0 || timeout_ms <= 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("receive: block and timeout_ms must be positive"));
     }
@@ -387,6 +430,19 @@ static mp_obj_t aarch64_receive(size_t n_args, const mp_obj_t *args) {
             MP_ERROR_TEXT("receive: CRC-32 mismatch: the %lu bytes received have 0x%08x, the sender said 0x%08x"),
             (unsigned long)size, (unsigned)crc, (unsigned)expected);
     }
+}
+
+static mp_obj_t aarch64_receive(size_t n_args, const mp_obj_t *args) {
+    uint64_t pa = aarch64_u64_arg(args[0]);
+    uint64_t size = aarch64_u64_arg(args[1]);
+    if (aarch64_u64_arg(args[2]) > 0xffffffffu) {
+        mp_raise_ValueError(MP_ERROR_TEXT("receive: crc32 must fit in 32 bits"));
+    }
+    uint32_t expected = (uint32_t)aarch64_u64_arg(args[2]);
+    uint64_t block = n_args > 3 ? aarch64_u64_arg(args[3]) : 65536;
+    mp_int_t timeout_ms = n_args > 4 ? mp_obj_get_int(args[4]) : 1000;
+    bool framed = n_args > 5 && mp_obj_is_true(args[5]);
+    aarch64_receive_into(pa, size, expected, block, timeout_ms, framed);
     return mp_const_none;
 }
 MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_receive_obj, 3, 6, aarch64_receive);

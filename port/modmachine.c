@@ -87,6 +87,11 @@ static void mp_machine_reset(void) {
     board_reset();
 }
 
+// Wait for a new firmware image on the console and start it (aarch64_chainload.c).
+NORETURN void mp_machine_bootloader(size_t n_args, const mp_obj_t *args) {
+    aarch64_bootloader(n_args, args);
+}
+
 static mp_int_t mp_machine_reset_cause(void) {
     return 0;
 }

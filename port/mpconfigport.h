@@ -61,6 +61,7 @@ static inline uint32_t port_random_seed(void) {
 #define MICROPY_PY_MACHINE_INCLUDEFILE      "port/modmachine.c"
 #define MICROPY_PY_MACHINE_MEMX             (0)     // port/modmachine.c has guarded mem8/16/32
 #define MICROPY_PY_MACHINE_RESET            (1)
+#define MICROPY_PY_MACHINE_BOOTLOADER       (1)     // a new firmware over the UART (aarch64_chainload.c)
 #define MICROPY_PY_MACHINE_TIMER            (0)     // port/machine_timer.c has its own
 #define MICROPY_PY_MACHINE_PIN_BASE         (1)     // machine.PinBase, for Python-defined pins and Signal
 

@@ -7,9 +7,11 @@
 #include "mmu.h"
 
 static uint64_t dtb_used;
+static uint64_t dtb_loader;
 static unsigned int cpus_listed;
 
 void boot_info_init(uint64_t dtb) {
+    dtb_loader = dtb;
     #ifdef BOARD_DTB_FALLBACK_ADDR
     if (!dt_valid(dtb)) {
         dtb = BOARD_DTB_FALLBACK_ADDR;
@@ -24,6 +26,10 @@ void boot_info_init(uint64_t dtb) {
         mem_range_t board_ram = { BOARD_RAM_BASE, BOARD_RAM_SIZE };
         mmu_map_ram(&board_ram, 1);
     }
+}
+
+uint64_t boot_info_loader_dtb(void) {
+    return dtb_loader;
 }
 
 uint64_t boot_info_dtb(void) {

@@ -12,6 +12,7 @@
 void boot_info_init(uint64_t dtb);
 
 uint64_t boot_info_dtb(void);               // the device tree read, or 0
+uint64_t boot_info_loader_dtb(void);        // x0 as the boot loader gave it (a chainload passes it on)
 unsigned int boot_info_cpus(void);          // CPUs the tree lists (0: no tree said)
 
 #endif

@@ -5,7 +5,10 @@
 #include <stdint.h>
 
 #define PSCI_VERSION        0x84000000u
+#define PSCI_CPU_OFF        0x84000002u
 #define PSCI_CPU_ON         0xc4000003u
+#define PSCI_AFFINITY_INFO  0xc4000004u
+#define PSCI_AFFINITY_OFF   1           // AFFINITY_INFO: the CPU is off
 #define PSCI_SYSTEM_OFF     0x84000008u
 #define PSCI_SYSTEM_RESET   0x84000009u
 

@@ -1,0 +1,63 @@
+"""aarch64-el2 load [FILE]: a new firmware over the UART, started in place of
+the running one (Target.load_firmware; machine.bootloader() on the target).
+
+    aarch64-el2 -p /dev/ttyUSB0 load build/RPI4/kernel8.img
+    aarch64-el2 -p /dev/pts/5 load build/QEMU_VIRT/firmware.elf   (a QEMU from `aarch64-el2 boot`)
+
+FILE is the image the board's boot loader starts (kernel8.img on the Pi)
+or the firmware ELF (sent as the bytes it loads); without FILE, the image
+of the board the port names (qemu:virt, qemu:raspi4b), else the Pi's.
+"""
+import sys
+import time
+
+from elftools.common.exceptions import ELFError
+
+from . import boards
+from .elf import flat_image
+from .target_api import UPLOAD_BLOCK, Target
+from .transport import parse_qemu_url
+
+
+def default_image(port):
+    """The image for the board behind `port`: a qemu: URL names it; a serial
+    line is taken for a Pi."""
+    if port == "qemu" or port.startswith("qemu:"):
+        return str(boards.image_path(parse_qemu_url(port)[0]))
+    return str(boards.image_path("RPI4"))
+
+
+def cmd_load(args):
+    path = args.file or default_image(args.port)
+    start = time.monotonic()
+    shown = [False]
+
+    def progress(sent, total):
+        elapsed = time.monotonic() - start
+        if elapsed >= 1 or shown[0]:
+            shown[0] = True
+            print("\r%d/%d KiB (%d%%)" % (sent >> 10, total >> 10, 100 * sent // total),
+                  end="", file=sys.stderr, flush=True)
+
+    try:
+        image = flat_image(path)
+    except OSError as e:
+        raise ValueError("cannot read %s: %s" % (path, e.strerror)) from None
+    except ELFError as e:
+        raise ValueError("%s: not a usable ELF: %s" % (path, e)) from None
+    with Target(args.port, timeout=args.timeout) as t:
+        try:
+            r = t.load_firmware(image, progress=progress, block=args.block)
+        finally:
+            if shown[0]:
+                print(file=sys.stderr)
+    print("%s: %d bytes sent as %d line bytes in %.2f s, CRC-32 checked; the new firmware answered %.2f s "
+          "after the start:\n%s" % (path, r.payload, r.line, r.transfer, r.seconds, r.banner))
+
+
+def add_commands(sub):
+    s = sub.add_parser("load", help="a new firmware over the UART, started in place of the running one")
+    s.add_argument("file", nargs="?", help="kernel8.img, firmware.elf or another image of this board's firmware "
+                   "(default: the image of the board the port names)")
+    s.add_argument("--block", type=int, default=UPLOAD_BLOCK, help="bytes per acknowledged block (default %(default)s)")
+    s.set_defaults(func=cmd_load)
