@@ -4,6 +4,7 @@
 #   make test       every test (host unit tests, on-target tests, MicroPython's own suite)
 #   make firmware   build/$(BOARD)/firmware.elf (BOARD=QEMU_VIRT or RPI4)
 #   make guests     build/guests/testguest.{elf,bin}: the VM's test guest (guests/testguest/)
+#   make linux      Debian's Linux booted by the firmware in QEMU, its shell here (LINUX_CPUS=2)
 #   make linux-assets  build/linux/{Image,initramfs.cpio.gz}: Debian's kernel and our BusyBox initramfs
 #   make bench      benchmarks, written to build/bench.json
 #   make debug      QEMU stopped at the entry point, gdb-multiarch attached
@@ -48,7 +49,7 @@ FIRMWARE := $(BUILD_ROOT)/$(BOARD)/firmware.elf
 SHELL := /bin/bash
 export BUILD_VERBOSE ?= 0
 
-.PHONY: all run test firmware firmware-all guests linux-assets sdcard bench debug clean setup packages venv micropython FORCE
+.PHONY: all run test firmware firmware-all guests linux linux-assets sdcard bench debug clean setup packages venv micropython FORCE
 .DEFAULT_GOAL := run
 
 all: firmware
@@ -111,6 +112,14 @@ guests: | $(STAMPS)/packages
 # unmodified) and an initramfs of ours around busybox-static, both fetched by
 # package name through apt once into build/deps/linux (host_tools/linux.py).
 LINUX_BUILD := $(BUILD_ROOT)/linux
+
+# Debian's kernel under the firmware in QEMU, its BusyBox shell on this terminal
+# (`poweroff` ends it; Ctrl-] pauses the guest and ends). LINUX_CPUS=1..3.
+LINUX_CPUS ?= 2
+QEMU_URL_QEMU_VIRT := qemu:virt
+QEMU_URL_RPI4 := qemu:raspi4b
+linux: firmware linux-assets venv
+	@exec $(PYTHON) -m host_tools -p $(QEMU_URL_$(BOARD)) guest linux --cpus $(LINUX_CPUS)
 
 linux-assets: venv
 	@$(PYTHON) -m host_tools.linux assets --out $(LINUX_BUILD) >/dev/null

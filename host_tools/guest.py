@@ -2,6 +2,7 @@
 this terminal.
 
     aarch64-el2 guest run build/guests/testguest.bin --cpus 3
+    aarch64-el2 guest linux --cpus 3        # Debian's kernel to a BusyBox shell (make linux-assets)
     aarch64-el2 -p qemu:raspi4b guest run Image --initrd initrd.cpio --append "console=ttyAMA0"
 
 With a qemu: target, QEMU's loader puts the files in the target's RAM, above
@@ -187,6 +188,15 @@ def cmd_guest_run(args):
     return 1
 
 
+def cmd_guest_linux(args):
+    from . import linux
+    args.image, args.initrd = str(linux.OUT / "Image"), str(linux.OUT / "initramfs.cpio.gz")
+    for path in (args.image, args.initrd):
+        if not os.path.isfile(path):
+            raise ValueError("%s is missing: run 'make linux-assets' (Debian's kernel and our initramfs)" % path)
+    return cmd_guest_run(args)
+
+
 def add_commands(sub):
     s = sub.add_parser("guest", help="run a guest kernel in a VM on the target")
     ss = s.add_subparsers(dest="action", required=True)
@@ -198,3 +208,9 @@ def add_commands(sub):
     r.add_argument("--ram", type=lambda text: int(text, 0) * MiB, default=256 * MiB, help="MiB (default 256)")
     r.add_argument("--dtb-out", help="write the guest's device tree blob here too")
     r.set_defaults(func=cmd_guest_run)
+    lx = ss.add_parser("linux", help="boot Debian's kernel with our BusyBox initramfs (make linux-assets) to a shell here")
+    lx.add_argument("--append", default="console=ttyAMA0", help="the kernel command line")
+    lx.add_argument("--cpus", type=int, default=2)
+    lx.add_argument("--ram", type=lambda text: int(text, 0) * MiB, default=256 * MiB, help="MiB (default 256)")
+    lx.add_argument("--dtb-out", help="write the guest's device tree blob here too")
+    lx.set_defaults(func=cmd_guest_linux)
