@@ -138,8 +138,9 @@ void mode_vtimer(void)
     write_sysreg(cntv_ctl_el0, CNTV_CTL_ENABLE);
     isb();
     __asm__ volatile("msr daifclr, #2" : : : "memory");
-    /* A bound on the wait, so a hypervisor that never delivers ends the run. */
-    struct deadline d = deadline_after_ms(2000 + 20 * (uint64_t)n);
+    /* A bound on the wait, so a hypervisor that never delivers ends the
+       run: generous, as a loaded host may run the guest in fits. */
+    struct deadline d = deadline_after_ms(10000 + 50 * (uint64_t)n);
     while (with_vtimer_intid < n && !deadline_passed(&d)) {
         uint32_t before = taken;
         wfi();
