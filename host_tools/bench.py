@@ -9,6 +9,7 @@ import argparse
 import ast
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import time
 import serial
 
 from . import boards, linux
-from .bench_target import TARGET_CODE
+from .bench_target import TARGET_CODE, VM_GUEST_CODE
 from .elf import Firmware
 from .qemu import Qemu
 from .target_api import Target
@@ -124,6 +125,64 @@ def upstream_port(micropy_top):
             "-semihosting", "-serial", "pty", "-kernel", str(build / "firmware.elf")], None
 
 
+# The test guest's figures (guests/testguest/timing.c). QEMU's loader puts
+# the guest in RAM the firmware maps, away from itself and the VM's RAM (as
+# tests/test_vm.py). sleep=off: while every CPU waits in WFI the virtual
+# clock jumps to the next timer deadline instead of following the host's
+# clock, so a wake-up from WFI costs instructions only, the same every run.
+TESTGUEST = boards.BUILD / "guests" / "testguest.bin"
+GUEST_LOADER_ADDRESS = {"QEMU_VIRT": 0x7000_0000, "RPI4": 0x3000_0000}
+ICOUNT_NO_SLEEP = ["-icount", "shift=0,sleep=off"]
+VM_GUEST_FIGURES = ("vm_vtimer_irq_latency_insns", "vm_vtimer_irq_latency_min_insns",
+                    "vm_vtimer_irq_round_trip_insns", "vm_console_byte_insns", "vm_console_burst_byte_insns")
+
+
+def _guest_line(out, pattern):
+    m = re.search(r"^testguest: " + pattern, out, re.M)
+    if not m:
+        raise RuntimeError("the test guest printed no line like %r:\n%s" % (pattern, out[-2000:]))
+    return [int(g) for g in m.groups()]
+
+
+def vm_guest_figures(board, vtimer_n=200, console_n=2048, burst_n=64):
+    """The test guest in a VM under -icount: instructions from the virtual
+    timer's deadline (CNTV_CVAL) to the guest's IRQ vector (median and min,
+    of vtimer_n interrupts taken in WFI), from the deadline back to the
+    instruction after the WFI (the whole round trip: the exit for the
+    physical interrupt, the injection, the guest's handler, the EOI
+    maintenance exit), and per console byte (FR poll and DR write, the
+    guest's loop on RAM taken off). Console bytes are posted to a ring
+    (port/core/vm.c, 1024 entries) that CPU 0's PL011 model empties: a
+    burst of burst_n bytes costs the guest the two exits answered in C
+    per byte; a long write runs at the model's pace, the figure being
+    the cost of each byte from console_n to 2 * console_n. Every CPU's
+    instructions count: the virtual counter is the machine's."""
+    loader = "loader,file=%s,addr=0x%x,force-raw=on" % (TESTGUEST, GUEST_LOADER_ADDRESS[board])
+    modes = ["mode=vtimer n=%d" % vtimer_n] + ["mode=console n=%d" % n for n in (burst_n, console_n, 2 * console_n)]
+    code = VM_GUEST_CODE % {"address": GUEST_LOADER_ADDRESS[board], "size": TESTGUEST.stat().st_size,
+                            "modes": modes}
+    with Target(boards.qemu_url(board), timeout=60, qemu_extra=ICOUNT_NO_SLEEP + ["-device", loader]) as t:
+        runs = ast.literal_eval(t.exec(code, timeout=600).strip())
+    for reason, status, out in runs:
+        if (reason, status) != ("system_off", 0):
+            raise RuntimeError("the test guest ended %s with status %r:\n%s" % (reason, status, out[-2000:]))
+    vtimer = runs[0][2]
+    hz, = _guest_line(vtimer, r"vtimer: \d+ interrupts, .* counter (\d+) Hz")
+    insns = 1e9 / hz                    # per tick: one instruction per ns under shift=0
+    lat_min, lat_median, _ = _guest_line(vtimer, r"vtimer: latency ticks min (\d+) median (\d+) max (\d+)")
+    _, rt_median, _ = _guest_line(vtimer, r"vtimer: round trip ticks min (\d+) median (\d+) max (\d+)")
+    console = {}                        # bytes -> instructions for them, the loop's own taken off
+    for _, _, out in runs[1:]:
+        n, ticks, loop, hz = _guest_line(out, r"console: (\d+) bytes in (\d+) ticks; "
+                                              r"the same loop to RAM (\d+) ticks; counter (\d+) Hz")
+        console[n] = (ticks - loop) * 1e9 / hz
+    return {"vm_vtimer_irq_latency_insns": lat_median * insns,
+            "vm_vtimer_irq_latency_min_insns": lat_min * insns,
+            "vm_vtimer_irq_round_trip_insns": rt_median * insns,
+            "vm_console_byte_insns": (console[2 * console_n] - console[console_n]) / console_n,
+            "vm_console_burst_byte_insns": console[burst_n] / burst_n}
+
+
 # The Linux guest's CPUs: QEMU's -smp for the direct boot, and the VM's --cpus
 # for the boot under the firmware, so both boot the same machine shape.
 LINUX_CPUS = 2
@@ -157,6 +216,7 @@ def run(out_path, micropy_top):
         r["image_size_bytes"] = fw.loadable_size()
         with Target(boards.qemu_url(board), timeout=60, qemu_extra=ICOUNT) as t:
             r.update(ast.literal_eval(t.exec(TARGET_CODE, timeout=300).strip()))
+        r.update(vm_guest_figures(board))
         r["boot_to_prompt_s"] = boot_to_prompt(lambda: Qemu(board))
         with Target(boards.qemu_url(board)) as t:
             r["host_exec_round_trip_ms"] = exec_round_trip(t) * 1000

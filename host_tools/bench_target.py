@@ -95,3 +95,15 @@ R["vm_mmio_store_round_trip_insns"] = _vm_per_call([0xB90000A2], 2000, _vmm.Devi
 R["vm_psci_version_insns"] = _vm_per_call([A64.movz(0, 0x8400, 16), A64.hvc(0)], 100000)
 print(repr(R))
 '''
+
+# The test guest (guests/testguest, mode=vtimer and mode=console) in a VM,
+# from where QEMU's loader put it: its console, for bench.vm_guest_figures.
+VM_GUEST_CODE = r'''
+import io, vm
+def _guest(mode):
+    with vm.VM(ram=64 << 20, cmdline="console=ttyAMA0 " + mode, console_out=io.BytesIO()) as v:
+        v.load(address=%(address)d, size=%(size)d)
+        stop = v.run(timeout_ms=240000, console=False)
+        return stop.reason, stop.status, v.uart.out.getvalue().decode()
+print(repr([_guest(m) for m in %(modes)r]))
+'''

@@ -13,14 +13,17 @@
 #define PRIMARY_STACK_SIZE      16384
 #define SECONDARY_STACK_SIZE    4096
 
-/* The exception frame start.S saves: x0..x30, ELR_EL1, SPSR_EL1, one spare. */
+/* The exception frame start.S saves: x0..x30, ELR_EL1, SPSR_EL1, and
+   CNTVCT_EL0 as the vector entry read it. */
 #define FRAME_ELR               (31 * 8)
 #define FRAME_SPSR              (32 * 8)
+#define FRAME_STAMP             (33 * 8)
 #define FRAME_SIZE              (34 * 8)
 
 /* Vector table entries, in table order (offset = index * 0x80). */
 #define VECTOR_CUR_SP0_SYNC     0
 #define VECTOR_CUR_SPX_SYNC     4
+#define VECTOR_CUR_SPX_IRQ      5
 #define VECTOR_COUNT            16
 
 #ifndef __ASSEMBLER__

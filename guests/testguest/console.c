@@ -14,6 +14,11 @@ void console_init(uint64_t base)
     uart_base = base;
 }
 
+uint64_t console_uart_base(void)
+{
+    return uart_base;
+}
+
 static void putc_raw(char c)
 {
     volatile uint32_t *fr = (volatile uint32_t *)(uart_base + UARTFR);

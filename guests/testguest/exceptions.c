@@ -34,8 +34,14 @@ struct trap_record trap_result(void)
     return trap_seen;
 }
 
+void (*irq_handler)(struct exception_frame *frame);
+
 void exception_handler(uint64_t vector, struct exception_frame *frame)
 {
+    if (vector == VECTOR_CUR_SPX_IRQ && irq_handler) {
+        irq_handler(frame);
+        return;
+    }
     uint64_t esr = read_sysreg(esr_el1), far = read_sysreg(far_el1);
     if (vector == VECTOR_CUR_SPX_SYNC && trap_armed) {
         trap_armed = false;

@@ -6,6 +6,7 @@
 unsigned int failures;
 
 static char mode[32] = "normal";
+static const char *bootargs_seen = "";
 
 /* One line per check: its text, then ": ok" or ": FAILED". */
 bool check(bool ok, const char *fmt, ...)
@@ -32,9 +33,34 @@ void finish(void)
     park();
 }
 
+/* The bootargs word "<key><decimal>" (key "n=" for n=100), else dflt. */
+uint64_t bootarg_number(const char *key, uint64_t dflt)
+{
+    size_t len = strlen(key);
+    for (const char *p = bootargs_seen; *p;) {
+        while (*p == ' ') {
+            p++;
+        }
+        if (strncmp(p, key, len) == 0 && p[len] >= '0' && p[len] <= '9') {
+            uint64_t v = 0;
+            for (p += len; *p >= '0' && *p <= '9'; p++) {
+                v = v * 10 + (uint64_t)(*p - '0');
+            }
+            if (*p == ' ' || *p == '\0') {
+                return v;
+            }
+        }
+        while (*p && *p != ' ') {
+            p++;
+        }
+    }
+    return dflt;
+}
+
 /* The word "mode=<name>" of the bootargs, if there is one. */
 static void read_mode(const char *bootargs)
 {
+    bootargs_seen = bootargs;
     for (const char *p = bootargs; *p;) {
         while (*p == ' ') {
             p++;

@@ -23,12 +23,14 @@ extern volatile uint64_t secondary_bad_context;   /* a CPU_ON context id >= MAX_
 void testguest_main(uint64_t x0, uint64_t x1, uint64_t x2, uint64_t x3);
 extern unsigned int failures;
 bool check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+uint64_t bootarg_number(const char *key, uint64_t dflt);  /* the bootargs word key=<decimal> */
 void finish(void) __attribute__((noreturn));
 void park(void) __attribute__((noreturn));
 
 /* console.c: every line starts with "testguest: " and ends with CR LF. */
 #define PL011_FALLBACK_BASE     0x09000000ul
 void console_init(uint64_t base);
+uint64_t console_uart_base(void);             /* the PL011 the console writes to */
 void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vsay(const char *fmt, va_list ap, const char *ending);
 
@@ -95,13 +97,14 @@ struct deadline deadline_after_ms(uint64_t ms);
 bool deadline_passed(struct deadline *d);
 
 /* exceptions.c */
-struct exception_frame { uint64_t x[31]; uint64_t elr; uint64_t spsr; uint64_t spare; };
+struct exception_frame { uint64_t x[31]; uint64_t elr; uint64_t spsr; uint64_t stamp; };
 struct trap_record { bool taken; uint64_t esr, elr, far; };
 void exceptions_install(void);
 void trap_expect(uint64_t skip);                  /* the next sync exception is expected: ELR += skip */
 struct trap_record trap_result(void);             /* what it saw, and disarm */
 void exception_checks(void);
 void exception_handler(uint64_t vector, struct exception_frame *frame);
+extern void (*irq_handler)(struct exception_frame *frame);   /* IRQs at EL1h go here if set */
 
 /* mmio.c */
 #define TEST_DEVICE_COMPATIBLE  "aarch64-el2,test-device"
@@ -109,6 +112,10 @@ void exception_handler(uint64_t vector, struct exception_frame *frame);
 void mmio_checks(uint64_t base);
 void mmio_checks_from_tree(void);
 extern uint8_t mmio_ram_page[TEST_DEVICE_SIZE];   /* mode=mmio-ram: the checks on plain RAM */
+
+/* timing.c: mode=vtimer and mode=console, what an interrupt and a console byte cost */
+void mode_vtimer(void);
+void mode_console(void);
 
 /* modes.c */
 bool run_mode(const char *mode);                  /* false: no such mode */
