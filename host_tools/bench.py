@@ -197,14 +197,24 @@ def linux_guest(runs=3):
              "direct_qemu_boot_to_shell_s": linux.direct_boot_time(LINUX_CPUS, runs)}
     except linux.LinuxError as e:
         return {"skipped": str(e).splitlines()[0]}
-    # Hook (issue 16): the same kernel and initramfs as the firmware's guest
-    # (`guest run build/linux/Image --initrd ... --cpus LINUX_CPUS`), timed the
-    # same way, goes here as "under_firmware_boot_to_shell_s"; the ratio
-    # follows from it (goal: at most 1.5).
-    under_firmware = None
-    if under_firmware is not None:
-        r["under_firmware_boot_to_shell_s"] = under_firmware
-        r["ratio_under_firmware_to_direct"] = under_firmware / r["direct_qemu_boot_to_shell_s"]
+    # The same kernel and initramfs as the firmware's guest (make linux), timed
+    # the same way: from starting QEMU (the firmware boots, the VM is made and
+    # loaded) to the prompt; and from run() alone. The ratio: goal at most 1.5.
+    totals, runs_only = [], []
+    for _ in range(runs):
+        start = time.monotonic()
+        console = linux.FirmwareConsole(cpus=LINUX_CPUS)
+        try:
+            shell = linux.LinuxShell(console)
+            from_run = shell.wait_ready()
+            totals.append(time.monotonic() - start)
+            runs_only.append(from_run)
+            shell.poweroff()
+        finally:
+            console.stop()
+    r["under_firmware_boot_to_shell_s"] = sorted(totals)[len(totals) // 2]
+    r["under_firmware_run_to_shell_s"] = sorted(runs_only)[len(runs_only) // 2]
+    r["ratio_under_firmware_to_direct"] = r["under_firmware_boot_to_shell_s"] / r["direct_qemu_boot_to_shell_s"]
     return r
 
 
