@@ -433,9 +433,8 @@ static mp_obj_t vm_core_wait(size_t n_args, const mp_obj_t *args) {
             return MP_OBJ_NEW_SMALL_INT(-1);
         }
         mp_handle_pending(true);
-        if (!answered) {
-            // Until a runner's SEV, an IRQ, or the event stream.
-            __asm__ volatile ("wfe");
+        if (!answered && !(input && (mp_hal_stdio_poll(MP_STREAM_POLL_RD) & MP_STREAM_POLL_RD))) {
+            vm_host_idle(vm, deadline);     // until an exit, a posted write, input or the deadline
         }
     }
 }

@@ -71,6 +71,51 @@ static void vcpu_init_for_vm(vm_t *vm, unsigned int i, unsigned int cpu, uint64_
     vm->power[i] = VM_POWER_OFF;
 }
 
+// CPU 0 sleeps in WFI while it waits for the vCPUs (vm_host_idle); a vCPU's
+// CPU that gives it something to do then wakes it with an SGI. (A WFE loop
+// would do on hardware; QEMU's TCG does not sleep on WFE, and CPU 0 spinning
+// took a host CPU from the guest's vCPUs.)
+static volatile bool host_waiting;
+
+static void vm_wake_host(void) {
+    __asm__ volatile ("dsb ish" ::: "memory");      // what we published, before looking
+    if (__atomic_load_n(&host_waiting, __ATOMIC_ACQUIRE)) {
+        gic_send_sgi(INTID_SGI_KICK, 0);
+    }
+    __asm__ volatile ("sev");
+}
+
+// INTID_SGI_KICK: on a vCPU's CPU, the exit it caused is the point (the
+// runner then loads the new interrupt); on CPU 0, the end of its sleep.
+static void vm_kick_irq(unsigned int intid) {
+    (void)intid;
+    vcpu_ctx_t *v = this_cpu()->vm_vcpu;
+    if (v != NULL) {
+        v->vm->vgic.cpu[v->index].kicks++;
+    }
+}
+
+void vm_host_idle(vm_t *vm, uint64_t deadline) {
+    if (!gic_driven()) {
+        __asm__ volatile ("wfe");       // the event stream bounds it
+        return;
+    }
+    uint64_t daif = irq_save();
+    __atomic_store_n(&host_waiting, true, __ATOMIC_RELAXED);
+    __asm__ volatile ("dsb ish" ::: "memory");      // before looking: a waker sees the flag or we see its work
+    bool ready = !vm_post_empty(vm);
+    for (unsigned int i = 0; i < vm->n_vcpus && !ready; ++i) {
+        ready = __atomic_load_n(&vm->vcpus[i].run_state, __ATOMIC_ACQUIRE) == VM_RUN_EXITED;
+    }
+    if (!ready) {
+        // (At most 10 ms: a safety net, not the mechanism.)
+        uint64_t cap = timer_counter() + timer_ms_to_ticks(10);
+        timer_wfi_until(deadline && deadline < cap ? deadline : cap);
+    }
+    __atomic_store_n(&host_waiting, false, __ATOMIC_RELAXED);
+    irq_restore(daif);      // the IRQ that woke it (input, a kick, a timer) is taken now
+}
+
 vm_t *vm_create(uint64_t ram_size, unsigned int n_vcpus, const unsigned int *cpus,
     const uint64_t *mpidrs, const char **why) {
     vm_t *vm = &the_vm;
@@ -80,6 +125,7 @@ vm_t *vm_create(uint64_t ram_size, unsigned int n_vcpus, const unsigned int *cpu
     }
     uint64_t base, avail;
     vm_guest_memory(&base, &avail);
+    gic_set_handler(INTID_SGI_KICK, vm_kick_irq);
     if (ram_size == 0 || ram_size % SZ_2M) {
         *why = "ram must be a positive multiple of 2 MiB";
         return NULL;
@@ -409,8 +455,8 @@ static bool mmio_answer_local(vcpu_ctx_t *v, uint64_t ipa, unsigned int width, b
             }
             __atomic_store_n(&vm->post_lock, 0, __ATOMIC_RELEASE);
             irq_restore(daif);
-            if (room && head == __atomic_load_n(&vm->post_tail, __ATOMIC_ACQUIRE)) {
-                __asm__ volatile ("sev");       // CPU 0 may be waiting for something to do
+            if (room) {
+                vm_wake_host();     // CPU 0 may be waiting for something to do
             }
             return room;
         }
@@ -542,7 +588,7 @@ void vm_service_local(void) {
         // enabled: cross-calls are served meanwhile).
         __atomic_store_n(&v->spinning, true, __ATOMIC_RELAXED);
         __atomic_store_n(&v->run_state, VM_RUN_EXITED, __ATOMIC_RELEASE);
-        __asm__ volatile ("dsb ish\n sev" ::: "memory");
+        vm_wake_host();
         uint64_t until = timer_counter() + timer_ms_to_ticks(1) * VM_RESUME_SPIN_US / 1000;
         while (__atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE) != VM_RUN_REQUESTED && timer_counter() < until
                && this_cpu()->vm_vcpu == v) {       // (the VM may be closed meanwhile)

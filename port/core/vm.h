@@ -118,6 +118,10 @@ static inline bool vm_post_empty(const vm_t *vm) {
     return vm->post_head == vm->post_tail;
 }
 
+// CPU 0, waiting for the vCPUs: sleep until an exit, a posted write, an IRQ
+// or `deadline` (timer ticks; 0: none).
+void vm_host_idle(vm_t *vm, uint64_t deadline);
+
 // Runner (CPU 0 side)
 void vm_vcpu_start(vm_t *vm, unsigned int i);
 void vm_vcpu_stop(vm_t *vm, unsigned int i);
