@@ -252,6 +252,8 @@ class VM:
             raise
         self._core.zero(vm_layout.RAM_BASE, ram)
         self.vgic = self._core.vgic() is not None   # a virtual GIC: interrupts for the guest
+        # Its kind follows the host's: a virtual GICv3 on a GICv3 (core/vgic3.c).
+        self.gic_version = 3 if self.vgic and aarch64.gic()["kind"] == "GICv3" else 2
         self._devices = []              # (base, end, model, in the tree)
         self._core.devices(self._devices)   # accesses to them are answered inside core.wait()
         self.uart = PL011(console_out)
@@ -368,7 +370,7 @@ class VM:
         nodes = [vm_devicetree.mmio_node(type(m).__name__.lower(), b, e - b, m.compatible, m.intid)
                  for b, e, m, in_tree in self._devices if in_tree]
         config = {"ram": self.ram, "cpus": self.cpus, "psci": self.psci, "cmdline": self.cmdline,
-                  "extra_nodes": nodes}
+                  "extra_nodes": nodes, "gic": self.gic_version}
         if self.initrd:
             config["initrd_start"], config["initrd_size"] = self.initrd
         return vm_devicetree.build(config)
