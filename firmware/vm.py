@@ -337,6 +337,9 @@ class VM:
             raise ValueError("0x%x..0x%x overlaps the guest's RAM" % (base, end))
         if self.vgic and base < vm_layout.GICC_BASE + vm_layout.GICC_SIZE and vm_layout.GICD_BASE < end:
             raise ValueError("0x%x..0x%x overlaps the interrupt controller" % (base, end))
+        gicr_end = vm_layout.GICR_BASE + self.cpus * vm_layout.GICR_STRIDE
+        if self.gic_version == 3 and base < gicr_end and vm_layout.GICR_BASE < end:
+            raise ValueError("0x%x..0x%x overlaps the redistributors" % (base, end))
         for b, e, m, _ in self._devices:
             if base < e and b < end:
                 raise ValueError("0x%x..0x%x overlaps %r at 0x%x" % (base, end, m, b))

@@ -98,8 +98,8 @@ def test_timer_uart_and_ipis_count_through_the_virtual_gicv3(shell):
     assert rows["uart-pl011"][0] > 0                        # our typing: SPI 33, routed to vCPU 0
     ipis = rows["IPI0"] + rows["IPI1"]                      # rescheduling, function calls: guest SGIs
     assert sum(ipis) > 0
-    # Both vCPUs run work: a busy loop on each, then the counts grew on each.
-    shell.run("for c in 0 1; do taskset -c $c sh -c 'i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done' & done; wait")
+    # A second later the timer has gone on counting on each vCPU.
+    shell.run("sleep 1")
     later = interrupt_rows(shell.run("cat /proc/interrupts", without_kernel_log=True)[0])
     assert all(b > a for a, b in zip(rows["arch_timer"], later["arch_timer"]))
 
