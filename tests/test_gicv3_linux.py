@@ -3,7 +3,8 @@ VM gets a virtual GICv3 (core/vgic3.c: an emulated distributor and
 redistributors, the hardware's virtual CPU interface through ICH_LR<n>_EL2,
 guest SGIs by trapped ICC_SGI1R_EL1), and the kernel finds it through the
 device tree's arm,gic-v3 node. Booted with `aarch64-el2 -p qemu:virt?gic=3
-guest run` (build/linux/: make linux-assets), on a pty as a person types."""
+guest run --cpus 3` (build/linux/: make linux-assets), on a pty as a person
+types."""
 import os
 import pty
 import re
@@ -71,7 +72,7 @@ def shell():
         if not path.exists():
             pytest.fail("%s is missing: run 'make linux-assets' (make test does this)" % path)
     cmd = [sys.executable, "-m", "host_tools", "-p", "qemu:virt?gic=3", "guest", "run", str(IMAGE),
-           "--initrd", str(INITRD), "--append", "console=ttyAMA0", "--cpus", "2"]
+           "--initrd", str(INITRD), "--append", "console=ttyAMA0", "--cpus", "3"]
     console = PtyConsole(cmd)
     sh = linux.LinuxShell(console)
     try:
@@ -86,15 +87,16 @@ def test_the_kernel_finds_a_gicv3_and_a_redistributor_per_vcpu(shell):
     assert "GICv3: 96 SPIs implemented" in boot
     assert re.search(r"GICv3: CPU0: found redistributor 0 region 0:0x0*80a0000", boot)
     assert re.search(r"GICv3: CPU1: found redistributor 1 region 0:0x0*80c0000", boot)
+    assert re.search(r"GICv3: CPU2: found redistributor 2 region 0:0x0*80e0000", boot)
     out, status = shell.run("nproc")
-    assert (out.strip(), status) == ("2", 0)
+    assert (out.strip(), status) == ("3", 0)
 
 
 def test_timer_uart_and_ipis_count_through_the_virtual_gicv3(shell):
     out, _ = shell.run("cat /proc/interrupts", without_kernel_log=True)
     rows = interrupt_rows(out)
     assert "GICv3" in out
-    assert all(n > 0 for n in rows["arch_timer"])          # the virtual timer, PPI 27, on both vCPUs
+    assert all(n > 0 for n in rows["arch_timer"])          # the virtual timer, PPI 27, on every vCPU
     assert rows["uart-pl011"][0] > 0                        # our typing: SPI 33, routed to vCPU 0
     ipis = rows["IPI0"] + rows["IPI1"]                      # rescheduling, function calls: guest SGIs
     assert sum(ipis) > 0
