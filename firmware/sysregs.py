@@ -371,8 +371,11 @@ WRITE_POLICY = (
                             "host does not use the virtual timer"),
     ("VBAR_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
     ("SP_EL1", "free", "the host's own EL1 copy: every guest has its own, switched on entry and exit"),
-    ("ICH_HCR_EL2", "consequence", "GICv3 only: faults on a GICv2 machine; no GICv3 driver yet"),
-    ("ICC_SRE_EL2", "consequence", "GICv3 only: faults on a GICv2 machine; no GICv3 driver yet"),
+    ("ICH_HCR_EL2", "consequence", "GICv3 only: faults on a GICv2 machine; on a GICv3 its TC, TALL0 and TALL1 "
+                                   "keep guests off the host's CPU interface: clearing them lets a guest "
+                                   "acknowledge or mask the host's interrupts"),
+    ("ICC_SRE_EL2", "consequence", "GICv3 only: faults on a GICv2 machine; on a GICv3 the host's interrupts "
+                                   "need its SRE"),
 )
 
 

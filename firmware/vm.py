@@ -261,6 +261,8 @@ class VM:
             raise
         self._core.zero(vm_layout.RAM_BASE, ram)
         self.vgic = self._core.vgic() is not None   # a virtual GIC: interrupts for the guest
+        # Its kind follows the host's: a virtual GICv3 on a GICv3 (core/vgic3.c).
+        self.gic_version = 3 if self.vgic and aarch64.gic()["kind"] == "GICv3" else 2
         self._devices = []              # (base, end, model, in the tree)
         self._core.devices(self._devices)   # accesses to them are answered inside core.wait()
         self.uart = PL011(console_out)
@@ -346,6 +348,9 @@ class VM:
             raise ValueError("0x%x..0x%x overlaps the guest's RAM" % (base, end))
         if self.vgic and base < vm_layout.GICC_BASE + vm_layout.GICC_SIZE and vm_layout.GICD_BASE < end:
             raise ValueError("0x%x..0x%x overlaps the interrupt controller" % (base, end))
+        gicr_end = vm_layout.GICR_BASE + self.cpus * vm_layout.GICR_STRIDE
+        if self.gic_version == 3 and base < gicr_end and vm_layout.GICR_BASE < end:
+            raise ValueError("0x%x..0x%x overlaps the redistributors" % (base, end))
         for b, e, m, _ in self._devices:
             if base < e and b < end:
                 raise ValueError("0x%x..0x%x overlaps %r at 0x%x" % (base, end, m, b))
@@ -379,7 +384,7 @@ class VM:
         nodes = [vm_devicetree.mmio_node(type(m).__name__.lower(), b, e - b, m.compatible, m.intid)
                  for b, e, m, in_tree in self._devices if in_tree]
         config = {"ram": self.ram, "cpus": self.cpus, "psci": self.psci, "cmdline": self.cmdline,
-                  "extra_nodes": nodes}
+                  "extra_nodes": nodes, "gic": self.gic_version}
         if self.initrd:
             config["initrd_start"], config["initrd_size"] = self.initrd
         return vm_devicetree.build(config)

@@ -2,7 +2,14 @@
 
 Every board fact lives in port/boards/<BOARD>/mpconfigboard.mk, which the
 port's Makefile includes; this module reads the QEMU settings from the same
-file (QEMU_MACHINE, QEMU_ARGS, QEMU_SMP, QEMU_SMP_FIXED, FIRMWARE_IMAGE).
+file (QEMU_MACHINE, QEMU_ARGS, QEMU_SMP, QEMU_SMP_FIXED, FIRMWARE_IMAGE,
+QEMU_GIC_VERSIONS).
+
+A board whose QEMU machine offers other GIC versions (virt: gic-version=2
+or 3) runs with another one given to qemu_command (gic=3, or a target URL's
+?gic=3), or for every run at once with the environment variable
+EL2_QEMU_GIC=3 (say, to run the tests on a GICv3: EL2_QEMU_GIC=3 pytest
+--board QEMU_VIRT ...); boards with a fixed GIC ignore the variable.
 """
 import os
 from collections import namedtuple
@@ -14,8 +21,11 @@ BOARDS_DIR = PROJECT_TOP / "port" / "boards"
 
 # How QEMU runs one board. `machine` is the name in qemu:<machine> URLs;
 # `qemu_args` make's words of QEMU_ARGS; `smp` the default CPU count;
-# `smp_fixed`: -smp cannot change it.
-Board = namedtuple("Board", "name machine qemu_args smp smp_fixed image")
+# `smp_fixed`: -smp cannot change it; `gic_versions` the GIC versions its
+# machine can be given (the first is the one QEMU_ARGS asks for).
+Board = namedtuple("Board", "name machine qemu_args smp smp_fixed image gic_versions")
+
+GIC_ENV = "EL2_QEMU_GIC"
 
 
 class BoardError(ValueError):
@@ -45,7 +55,7 @@ def _board(path):
     try:
         return Board(name=path.parent.name, machine=mk["QEMU_MACHINE"], qemu_args=mk["QEMU_ARGS"].split(),
                      smp=int(mk["QEMU_SMP"]), smp_fixed=mk.get("QEMU_SMP_FIXED", "0") == "1",
-                     image=mk["FIRMWARE_IMAGE"])
+                     image=mk["FIRMWARE_IMAGE"], gic_versions=tuple(mk.get("QEMU_GIC_VERSIONS", "").split()))
     except KeyError as e:
         raise BoardError("%s does not say %s" % (path, e.args[0])) from None
     except ValueError:
@@ -81,9 +91,24 @@ def last_built_board():
     return max(built)[1] if built else "QEMU_VIRT"
 
 
-def qemu_command(board, smp=None, extra=()):
+def gic_args(board, gic=None):
+    """The QEMU arguments that give `board` GIC version `gic` (None: the
+    environment's EL2_QEMU_GIC where the board has a choice, else its own)."""
     spec = BOARDS[board]
-    cmd = ["qemu-system-aarch64"] + spec.qemu_args
+    if gic is None:
+        gic = os.environ.get(GIC_ENV) or None
+        if gic is None or not spec.gic_versions:
+            return []
+    gic = str(gic)
+    if gic not in spec.gic_versions:
+        raise BoardError("%s cannot have a GIC version %s (%s)" % (
+            board, gic, "only " + " or ".join(spec.gic_versions) if spec.gic_versions else "its GIC is fixed"))
+    return [] if gic == spec.gic_versions[0] else ["-M", "gic-version=%s" % gic]
+
+
+def qemu_command(board, smp=None, extra=(), gic=None):
+    spec = BOARDS[board]
+    cmd = ["qemu-system-aarch64"] + spec.qemu_args + gic_args(board, gic)
     if not spec.smp_fixed:
         cmd += ["-smp", str(smp or spec.smp)]
     elif smp not in (None, spec.smp):

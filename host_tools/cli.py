@@ -46,7 +46,7 @@ from .regfmt import canonical_name, describe
 from .target import pcpu_status, sysregs
 from .target_api import UPLOAD_BLOCK, Target
 from .transport import (DEFAULT_BAUD, DEFAULT_TIMEOUT, NO_BOUND, LinkError, TargetError, Transport, UrlError,
-                        parse_qemu_url)
+                        parse_qemu_url, qemu_url_gic)
 
 # Exit statuses (documented in the help's epilog and the README).
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LINK, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -81,22 +81,24 @@ def _print_command(args, command):
 # -- commands ---------------------------------------------------------------
 
 def cmd_boot(args):
+    gic = None
     if args.board:
         board, smp = args.board, args.smp
     else:
-        board, smp = parse_qemu_url(args.port if args.port.startswith("qemu") else "qemu")
-        smp = args.smp or smp
+        url = args.port if args.port.startswith("qemu") else "qemu"
+        board, smp = parse_qemu_url(url)
+        smp, gic = args.smp or smp, qemu_url_gic(url)
     gdb = ["-gdb", "tcp::%d" % args.gdb_port, "-S"] if args.gdb else []
     if args.env:
         return _boot_in_background(board, smp, gdb)
     if args.attach:
         # The REPL on this terminal; QEMU's own -nographic console (Ctrl-A x quits).
-        cmd = boards.qemu_command(board, smp, ["-nographic"] + gdb)
+        cmd = boards.qemu_command(board, smp, ["-nographic"] + gdb, gic=gic)
         _print_command(args, cmd)
         os.execvp(cmd[0], cmd)
     # SIGTERM (make debug ending) must stop QEMU too, not orphan it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with Qemu(board, smp=smp, extra=gdb) as q:
+    with Qemu(board, smp=smp, extra=gdb, gic=gic) as q:
         _print_command(args, q.command)
         if args.json:
             print(json.dumps({"port": q.port, "board": board, "pid": os.getpid()}), flush=True)
@@ -169,7 +171,7 @@ def cmd_repl(args):
     port, qemu = args.port, None
     if port == "qemu" or port.startswith("qemu:"):
         board, smp = parse_qemu_url(port)
-        qemu = Qemu(board, smp=smp)
+        qemu = Qemu(board, smp=smp, gic=qemu_url_gic(port))
         port = qemu.port
     try:
         return subprocess.call([sys.executable, "-m", "mpremote", "connect", port, "resume", "repl"])

@@ -21,7 +21,7 @@ import tty
 from . import boards
 from .qemu import Qemu, QemuError
 from .target_api import Target
-from .transport import LinkError, Transport, parse_qemu_url
+from .transport import LinkError, Transport, parse_qemu_url, qemu_url_gic
 
 MiB = 1 << 20
 # Where the loader puts the files: in RAM the firmware maps (QEMU virt runs
@@ -155,7 +155,7 @@ def cmd_guest_run(args):
         for path, address, _ in plan:
             extra += ["-device", "loader,file=%s,addr=0x%x,force-raw=on" % (os.path.abspath(path), address)]
         try:
-            qemu = Qemu(board, smp=smp, extra=extra)
+            qemu = Qemu(board, smp=smp, extra=extra, gic=qemu_url_gic(port))
         except QemuError as e:
             raise LinkError(str(e)) from None
         t = Target(transport=Transport.boot(qemu, args.timeout))

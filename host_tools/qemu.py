@@ -221,7 +221,7 @@ class Qemu:
             print(q.port)                       # any QEMU command line, UART on QEMU's own pty
     """
 
-    def __init__(self, board="QEMU_VIRT", smp=None, extra=(), timeout=10.0, command=None):
+    def __init__(self, board="QEMU_VIRT", smp=None, extra=(), timeout=10.0, command=None, gic=None):
         self.board = board if command is None else None
         self.relay = None
         self.output = b""
@@ -235,10 +235,14 @@ class Qemu:
         self._dir = tempfile.TemporaryDirectory(prefix="el2-qemu-")
         sock_path = os.path.join(self._dir.name, "uart")
         # QEMU waits for our connection before it starts: no output is lost.
-        self._start(boards.qemu_command(board, smp, [
-            "-display", "none", "-monitor", "none",
-            "-chardev", "socket,id=uart,path=%s,server=on,wait=on" % sock_path,
-            "-serial", "chardev:uart"] + list(extra)))
+        try:
+            command = boards.qemu_command(board, smp, [
+                "-display", "none", "-monitor", "none",
+                "-chardev", "socket,id=uart,path=%s,server=on,wait=on" % sock_path,
+                "-serial", "chardev:uart"] + list(extra), gic=gic)
+        except boards.BoardError as e:
+            raise QemuError(str(e)) from None
+        self._start(command)
         self.relay = _PtyRelay(self._connect(sock_path, timeout))
         self.relay.start()
         self.port = self.relay.port

@@ -11,8 +11,8 @@ recovery of a garbled line, and target exceptions as Python ones.
     Transport.attach(Qemu(command=[...]).port, qemu=...)   # a target that is already running
 
 A URL is a serial device (/dev/ttyUSB0, a QEMU pty), socket://host:port,
-rfc2217://host:port, or qemu:virt[?smp=N], qemu:raspi4b, or plain qemu (the
-board built last).
+rfc2217://host:port, or qemu:virt[?smp=N][&gic=3], qemu:raspi4b, or plain
+qemu (the board built last).
 """
 import codecs
 import math
@@ -293,7 +293,7 @@ class Transport(SerialTransport):
             return cls.attach(url, timeout, soft_reset, baudrate=baudrate)
         board, smp = parse_qemu_url(url)
         try:
-            qemu = Qemu(board, smp=smp, extra=qemu_extra)
+            qemu = Qemu(board, smp=smp, extra=qemu_extra, gic=qemu_url_gic(url))
         except QemuError as e:
             raise LinkError(str(e)) from None
         return cls.boot(qemu, timeout, soft_reset)
@@ -548,10 +548,22 @@ def parse_qemu_url(url):
         board = boards.last_built_board()
     smp = None
     for key, values in parse_qs(query).items():
+        if key == "gic":
+            gic = values[-1]
+            if gic not in boards.BOARDS[board].gic_versions:
+                raise UrlError("gic=%s in %r: %s has %s" % (gic, url, board, " or ".join(
+                    "gic=" + v for v in boards.BOARDS[board].gic_versions) or "a fixed GIC"))
+            continue
         if key != "smp":
-            raise UrlError("unknown option %r in %r (only smp=N)" % (key, url))
+            raise UrlError("unknown option %r in %r (only smp=N, gic=N)" % (key, url))
         try:
             smp = int(values[-1])
         except ValueError:
             raise UrlError("smp must be a number in %r" % url) from None
     return board, smp
+
+
+def qemu_url_gic(url):
+    """'qemu:virt?gic=3' -> '3'; None where the URL does not say (parse_qemu_url checks it)."""
+    values = parse_qs(url.partition("?")[2]).get("gic")
+    return values[-1] if values else None

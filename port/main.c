@@ -59,7 +59,7 @@ static void report_interrupt_controller(void) {
         return;
     }
     mp_printf(&mp_plat_print,
-        "\n[interrupts: %s at 0x%08lx; this firmware drives a GICv2 only (GICv3 support is planned).\n"
+        "\n[interrupts: %s at 0x%08lx; this firmware drives a GICv2, or a GICv3 with the board's redistributors.\n"
         " Running without interrupts: console input, machine.Timer and the other CPUs are polled,\n"
         " Ctrl-C works while Python waits or runs; IRQ_HANDLER is not called and guests cannot run.]\n",
         why[gic_kind()], (unsigned long)BOARD_GICD_BASE);

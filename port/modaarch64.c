@@ -4,6 +4,7 @@
 #include "py/runtime.h"
 #include "core/boot_info.h"
 #include "core/cpu.h"
+#include "core/gic.h"
 #include "core/mmu.h"
 #include "aarch64.h"
 
@@ -39,6 +40,32 @@ static mp_obj_t aarch64_ram(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(aarch64_ram_obj, aarch64_ram);
 
+// gic() -> {'kind': 'GICv2' | 'GICv3' | ..., 'driven': bool, 'distributor':
+// address, 'redistributors': (RD_base per CPU, 0 for one not up) or None}:
+// the interrupt controller the firmware found, and whether it drives it
+// (if not, interrupt sources are polled).
+static mp_obj_t aarch64_gic(void) {
+    static const qstr kinds[] = {
+        [GIC_UNKNOWN] = MP_QSTR_unknown, [GIC_V2] = MP_QSTR_GICv2,
+        [GIC_V2_SECURE_ONLY] = MP_QSTR_GICv2_secure_only, [GIC_V3] = MP_QSTR_GICv3, [GIC_V4] = MP_QSTR_GICv4,
+    };
+    mp_obj_t d = mp_obj_new_dict(4);
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_kind), MP_OBJ_NEW_QSTR(kinds[gic_kind()]));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_driven), mp_obj_new_bool(gic_driven()));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_distributor), mp_obj_new_int_from_uint(BOARD_GICD_BASE));
+    mp_obj_t rds = mp_const_none;
+    if (gic_driven() && gic_kind() == GIC_V3) {
+        mp_obj_t items[MAX_CPUS];
+        for (unsigned int i = 0; i < MAX_CPUS; ++i) {
+            items[i] = mp_obj_new_int_from_uint(gic_redistributor(i));
+        }
+        rds = mp_obj_new_tuple(MAX_CPUS, items);
+    }
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_redistributors), rds);
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(aarch64_gic_obj, aarch64_gic);
+
 // Link-time addresses cannot sit in a ROM table, so these come from __getattr__.
 static mp_obj_t aarch64_getattr(mp_obj_t attr_in) {
     qstr attr = mp_obj_str_get_qstr(attr_in);
@@ -67,6 +94,7 @@ static const mp_rom_map_elem_t aarch64_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_cpu_count), MP_ROM_PTR(&aarch64_cpu_count_obj) },
     { MP_ROM_QSTR(MP_QSTR_MAX_CPUS), MP_ROM_INT(MAX_CPUS) },
     { MP_ROM_QSTR(MP_QSTR_ram), MP_ROM_PTR(&aarch64_ram_obj) },
+    { MP_ROM_QSTR(MP_QSTR_gic), MP_ROM_PTR(&aarch64_gic_obj) },
     { MP_ROM_QSTR(MP_QSTR_read_sysreg), MP_ROM_PTR(&aarch64_read_sysreg_obj) },
     { MP_ROM_QSTR(MP_QSTR_write_sysreg), MP_ROM_PTR(&aarch64_write_sysreg_obj) },
     { MP_ROM_QSTR(MP_QSTR_Fault), MP_ROM_PTR(&aarch64_fault_type) },

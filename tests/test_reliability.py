@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from host_tools import LinkError, TargetError, connect
+from host_tools import LinkError, TargetError, boards, connect
 
 from conftest import printed_result, qemu_url, require_image, run_target_file, target_result, target_source
 from regs import HCR_BOOT
@@ -119,7 +119,9 @@ def test_the_battery_has_at_least_40_cases():
 
 
 @pytest.mark.parametrize("code,exc,text", TARGET_CASES)
-def test_bad_input_on_the_target(target, code, exc, text):
+def test_bad_input_on_the_target(board, target, code, exc, text):
+    if "ICH_HCR_EL2" in code and boards.gic_args(board):
+        pytest.skip("a GICv3 register: it reads on the GICv3 EL2_QEMU_GIC asks for")
     before = target_result(target, "regs_snapshot.py", REGS=SNAPSHOT_REGS)
     if exc is None:
         assert target.exec(PRELUDE + code).strip() == text

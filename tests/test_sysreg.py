@@ -2,6 +2,7 @@
 input, the two vector tables, interrupts. The programs are in tests/target/."""
 import pytest
 
+from host_tools import boards
 from host_tools.target import sysregs
 
 from conftest import printed_result, run_target_file, target_result
@@ -19,7 +20,9 @@ def test_every_named_register_reads(target):
 
 
 @pytest.mark.parametrize("name", GICV3_ONLY)
-def test_gicv3_register_on_gicv2_faults_with_esr(target, name):
+def test_gicv3_register_on_gicv2_faults_with_esr(board, target, name):
+    if boards.gic_args(board):
+        pytest.skip("EL2_QEMU_GIC asks for another GIC than the board's GICv2 (test_gicv3.py reads these)")
     errno, esr, is_oserror = target_result(target, "sysreg_fault.py", NAME=name)
     assert errno == 14 and is_oserror
     assert (esr >> 26) == 0x00      # EC UNKNOWN: the encoding is not implemented

@@ -1,9 +1,11 @@
 // GICv2 driver: one distributor, a banked CPU interface per CPU, and the
 // firmware's host IRQ handler (acknowledge, dispatch by INTID, end of interrupt).
 // At boot the controller is identified from its distributor's ID registers;
-// where it cannot be driven (a GICv3, or a GIC-400 whose interrupts the
-// Non-secure side cannot enable), nothing touches it and the interrupt
-// sources are polled instead (gic_poll()).
+// a GICv3 (with redistributors where the board says) is driven by gic3.c,
+// each call below handing over to it. Where the controller cannot be driven
+// (a GICv3 the board has no redistributors for, or a GIC-400 whose
+// interrupts the Non-secure side cannot enable), nothing touches it and
+// the interrupt sources are polled instead (gic_poll()).
 #include <stdio.h>
 
 #include "py/mphal.h"
@@ -11,6 +13,7 @@
 #include "cpu.h"
 #include "exception.h"
 #include "gic.h"
+#include "gic3.h"
 
 #define GICD(off)   (*(volatile uint32_t *)(BOARD_GICD_BASE + (off)))
 #define GICD8(off)  (*(volatile uint8_t *)(BOARD_GICD_BASE + (off)))
@@ -40,6 +43,7 @@ static gic_handler_t gic_handlers[GIC_NUM_INTIDS];
 static uint8_t gic_reported[GIC_NUM_INTIDS / 8 + 1];
 static gic_kind_t kind = GIC_UNKNOWN;
 bool gic_is_driven;                 // interrupts work: every gic_* call below acts
+static bool gic_v3;                 // ... through gic3.c
 
 // Sources polled when the controller is not driven: INTID and its device's "pending?".
 #define GIC_MAX_POLLED 8
@@ -62,7 +66,8 @@ gic_kind_t gic_probe(void) {
         rev = PIDR2_ARCHREV(gicd_probe_read(GICD_PIDR2_V3));
         kind = rev == 3 ? GIC_V3 : rev == 4 ? GIC_V4 : GIC_UNKNOWN;
     }
-    gic_is_driven = kind == GIC_V2;
+    gic_v3 = kind == GIC_V3 && gic3_probe();
+    gic_is_driven = kind == GIC_V2 || gic_v3;
     return kind;
 }
 
@@ -74,6 +79,10 @@ uint32_t gic_typer(void) {
     return GICD(GICD_TYPER);
 }
 
+uintptr_t gic_redistributor(unsigned int cpu) {
+    return gic_v3 ? gic3_redistributor(cpu) : 0;
+}
+
 static unsigned int gic_num_lines(void) {
     unsigned int n = 32 * ((GICD(GICD_TYPER) & 0x1f) + 1);
     return n > GIC_NUM_INTIDS ? GIC_NUM_INTIDS : n;
@@ -81,6 +90,10 @@ static unsigned int gic_num_lines(void) {
 
 void gic_dist_init(void) {
     if (!gic_is_driven) {
+        return;
+    }
+    if (gic_v3) {
+        gic3_dist_init();
         return;
     }
     GICD(GICD_CTLR) = 0;
@@ -100,6 +113,10 @@ void gic_cpu_init(void) {
     if (!gic_is_driven) {
         return;
     }
+    if (gic_v3) {
+        gic3_cpu_init();
+        return;
+    }
     GICD(GICD_ICENABLER(0)) = 0xffff0000;   // PPIs off until a driver enables one
     GICD(GICD_ISENABLER(0)) = 0x0000ffff;   // SGIs on
     for (unsigned int i = 0; i < 32; ++i) {
@@ -115,13 +132,17 @@ void gic_set_handler(unsigned int intid, gic_handler_t handler) {
 }
 
 void gic_enable_irq(unsigned int intid) {
-    if (gic_is_driven) {
+    if (gic_v3) {
+        gic3_set_enabled(intid, true);
+    } else if (gic_is_driven) {
         GICD(GICD_ISENABLER(intid / 32)) = 1u << (intid % 32);
     }
 }
 
 void gic_disable_irq(unsigned int intid) {
-    if (gic_is_driven) {
+    if (gic_v3) {
+        gic3_set_enabled(intid, false);
+    } else if (gic_is_driven) {
         GICD(GICD_ICENABLER(intid / 32)) = 1u << (intid % 32);
     }
 }
@@ -135,6 +156,9 @@ bool gic_check_nonsecure(unsigned int intid) {
     if (!gic_is_driven) {
         return false;
     }
+    if (gic_v3) {
+        return true;        // every interrupt is Group 1 (gic3.c); QEMU's GICv3 has no Secure side
+    }
     uint32_t bit = 1u << (intid % 32);
     GICD(GICD_ISENABLER(intid / 32)) = bit;
     bool enabled = GICD(GICD_ISENABLER(intid / 32)) & bit;
@@ -147,7 +171,9 @@ bool gic_check_nonsecure(unsigned int intid) {
 }
 
 void gic_send_sgi(unsigned int intid, unsigned int cpu) {
-    if (gic_is_driven) {
+    if (gic_v3) {
+        gic3_send_sgi(intid, cpu);
+    } else if (gic_is_driven) {
         GICD(GICD_SGIR) = (1u << (16 + cpu)) | (intid & 0xf);
     }
 }
@@ -191,11 +217,25 @@ static void gic_unexpected_irq(unsigned int intid) {
     gic_disable_irq(intid);
 }
 
+// Acknowledge and end: the GICv2 CPU interface's registers, or GICv3's
+// system registers (whose INTID has no source CPU field).
+static inline uint32_t gic_ack(void) {
+    return gic_v3 ? gic3_ack() : GICC(GICC_IAR);
+}
+
+static inline void gic_eoi(uint32_t iar) {
+    if (gic_v3) {
+        gic3_eoi(iar);
+    } else {
+        GICC(GICC_EOIR) = iar;
+    }
+}
+
 void host_irq_handler(void) {
     cpu_local_t *cpu = this_cpu();
     for (;;) {
-        uint32_t iar = GICC(GICC_IAR);
-        unsigned int intid = iar & 0x3ff;
+        uint32_t iar = gic_ack();
+        unsigned int intid = iar & (gic_v3 ? 0xffffff : 0x3ff);
         if (intid >= GIC_NUM_INTIDS) {
             break;
         }
@@ -204,7 +244,7 @@ void host_irq_handler(void) {
         if (intid < 16) {
             // SGIs end first: a cross-call may run a guest for a long time, and
             // the GIC signals nothing of equal priority while one is active.
-            GICC(GICC_EOIR) = iar;
+            gic_eoi(iar);
         }
         if (handler) {
             handler(intid);
@@ -212,7 +252,7 @@ void host_irq_handler(void) {
             gic_unexpected_irq(intid);
         }
         if (intid >= 16) {
-            GICC(GICC_EOIR) = iar;
+            gic_eoi(iar);
         }
     }
 }

@@ -1,6 +1,7 @@
-// GICv2 driver (distributor and CPU interface) and the firmware's host IRQ
-// handler: acknowledge, dispatch by INTID to the handler a driver registered,
-// end of interrupt.
+// GIC driver (GICv2: distributor and CPU interface; GICv3: distributor,
+// redistributors and the ICC_* system registers, in gic3.c) and the
+// firmware's host IRQ handler: acknowledge, dispatch by INTID to the handler
+// a driver registered, end of interrupt.
 #ifndef CORE_GIC_H
 #define CORE_GIC_H
 
@@ -23,13 +24,14 @@ typedef enum {
     GIC_UNKNOWN,            // no distributor ID this driver recognises
     GIC_V2,                 // driven
     GIC_V2_SECURE_ONLY,     // a GICv2 whose interrupts the Non-secure side cannot enable
-    GIC_V3,
+    GIC_V3,                 // driven where the board has redistributors (BOARD_GICR_BASE)
     GIC_V4,
 } gic_kind_t;
 
-// Identify the controller (boot CPU, before any other gic_* call). Only a
-// GICv2 is driven; with any other, every gic_* call below does nothing and
-// the interrupt sources are polled (gic_set_poll, gic_poll).
+// Identify the controller (boot CPU, before any other gic_* call). A GICv2,
+// and a GICv3 whose redistributors answer, are driven; with any other,
+// every gic_* call below does nothing and the interrupt sources are polled
+// (gic_set_poll, gic_poll).
 gic_kind_t gic_probe(void);
 gic_kind_t gic_kind(void);
 // Inline: cross-calls and the idle loops ask on every call and turn.
@@ -53,6 +55,8 @@ void gic_enable_irq(unsigned int intid);
 void gic_disable_irq(unsigned int intid);
 void gic_send_sgi(unsigned int intid, unsigned int cpu);
 uint32_t gic_typer(void);
+// GICv3: the redistributor (RD_base) of `cpu`, once it came up; else 0.
+uintptr_t gic_redistributor(unsigned int cpu);
 
 // The firmware's host IRQ handler (IRQ_HANDLER's default).
 void host_irq_handler(void);

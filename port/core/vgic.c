@@ -82,6 +82,9 @@ bool vgic_init(vgic_t *g, unsigned int n_cpus) {
     for (size_t i = 0; i < sizeof(*g); ++i) {
         p[i] = 0;
     }
+    if (gic_kind() == GIC_V3 && gic_driven()) {
+        return vgic3_init(g, n_cpus);           // a virtual GICv3 (vgic3.c)
+    }
     if (!hw_present && !vgic_probe()) {
         return false;
     }
@@ -260,6 +263,10 @@ void vgic_load(vcpu_ctx_t *v) {
     if (!g->present) {
         return;
     }
+    if (g->v3) {
+        vgic3_load(v);
+        return;
+    }
     vgic_cpu_t *c = &g->cpu[v->index];
     if (!c->hw_ready) {
         gic_enable_irq(VGIC_INTID_MAINT);   // banked: this CPU's
@@ -314,6 +321,10 @@ void vgic_load(vcpu_ctx_t *v) {
 void vgic_save(vcpu_ctx_t *v) {
     vgic_t *g = &v->vm->vgic;
     if (!g->present) {
+        return;
+    }
+    if (g->v3) {
+        vgic3_save(v);
         return;
     }
     vgic_cpu_t *c = &g->cpu[v->index];
@@ -456,6 +467,9 @@ static void dist_sgir(vm_t *vm, unsigned int self, uint32_t val, uint32_t *kick)
 bool vgic_dist_access(vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool write, uint64_t *value) {
     vm_t *vm = v->vm;
     vgic_t *g = &vm->vgic;
+    if (g->v3) {
+        return vgic3_dist_access(v, offset, size, write, value);
+    }
     if (size > 4 || (offset & (size - 1))) {
         return false;       // the distributor takes aligned byte, halfword and word accesses
     }

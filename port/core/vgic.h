@@ -13,6 +13,11 @@
 //   - device models in Python: vgic_set_level() for an SPI line.
 // A vCPU running on another CPU is kicked with an SGI (INTID_SGI_KICK) so
 // that it leaves the guest and picks the new interrupt up.
+//
+// On a GICv3 host the same state is a virtual GICv3 (vgic3.c): a GICv3
+// distributor, a redistributor per vCPU at VGIC_GICR_IPA, the list
+// registers as ICH_LR<n>_EL2, guest SGIs through trapped ICC_SGI1R_EL1
+// writes. vgic.c hands each call over when vgic_t.v3 is set.
 #ifndef CORE_VGIC_H
 #define CORE_VGIC_H
 
@@ -45,6 +50,7 @@ typedef struct {
 typedef struct _vgic_t {
     volatile uint32_t lock;
     bool present;                   // the hardware has GICH/GICV (else no vGIC)
+    bool v3;                        // a virtual GICv3 (vgic3.c) on a GICv3 host
     bool enabled;                   // GICD_CTLR.Enable, as the guest set it
     unsigned int n_lr;              // list registers (GICH_VTR)
     unsigned int n_cpus;
@@ -72,5 +78,22 @@ bool vgic_set_level(struct _vm_t *vm, unsigned int intid, bool level);
 // out of them after the exit.
 void vgic_load(struct _vcpu_ctx_t *v);
 void vgic_save(struct _vcpu_ctx_t *v);
+
+// The virtual GICv3 (vgic3.c). Its redistributors, RD_base and SGI_base
+// (64 KiB each) per vCPU, as on QEMU virt.
+#define VGIC_GICR_IPA       0x080a0000ul
+#define VGIC_GICR_STRIDE    0x20000ul
+#define VGIC_GICR_SIZE      (VGIC_MAX_CPUS * VGIC_GICR_STRIDE)
+// A guest access to the redistributors (offset from VGIC_GICR_IPA); false:
+// not a register of this VM's (no vGICv3, or past its last vCPU).
+bool vgic_redist_access(struct _vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool write, uint64_t *value);
+// A trapped MSR/MRS of a GIC register (ESR's ISS; the guest's x0..x30):
+// true if done (ICC_SGI1R_EL1 and its kin), the caller steps past it.
+bool vgic_sysreg(struct _vcpu_ctx_t *v, uint32_t iss, uint64_t *x);
+// Called by vgic.c for a VM on a GICv3 host.
+bool vgic3_init(vgic_t *g, unsigned int n_cpus);
+bool vgic3_dist_access(struct _vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool write, uint64_t *value);
+void vgic3_load(struct _vcpu_ctx_t *v);
+void vgic3_save(struct _vcpu_ctx_t *v);
 
 #endif

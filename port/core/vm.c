@@ -155,7 +155,7 @@ vm_t *vm_create(uint64_t ram_size, unsigned int n_vcpus, const unsigned int *cpu
     vm->n_published = vm->n_posted = 0;     // (the_vm is reused: nothing of the last VM's)
     vm->post_head = vm->post_tail = 0;
     #ifdef BOARD_GICV_BASE
-    if (vgic_init(&vm->vgic, n_vcpus)
+    if (vgic_init(&vm->vgic, n_vcpus) && !vm->vgic.v3       // (a GICv3's CPU interface is system registers)
         && !stage2_map(&vm->s2, VM_GICC_IPA, BOARD_GICV_BASE, VM_GICV_SIZE, STAGE2_DEVICE)) {
         *why = "the virtual CPU interface does not fit the stage-2 address space";
         return NULL;
@@ -515,6 +515,9 @@ static bool mmio_local(vcpu_ctx_t *v, const mmio_access_t *a, uint64_t *value) {
     if (v->vm->vgic.present && a->ipa - VM_GICD_IPA < VM_GICD_SIZE) {
         return vgic_dist_access(v, a->ipa - VM_GICD_IPA, 1u << a->size, a->write, value);
     }
+    if (v->vm->vgic.v3 && a->ipa - VGIC_GICR_IPA < VGIC_GICR_SIZE) {
+        return vgic_redist_access(v, a->ipa - VGIC_GICR_IPA, 1u << a->size, a->write, value);
+    }
     return mmio_answer_local(v, a->ipa, 1u << a->size, a->write, value);
 }
 
@@ -646,6 +649,10 @@ bool vm_fast_exit(vcpu_ctx_t *v, trap_frame_t *frame, uint64_t esr) {
             frame->x[a.srt] = mmio_load_value(a.size, a.sse, a.sf, value);
         }
         frame->elr += 4;
+        return true;
+    }
+    if (ec == EC_SYSREG && v->vm->vgic.v3 && vgic_sysreg(v, iss, frame->x)) {
+        frame->elr += 4;        // a guest SGI (vgic3.c)
         return true;
     }
     if (ec == EC_SYSREG && sysreg_raz_wi(iss)) {

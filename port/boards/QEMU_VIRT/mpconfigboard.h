@@ -28,6 +28,9 @@
 #define BOARD_GICC_BASE         0x08010000UL
 #define BOARD_GICH_BASE         0x08030000UL    // virtualization: hypervisor control
 #define BOARD_GICV_BASE         0x08040000UL    // virtualization: the guest's CPU interface
+// With gic-version=3 (same distributor address, no GICC/GICH/GICV): the
+// redistributors, 128 KiB per CPU (RD_base, SGI_base).
+#define BOARD_GICR_BASE         0x080a0000UL
 
 #define BOARD_SMP_PSCI          1               // secondaries start with PSCI CPU_ON over SMC
 #define BOARD_RESET_PSCI        1               // reset: PSCI SYSTEM_RESET

@@ -12,4 +12,7 @@ QEMU_MACHINE = virt
 QEMU_ARGS = -M virt,virtualization=on,gic-version=2 -cpu cortex-a72 -m 1G -nic none
 QEMU_SMP = 4
 QEMU_SMP_FIXED = 0
+# GIC versions the machine can be given (the first is QEMU_ARGS's): the same
+# firmware drives either (host_tools/boards.py: gic=3, ?gic=3, EL2_QEMU_GIC=3).
+QEMU_GIC_VERSIONS = 2 3
 FIRMWARE_IMAGE = firmware.elf

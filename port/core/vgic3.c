@@ -1,0 +1,651 @@
+// The VM's virtual GICv3 on a GICv3 host (see vgic.h): a GICv3 distributor
+// (affinity routing always on) and a redistributor per vCPU, both emulated
+// here on the state vgic.c keeps for its GICv2 (vgic_t: the same SPI and
+// per-vCPU words, `target` a bit for the vCPU GICD_IROUTER names); the
+// guest's CPU interface is the hardware's virtual one (ICV_* behind the
+// guest's ICC_* accesses, with HCR_EL2.IMO/FMO), fed through ICH_LR<n>_EL2.
+// The guest's SGIs arrive as trapped ICC_SGI1R_EL1 writes.
+//
+// List registers are kept in vgic_cpu_t.lr in the GICv2 layout (the one
+// Python reads in Core.vgic()) and converted on load and save.
+//
+// Built with -mgeneral-regs-only, as vm.c: it runs in the exit path.
+#include "mpconfigboard.h"
+#include "cpu.h"
+#include "gic.h"
+#include "gic3.h"
+#include "timer.h"
+#include "vgic.h"
+#include "vm.h"
+
+#ifdef BOARD_GICR_BASE
+
+#define ICH_VTR_EL2         S3_4_C12_C11_1
+#define ICH_VMCR_EL2        S3_4_C12_C11_7
+#define ICH_MISR_EL2        S3_4_C12_C11_2
+#define ICH_AP0R0_EL2       S3_4_C12_C8_0
+#define ICH_AP1R0_EL2       S3_4_C12_C9_0
+
+// ICH_LR<n>_EL2 (GICv3 architecture specification, 12.4.6)
+#define LR3_EOI             (1ul << 41)     // (HW = 0) maintenance interrupt when ended
+#define LR3_PRIORITY_SHIFT  48
+#define LR3_GROUP1          (1ul << 60)
+#define LR3_STATE_SHIFT     62
+// The GICv2 layout vgic_cpu_t.lr keeps (GICH_LRn)
+#define LR_EOI              (1u << 19)
+#define LR_PRIORITY_SHIFT   23
+#define LR_PENDING          (1u << 28)
+#define LR_STATE(lr)        (((lr) >> 28) & 3)
+#define LR_VIRTUAL_ID(lr)   ((lr) & 0x3ff)
+
+// ICH_VMCR_EL2 at reset: VBPR0 and VBPR1 at their least (5 priority bits).
+#define VMCR_RESET          ((2u << 21) | (3u << 18))
+
+// The guest's distributor (12.9) and redistributors (12.10, 12.11)
+#define GICD_CTLR           0x0000
+#define GICD_TYPER          0x0004
+#define GICD_IIDR           0x0008
+#define GICD_IROUTER        0x6000
+#define GIC_PIDR2           0xffe8
+#define GICD_CTLR_ENABLE_G1 (1u << 1)
+#define GICD_CTLR_ARE_NS    (1u << 4)       // affinity routing: always on
+#define GICD_CTLR_DS        (1u << 6)       // one security state
+#define GICD_TYPER_IDBITS   (9u << 19)      // 10 INTID bits
+#define GICD_TYPER_NO1N     (1u << 25)      // no 1-of-N routing
+#define GICR_CTLR           0x0000
+#define GICR_IIDR           0x0004
+#define GICR_TYPER          0x0008
+#define GICR_TYPER_LAST     (1u << 4)
+#define GICR_SGI_BASE       0x10000
+#define IIDR_ARM            0x0000043b      // implementer Arm, no product quirks
+#define PIDR2_GICV3         0x3b            // ArchRev 3
+// Per-interrupt registers, at the same offsets in GICD and in SGI_base
+#define IGROUPR             0x080
+#define ISENABLER           0x100
+#define ISACTIVER           0x300
+#define IPRIORITYR          0x400
+#define ICFGR               0xc00
+
+// ICC_SGI1R_EL1 and its kin, as trapped (op0 3, op1 0, CRn 12, CRm 11)
+#define SGI1R_OP2           5
+#define ASGI1R_OP2          6
+#define SGI0R_OP2           7
+#define SGIR_IRM            (1ul << 40)
+
+static unsigned int hw_n_lr;
+
+static void vgic3_noop_irq(unsigned int intid) {
+    (void)intid;        // the exit it caused is the point: the runner looks at the state
+}
+
+bool vgic3_init(vgic_t *g, unsigned int n_cpus) {
+    if (hw_n_lr == 0) {
+        hw_n_lr = (GIC3_READ(ICH_VTR_EL2) & 0x1f) + 1;
+        if (hw_n_lr > VGIC_MAX_LR) {
+            hw_n_lr = VGIC_MAX_LR;
+        }
+        gic_set_handler(VGIC_INTID_MAINT, vgic3_noop_irq);
+        gic_set_handler(VGIC_INTID_VTIMER, vgic3_noop_irq);
+    }
+    g->present = true;
+    g->v3 = true;
+    g->n_lr = hw_n_lr;
+    g->n_cpus = n_cpus;
+    for (unsigned int k = 0; k < n_cpus; ++k) {
+        g->cpu[k].enabled = 0xffff;         // SGIs enabled until the guest says otherwise
+        g->cpu[k].vmcr = VMCR_RESET;
+    }
+    for (unsigned int i = 32; i < VGIC_NR_IRQS; ++i) {
+        g->target[i] = 1;                   // GICD_IROUTER: vCPU 0 until the guest routes it
+    }
+    return true;
+}
+
+// -- list registers -------------------------------------------------------
+
+#define LR_CASE(n, crm, op2) \
+    case n: if (write) { GIC3_WRITE(S3_4_C12_##crm##_##op2, val); } else { val = GIC3_READ(S3_4_C12_##crm##_##op2); } break;
+
+// ICH_LR<n>_EL2, read or written by index.
+static uint64_t lr_access(unsigned int n, bool write, uint64_t val) {
+    switch (n) {
+        LR_CASE(0, C12, 0) LR_CASE(1, C12, 1) LR_CASE(2, C12, 2) LR_CASE(3, C12, 3)
+        LR_CASE(4, C12, 4) LR_CASE(5, C12, 5) LR_CASE(6, C12, 6) LR_CASE(7, C12, 7)
+        LR_CASE(8, C13, 0) LR_CASE(9, C13, 1) LR_CASE(10, C13, 2) LR_CASE(11, C13, 3)
+        LR_CASE(12, C13, 4) LR_CASE(13, C13, 5) LR_CASE(14, C13, 6) LR_CASE(15, C13, 7)
+        default: break;
+    }
+    return val;
+}
+
+static uint64_t lr_to_v3(uint32_t lr) {
+    return LR_VIRTUAL_ID(lr) | LR3_GROUP1
+        | (uint64_t)((lr >> 19) & 1) << 41
+        | (uint64_t)((lr >> LR_PRIORITY_SHIFT) & 0x1f) << (LR3_PRIORITY_SHIFT + 3)
+        | (uint64_t)LR_STATE(lr) << LR3_STATE_SHIFT;
+}
+
+static uint32_t lr_from_v3(uint64_t lr) {
+    return (uint32_t)(lr & 0x3ff)
+        | (uint32_t)((lr >> 41) & 1) << 19
+        | (uint32_t)((lr >> (LR3_PRIORITY_SHIFT + 3)) & 0x1f) << LR_PRIORITY_SHIFT
+        | (uint32_t)(lr >> LR3_STATE_SHIFT) << 28;
+}
+
+// -- locking, kicking, interrupt state (as vgic.c's, without SGI sources) --
+
+static uint64_t vgic3_lock(vgic_t *g) {
+    uint64_t daif = irq_save();
+    while (__atomic_exchange_n(&g->lock, 1, __ATOMIC_ACQUIRE)) {
+        while (__atomic_load_n(&g->lock, __ATOMIC_RELAXED)) {
+        }
+    }
+    return daif;
+}
+
+static void vgic3_unlock(vgic_t *g, uint64_t daif) {
+    __atomic_store_n(&g->lock, 0, __ATOMIC_RELEASE);
+    irq_restore(daif);
+}
+
+// vCPUs in `mask` inside the guest leave it and load what is new.
+static void vgic3_kick(vm_t *vm, uint32_t mask) {
+    for (unsigned int k = 0; k < vm->n_vcpus; ++k) {
+        vcpu_ctx_t *v = &vm->vcpus[k];
+        if ((mask >> k) & 1 && __atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE) == VM_RUN_RUNNING) {
+            gic_send_sgi(INTID_SGI_KICK, v->cpu);
+        }
+    }
+}
+
+static bool spi_edge(const vgic_t *g, unsigned int intid) {
+    return (g->edge_w[intid / 32] >> (intid % 32)) & 1;
+}
+
+static int spi_target(const vgic_t *g, unsigned int intid) {
+    uint8_t t = g->target[intid];
+    return t ? __builtin_ctz(t) : -1;
+}
+
+// The best interrupt vCPU k could take now that is not in a list register.
+static int vgic3_best(const vgic_t *g, const vgic_cpu_t *c, unsigned int k) {
+    if (!g->enabled) {
+        return -1;
+    }
+    int best = -1;
+    unsigned int best_prio = 256;
+    uint32_t sgis = c->enabled & ~c->queued & 0xffff;
+    for (; sgis; sgis &= sgis - 1) {
+        unsigned int i = __builtin_ctz(sgis);
+        if (c->sgi_src[i] && c->priority[i] < best_prio) {
+            best = i;
+            best_prio = c->priority[i];
+        }
+    }
+    uint32_t ppis = (c->pending | c->level) & c->enabled & ~c->queued & 0xffff0000;
+    for (; ppis; ppis &= ppis - 1) {
+        unsigned int i = __builtin_ctz(ppis);
+        if (c->priority[i] < best_prio) {
+            best = i;
+            best_prio = c->priority[i];
+        }
+    }
+    for (unsigned int w = 1; w < VGIC_WORDS; ++w) {
+        uint32_t spis = g->pending_w[w] & g->enabled_w[w] & ~g->queued_w[w];
+        for (; spis; spis &= spis - 1) {
+            unsigned int i = 32 * w + __builtin_ctz(spis);
+            if (spi_target(g, i) == (int)k && g->priority[i] < best_prio) {
+                best = i;
+                best_prio = g->priority[i];
+            }
+        }
+    }
+    return best;
+}
+
+// A list register value (GICv2 layout) for `intid`, now queued. A GICv3
+// SGI carries no source: SGIs from several vCPUs become one.
+static uint32_t vgic3_queue(vgic_t *g, vgic_cpu_t *c, unsigned int intid) {
+    uint32_t lr = LR_PENDING | intid;
+    uint8_t prio;
+    if (intid < 32) {
+        c->queued |= 1u << intid;
+        prio = c->priority[intid];
+        if (intid < 16) {
+            c->sgi_src[intid] = 0;
+        } else {
+            c->pending &= ~(1u << intid);
+            lr |= LR_EOI;                   // level: look at the line again when it ends
+        }
+    } else {
+        unsigned int w = intid / 32;
+        uint32_t bit = 1u << (intid % 32);
+        g->queued_w[w] |= bit;
+        prio = g->priority[intid];
+        if (spi_edge(g, intid)) {
+            g->pending_w[w] &= ~bit;
+        } else {
+            lr |= LR_EOI;
+        }
+    }
+    c->injected++;
+    return lr | (uint32_t)(prio >> 3) << LR_PRIORITY_SHIFT;
+}
+
+static void vgic3_retire(vgic_t *g, vgic_cpu_t *c, uint32_t lr) {
+    unsigned int intid = LR_VIRTUAL_ID(lr);
+    if (intid < 32) {
+        c->queued &= ~(1u << intid);
+    } else if (intid < VGIC_NR_IRQS) {
+        unsigned int w = intid / 32;
+        uint32_t bit = 1u << (intid % 32);
+        g->queued_w[w] &= ~bit;
+        if (!spi_edge(g, intid)) {
+            g->pending_w[w] = (g->pending_w[w] & ~bit) | (g->level_w[w] & bit);
+        }
+    }
+}
+
+// -- entry and exit -------------------------------------------------------
+
+static bool vtimer_level(const vcpu_ctx_t *v) {
+    uint64_t ctl = v->el1.cntv_ctl_el0;
+    return (ctl & 3) == 1 && timer_counter() - v->cntvoff >= v->el1.cntv_cval_el0;
+}
+
+void vgic3_load(vcpu_ctx_t *v) {
+    vgic_t *g = &v->vm->vgic;
+    vgic_cpu_t *c = &g->cpu[v->index];
+    if (!c->hw_ready) {
+        gic_enable_irq(VGIC_INTID_MAINT);   // this CPU's redistributor
+        c->hw_ready = true;
+    }
+    bool leftover = false;
+    uint64_t daif = vgic3_lock(g);
+    if (vtimer_level(v)) {
+        c->level |= 1u << VGIC_INTID_VTIMER;
+    } else {
+        c->level &= ~(1u << VGIC_INTID_VTIMER);
+    }
+    for (unsigned int i = 0; i < g->n_lr; ++i) {
+        if (c->lr_live & (1u << i)) {
+            continue;
+        }
+        int intid = vgic3_best(g, c, v->index);
+        if (intid < 0) {
+            break;
+        }
+        c->lr[i] = vgic3_queue(g, c, intid);
+        c->lr_live |= 1u << i;
+    }
+    if (c->lr_live == (1u << g->n_lr) - 1) {
+        leftover = vgic3_best(g, c, v->index) >= 0;
+    }
+    vgic3_unlock(g, daif);
+    // The physical timer interrupt is unmasked only while the guest could
+    // take its virtual one: not while that sits in a list register, nor
+    // while the guest keeps it disabled (Linux starts the timer before it
+    // enables the interrupt); a level that stays up would otherwise end
+    // every entry at once.
+    bool unmask = g->enabled && (c->enabled & ~c->queued & (1u << VGIC_INTID_VTIMER));
+    if (unmask != c->timer_unmasked) {
+        if (unmask) {
+            gic_enable_irq(VGIC_INTID_VTIMER);
+        } else {
+            gic_disable_irq(VGIC_INTID_VTIMER);
+        }
+        c->timer_unmasked = unmask;
+    }
+    GIC3_WRITE(ICH_VMCR_EL2, c->vmcr);
+    GIC3_WRITE(ICH_AP0R0_EL2, 0);
+    GIC3_WRITE(ICH_AP1R0_EL2, c->apr);
+    for (unsigned int i = 0; i < g->n_lr; ++i) {
+        lr_access(i, true, (c->lr_live >> i) & 1 ? lr_to_v3(c->lr[i]) : 0);
+    }
+    uint64_t hcr = ICH_HCR_EN | (leftover ? ICH_HCR_UIE : 0);
+    // The guest's ICC_* accesses reach the virtual interface only with
+    // HCR_EL2.IMO and FMO set; without, they would be the host's: trapped.
+    uint64_t imo_fmo = HCR_EL2_IMO | HCR_EL2_FMO;
+    if ((SYSREG_READ(hcr_el2) & imo_fmo) != imo_fmo) {
+        hcr |= ICH_HCR_HOST;
+    }
+    GIC3_WRITE(ICH_HCR_EL2, hcr);
+}
+
+void vgic3_save(vcpu_ctx_t *v) {
+    vgic_t *g = &v->vm->vgic;
+    vgic_cpu_t *c = &g->cpu[v->index];
+    if (GIC3_READ(ICH_MISR_EL2)) {
+        c->maintenance++;       // this exit was (or could have been) the maintenance interrupt's
+    }
+    c->vmcr = (uint32_t)GIC3_READ(ICH_VMCR_EL2);
+    c->apr = (uint32_t)GIC3_READ(ICH_AP1R0_EL2);
+    uint32_t ended = 0;
+    for (uint32_t live = c->lr_live; live; live &= live - 1) {
+        unsigned int i = __builtin_ctz(live);
+        c->lr[i] = lr_from_v3(lr_access(i, false, 0));
+        if (LR_STATE(c->lr[i]) == 0) {
+            ended |= 1u << i;
+        }
+    }
+    GIC3_WRITE(ICH_HCR_EL2, ICH_HCR_HOST);     // no maintenance interrupt, guests' ICC_* trapped
+    if (ended) {
+        uint64_t daif = vgic3_lock(g);
+        for (; ended; ended &= ended - 1) {
+            unsigned int i = __builtin_ctz(ended);
+            vgic3_retire(g, c, c->lr[i]);
+            c->lr_live &= ~(1u << i);
+        }
+        vgic3_unlock(g, daif);
+    }
+}
+
+// -- per-interrupt registers (GICD for SPIs, SGI_base for SGIs and PPIs) --
+
+// One byte of a per-interrupt register at `off` (GICD layout) for vCPU
+// `self` (c: its private state). Returns the byte read; *kick collects
+// the vCPUs that may have something new.
+static uint8_t irq_byte(vm_t *vm, vgic_cpu_t *c, unsigned int self, uint32_t off, bool write,
+    uint8_t val, uint32_t *kick) {
+    vgic_t *g = &vm->vgic;
+    if (off >= IGROUPR && off < ISENABLER) {
+        return (off - IGROUPR) * 8 < VGIC_NR_IRQS ? 0xff : 0;     // Group 1, RAO/WI
+    }
+    if (off >= ISENABLER && off < ISACTIVER) {
+        unsigned int reg = (off - ISENABLER) / 0x80;  // 0 set-enable, 1 clear-enable, 2 set-pending, 3 clear-pending
+        unsigned int first = ((off - ISENABLER) % 0x80) * 8;
+        if (first >= VGIC_NR_IRQS) {
+            return 0;
+        }
+        uint32_t *word;
+        if (first < 32) {
+            word = reg < 2 ? &c->enabled : &c->pending;
+        } else {
+            word = reg < 2 ? &g->enabled_w[first / 32] : &g->pending_w[first / 32];
+        }
+        unsigned int shift = first % 32;
+        uint8_t now = *word >> shift;
+        if (first < 16 && reg >= 2) {
+            now = 0;                // SGIs: pending while a source has one
+            for (unsigned int i = 0; i < 8; ++i) {
+                now |= (c->sgi_src[first + i] != 0) << i;
+            }
+        }
+        if (!write) {
+            return now;
+        }
+        if (first < 16 && reg >= 2) {
+            for (unsigned int i = 0; i < 8; ++i) {
+                if ((val >> i) & 1) {
+                    c->sgi_src[first + i] = reg == 2 ? c->sgi_src[first + i] | 1u << self : 0;
+                }
+            }
+        } else if (reg % 2 == 0) {
+            *word |= (uint32_t)val << shift;
+        } else {
+            *word &= ~((uint32_t)val << shift);
+        }
+        if (reg % 2 == 0 && val) {
+            *kick |= first < 32 ? 1u << self : (1u << vm->n_vcpus) - 1;
+        }
+        return 0;
+    }
+    if (off >= IPRIORITYR && off < IPRIORITYR + VGIC_NR_IRQS) {
+        unsigned int i = off - IPRIORITYR;
+        uint8_t *p = i < 32 ? &c->priority[i] : &g->priority[i];
+        if (write) {
+            *p = val & 0xf8;        // 5 bits of priority, as the list registers hold
+        }
+        return *p;
+    }
+    if (off >= ICFGR && off < ICFGR + VGIC_NR_IRQS / 4) {
+        unsigned int first = (off - ICFGR) * 4;
+        if (first < 16) {
+            return 0xaa;            // SGIs: edge
+        }
+        if (first < 32) {
+            return 0;               // PPIs: level
+        }
+        if (write) {
+            for (unsigned int j = 0; j < 4; ++j) {
+                uint32_t bit = 1u << ((first + j) % 32);
+                if ((val >> (2 * j + 1)) & 1) {
+                    g->edge_w[(first + j) / 32] |= bit;
+                } else {
+                    g->edge_w[(first + j) / 32] &= ~bit;
+                }
+            }
+        }
+        uint8_t out = 0;
+        for (unsigned int j = 0; j < 4; ++j) {
+            out |= spi_edge(g, first + j) << (2 * j + 1);
+        }
+        return out;
+    }
+    return 0;       // active state, group modifiers, NSACR: RAZ/WI
+}
+
+// A per-interrupt register access of `size` bytes: for INTIDs below 32 if
+// `private`, else for SPIs (the other range reads as zero and ignores writes).
+static uint32_t irq_regs(vm_t *vm, unsigned int k, uint32_t off, unsigned int size, bool write,
+    uint64_t value, bool private, uint32_t *kick) {
+    vgic_cpu_t *c = &vm->vgic.cpu[k];
+    uint32_t out = 0;
+    for (unsigned int i = 0; i < size; ++i) {
+        uint32_t o = off + i;
+        // The INTID the byte is about: 8 per byte for bit registers, 4 for ICFGR, 1 for priorities.
+        unsigned int intid = o >= ICFGR ? (o - ICFGR) * 4 : o >= IPRIORITYR ? o - IPRIORITYR : (o % 0x80) * 8;
+        if ((intid < 32) != private) {
+            continue;
+        }
+        out |= (uint32_t)irq_byte(vm, c, k, o, write, (uint8_t)(value >> (8 * i)), kick) << (8 * i);
+    }
+    return out;
+}
+
+// -- the guest's distributor ----------------------------------------------
+
+static uint64_t vcpu_affinity(const vcpu_ctx_t *v) {
+    return v->el1.vmpidr_el2 & 0xff00fffffful;
+}
+
+bool vgic3_dist_access(vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool write, uint64_t *value) {
+    vm_t *vm = v->vm;
+    vgic_t *g = &vm->vgic;
+    if (offset & (size - 1)) {
+        return false;       // aligned accesses only
+    }
+    uint32_t kick = 0;
+    uint64_t out = 0;
+    uint64_t daif = vgic3_lock(g);
+    if (offset >= GICD_IROUTER + 8 * 32 && offset < GICD_IROUTER + 8 * VGIC_NR_IRQS) {
+        // GICD_IROUTER<n>: which vCPU an SPI goes to, by affinity. A 32-bit
+        // access to the upper half (Aff3) reads zero and is ignored.
+        unsigned int i = (offset - GICD_IROUTER) / 8;
+        bool low = (offset & 7) == 0;
+        if (write && low) {
+            uint64_t aff = *value & (size == 8 ? 0xff00fffffful : 0xfffffful);
+            uint8_t t = 0;
+            for (unsigned int k = 0; k < vm->n_vcpus; ++k) {
+                if (vcpu_affinity(&vm->vcpus[k]) == aff) {
+                    t = 1u << k;
+                }
+            }
+            g->target[i] = t;       // none: the SPI reaches no vCPU, as on hardware
+            kick = (1u << vm->n_vcpus) - 1;
+        }
+        int k = spi_target(g, i);
+        out = low && k >= 0 ? vcpu_affinity(&vm->vcpus[k]) : 0;
+    } else if (size == 8) {
+        vgic3_unlock(g, daif);
+        return false;       // 64-bit accesses: GICD_IROUTER only
+    } else if (offset >= IGROUPR && offset < ICFGR + VGIC_NR_IRQS / 4) {
+        out = irq_regs(vm, v->index, offset, size, write, *value, false, &kick);
+    } else {
+        switch (offset & ~3u) {
+            case GICD_CTLR:
+                if (write) {
+                    g->enabled = (*value >> 1) & 1;     // EnableGrp1 (bit 0, Group 0, is not kept)
+                    kick = (1u << vm->n_vcpus) - 1;
+                }
+                out = GICD_CTLR_ARE_NS | GICD_CTLR_DS | (g->enabled ? GICD_CTLR_ENABLE_G1 : 0);
+                break;
+            case GICD_TYPER:
+                out = (VGIC_NR_IRQS / 32 - 1) | GICD_TYPER_IDBITS | GICD_TYPER_NO1N;
+                break;
+            case GICD_IIDR:
+                out = IIDR_ARM;
+                break;
+            case GIC_PIDR2:
+                out = PIDR2_GICV3;
+                break;
+            default:
+                break;      // GICD_TYPER2, GICD_STATUSR, GICD_SGIR (ARE), the rest: RAZ/WI
+        }
+        out >>= 8 * (offset & 3);
+    }
+    vgic3_unlock(g, daif);
+    if (!write) {
+        *value = size == 8 ? out : out & ((1ul << (8 * size)) - 1);
+    }
+    if (kick) {
+        vgic3_kick(vm, kick);
+    }
+    return true;
+}
+
+// -- the guest's redistributors -------------------------------------------
+
+bool vgic_redist_access(vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool write, uint64_t *value) {
+    vm_t *vm = v->vm;
+    vgic_t *g = &vm->vgic;
+    unsigned int k = offset / VGIC_GICR_STRIDE;
+    uint32_t off = offset % VGIC_GICR_STRIDE;
+    if (!g->v3 || k >= vm->n_vcpus || (offset & (size - 1))) {
+        return false;
+    }
+    uint32_t kick = 0;
+    uint64_t out = 0;
+    if (off >= GICR_SGI_BASE) {
+        off -= GICR_SGI_BASE;
+        if (size == 8) {
+            return false;
+        }
+        if (off >= IGROUPR && off < ICFGR + 8) {
+            uint64_t daif = vgic3_lock(g);
+            out = irq_regs(vm, k, off, size, write, *value, true, &kick);
+            vgic3_unlock(g, daif);
+        }
+    } else {
+        switch (off & ~7u) {
+            case GICR_CTLR:         // GICR_CTLR (RWP clear, no LPIs) and GICR_IIDR
+                out = (uint64_t)IIDR_ARM << 32;
+                break;
+            case GICR_TYPER:
+                // Affinity, processor number, Last on the last vCPU; no LPIs.
+                out = (vcpu_affinity(&vm->vcpus[k]) & 0xfffffful) << 32
+                    | (vcpu_affinity(&vm->vcpus[k]) >> 32) << 56
+                    | (uint64_t)k << 8 | (k == vm->n_vcpus - 1 ? GICR_TYPER_LAST : 0);
+                break;
+            case GIC_PIDR2 & ~7u:
+                out = PIDR2_GICV3;
+                break;
+            default:
+                break;  // GICR_WAKER (awake, never asleep), STATUSR, PROPBASER, PENDBASER...: RAZ/WI
+        }
+        out >>= 8 * (off & 7);
+    }
+    if (!write) {
+        *value = size == 8 ? out : out & ((1ul << (8 * size)) - 1);
+    }
+    if (kick) {
+        vgic3_kick(vm, kick);
+    }
+    return true;
+}
+
+// -- guest SGIs -----------------------------------------------------------
+
+// ESR_EL2's ISS for a trapped MSR/MRS (EC 0x18)
+#define ISS_READ(iss)   ((iss) & 1)
+#define ISS_RT(iss)     (((iss) >> 5) & 31)
+#define ISS_REG(iss)    ((iss) & 0x3ffc1e)     // op0, op2, op1, CRn, CRm
+#define ISS_ENC(op0, op1, crn, crm, op2) \
+    ((uint32_t)(op0) << 20 | (uint32_t)(op2) << 17 | (uint32_t)(op1) << 14 | (uint32_t)(crn) << 10 | (uint32_t)(crm) << 1)
+
+// ICC_SGI1R_EL1 (12.2.24): the vCPUs whose affinity the value names.
+static uint32_t sgi_targets(vm_t *vm, unsigned int self, uint64_t val) {
+    uint32_t targets = 0;
+    for (unsigned int k = 0; k < vm->n_vcpus; ++k) {
+        uint64_t m = vm->vcpus[k].el1.vmpidr_el2;
+        if (val & SGIR_IRM) {
+            targets |= (k != self) << k;
+            continue;
+        }
+        unsigned int aff0 = m & 0xff;
+        bool match = ((m >> 8) & 0xff) == ((val >> 16) & 0xff)      // Aff1
+            && ((m >> 16) & 0xff) == ((val >> 32) & 0xff)           // Aff2
+            && ((m >> 32) & 0xff) == ((val >> 48) & 0xff)           // Aff3
+            && aff0 >> 4 == ((val >> 44) & 0xf)                     // RS
+            && ((val >> (aff0 & 0xf)) & 1);                         // TargetList
+        targets |= (uint32_t)match << k;
+    }
+    return targets;
+}
+
+bool vgic_sysreg(vcpu_ctx_t *v, uint32_t iss, uint64_t *x) {
+    vm_t *vm = v->vm;
+    vgic_t *g = &vm->vgic;
+    uint32_t reg = ISS_REG(iss);
+    bool sgi1 = reg == ISS_ENC(3, 0, 12, 11, SGI1R_OP2) || reg == ISS_ENC(3, 0, 12, 11, ASGI1R_OP2);
+    if (!g->v3 || !(sgi1 || reg == ISS_ENC(3, 0, 12, 11, SGI0R_OP2))) {
+        return false;
+    }
+    unsigned int rt = ISS_RT(iss);
+    if (ISS_READ(iss)) {
+        if (rt != 31) {
+            x[rt] = 0;      // write-only registers
+        }
+        return true;
+    }
+    if (!sgi1) {
+        return true;        // Group 0 SGIs: the guest has no Group 0
+    }
+    uint64_t val = rt == 31 ? 0 : x[rt];
+    unsigned int sgi = (val >> 24) & 0xf;
+    uint64_t daif = vgic3_lock(g);
+    uint32_t targets = sgi_targets(vm, v->index, val);
+    for (uint32_t t = targets; t; t &= t - 1) {
+        g->cpu[__builtin_ctz(t)].sgi_src[sgi] |= 1u << v->index;
+    }
+    vgic3_unlock(g, daif);
+    vgic3_kick(vm, targets);
+    return true;
+}
+
+#else   // a board without GICv3: vgic.c never hands over
+
+bool vgic3_init(vgic_t *g, unsigned int n_cpus) {
+    (void)g, (void)n_cpus;
+    return false;
+}
+bool vgic3_dist_access(vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool write, uint64_t *value) {
+    (void)v, (void)offset, (void)size, (void)write, (void)value;
+    return false;
+}
+void vgic3_load(vcpu_ctx_t *v) {
+    (void)v;
+}
+void vgic3_save(vcpu_ctx_t *v) {
+    (void)v;
+}
+bool vgic_redist_access(vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool write, uint64_t *value) {
+    (void)v, (void)offset, (void)size, (void)write, (void)value;
+    return false;
+}
+bool vgic_sysreg(vcpu_ctx_t *v, uint32_t iss, uint64_t *x) {
+    (void)v, (void)iss, (void)x;
+    return false;
+}
+
+#endif
