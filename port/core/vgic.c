@@ -302,13 +302,16 @@ void vgic_load(vcpu_ctx_t *v) {
     // timer before it enables the interrupt). A level that stays up would
     // otherwise end every entry at once and the guest would never run.
     bool unmask = g->enabled && (c->enabled & ~c->queued & (1u << VGIC_INTID_VTIMER));
-    if (unmask != c->timer_unmasked) {
+    // (The first load of a VM, or after a reboot, writes it whatever the last VM
+    // left: the physical enable is the CPU's, not this VM's.)
+    if (unmask != c->timer_unmasked || !c->timer_known) {
         if (unmask) {
             gic_enable_irq(VGIC_INTID_VTIMER);
         } else {
             gic_disable_irq(VGIC_INTID_VTIMER);
         }
         c->timer_unmasked = unmask;
+        c->timer_known = true;
     }
     GICH(GICH_VMCR) = c->vmcr;
     GICH(GICH_APR) = c->apr;

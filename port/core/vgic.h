@@ -41,6 +41,7 @@ typedef struct {
     uint32_t lr_live;               // which of them hold an interrupt
     uint32_t vmcr, apr;             // the guest's CPU interface state
     bool timer_unmasked;            // the physical PPI 27 is enabled on its CPU
+    bool timer_known;               // timer_unmasked says what the GIC has (set at the first load)
     bool hw_ready;                  // PPIs 25/27 set up on its CPU
     // Counters (Python reads them): interrupts put in list registers, exits
     // with the maintenance interrupt up, kicks the host took between runs.

@@ -288,13 +288,16 @@ void vgic3_load(vcpu_ctx_t *v) {
     // enables the interrupt); a level that stays up would otherwise end
     // every entry at once.
     bool unmask = g->enabled && (c->enabled & ~c->queued & (1u << VGIC_INTID_VTIMER));
-    if (unmask != c->timer_unmasked) {
+    // (The first load of a VM, or after a reboot, writes it whatever the last VM
+    // left: the physical enable is the CPU's, not this VM's.)
+    if (unmask != c->timer_unmasked || !c->timer_known) {
         if (unmask) {
             gic_enable_irq(VGIC_INTID_VTIMER);
         } else {
             gic_disable_irq(VGIC_INTID_VTIMER);
         }
         c->timer_unmasked = unmask;
+        c->timer_known = true;
     }
     GIC3_WRITE(ICH_VMCR_EL2, c->vmcr);
     GIC3_WRITE(ICH_AP0R0_EL2, 0);
