@@ -70,6 +70,7 @@ static uint64_t gicc;
 static uint64_t vtimer_delta;           /* ticks from one interrupt to the next deadline */
 static volatile uint32_t taken, with_vtimer_intid, other_intid, spurious;
 static volatile uint64_t last_cval;     /* the deadline of the interrupt last taken */
+static uint32_t vtimer_n;               /* interrupts asked for */
 static uint64_t latency[MAX_SAMPLES];
 
 static void vtimer_irq(struct exception_frame *frame)
@@ -87,8 +88,14 @@ static void vtimer_irq(struct exception_frame *frame)
         }
         with_vtimer_intid++;
         last_cval = cval;
-        /* The next deadline before the EOI: the level is down by then. */
-        write_sysreg(cntv_cval_el0, read_sysreg(cntvct_el0) + vtimer_delta);
+        /* The next deadline before the EOI: the level is down by then. After
+           the last one asked for, the timer is masked instead: on a loaded
+           host the next deadline could pass before the loop stops it. */
+        if (with_vtimer_intid < vtimer_n) {
+            write_sysreg(cntv_cval_el0, read_sysreg(cntvct_el0) + vtimer_delta);
+        } else {
+            write_sysreg(cntv_ctl_el0, CNTV_CTL_ENABLE | CNTV_CTL_IMASK);
+        }
         isb();
     } else {
         other_intid++;
@@ -131,6 +138,7 @@ void mode_vtimer(void)
     mmio_write32(gicc + GICC_PMR, 0xf0);
     mmio_write32(gicc + GICC_CTLR, 1);
 
+    vtimer_n = n;
     irq_handler = vtimer_irq;
     static uint64_t round_trip[MAX_SAMPLES];
     uint32_t round_trips = 0;
