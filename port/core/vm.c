@@ -228,15 +228,31 @@ static void clean_inval_to_poc(uintptr_t start, uint64_t len) {
     __asm__ volatile ("dsb sy\n ic iallu\n dsb sy\n isb" ::: "memory");
 }
 
+// A plain copy, 16 bytes a step where both ends are 8-byte aligned (loading
+// a 30 MB kernel byte by byte took most of a second under QEMU's TCG). No
+// memcpy: this file is built without it (-fno-tree-loop-distribute-patterns).
+typedef uint64_t __attribute__((may_alias)) word_t;
+
+static void copy_bytes(uint8_t *d, const uint8_t *s, uint64_t len) {
+    uint64_t i = 0;
+    if ((((uintptr_t)d | (uintptr_t)s) & 7) == 0) {
+        for (; i + 16 <= len; i += 16) {
+            word_t a = *(const word_t *)(s + i), b = *(const word_t *)(s + i + 8);
+            *(word_t *)(d + i) = a;
+            *(word_t *)(d + i + 8) = b;
+        }
+    }
+    for (; i < len; ++i) {
+        d[i] = s[i];
+    }
+}
+
 bool vm_ram_write(vm_t *vm, uint64_t ipa, const void *src, uint64_t len) {
     uint8_t *dst = ram_ptr(vm, ipa, len);
     if (dst == NULL) {
         return false;
     }
-    const uint8_t *s = src;
-    for (uint64_t i = 0; i < len; ++i) {
-        dst[i] = s[i];
-    }
+    copy_bytes(dst, src, len);
     clean_inval_to_poc((uintptr_t)dst, len);
     return true;
 }
@@ -248,10 +264,7 @@ bool vm_ram_read(vm_t *vm, uint64_t ipa, void *dst, uint64_t len) {
     }
     // What a guest wrote with its MMU off went straight to memory.
     clean_inval_to_poc((uintptr_t)src, len);
-    uint8_t *d = dst;
-    for (uint64_t i = 0; i < len; ++i) {
-        d[i] = src[i];
-    }
+    copy_bytes(dst, src, len);
     return true;
 }
 
@@ -264,8 +277,11 @@ bool vm_ram_zero(vm_t *vm, uint64_t ipa, uint64_t len) {
     for (; a < end && (a & 63); ++a) {
         *(volatile uint8_t *)a = 0;
     }
+    // Plain stores, not DC ZVA: QEMU's TCG runs DC ZVA through a helper call
+    // per 64 bytes, twice as slow as these (256 MiB took 0.5 s); on a
+    // Cortex-A72 both stream at memory speed.
     for (; a + 64 <= end; a += 64) {
-        __asm__ volatile ("dc zva, %0" :: "r" (a) : "memory");
+        __asm__ volatile ("stp xzr, xzr, [%0]\n stp xzr, xzr, [%0, #16]\n stp xzr, xzr, [%0, #32]\n stp xzr, xzr, [%0, #48]" :: "r" (a) : "memory");
     }
     for (; a < end; ++a) {
         *(volatile uint8_t *)a = 0;
@@ -300,10 +316,7 @@ const char *vm_ram_copy_from_pa(vm_t *vm, uint64_t ipa, uint64_t pa, uint64_t le
     }
     // The loader wrote it before the firmware's caches were on.
     clean_inval_to_poc((uintptr_t)pa, len);
-    const uint8_t *src = (const uint8_t *)(uintptr_t)pa;
-    for (uint64_t i = 0; i < len; ++i) {
-        dst[i] = src[i];
-    }
+    copy_bytes(dst, (const uint8_t *)(uintptr_t)pa, len);
     clean_inval_to_poc((uintptr_t)dst, len);
     return NULL;
 }
