@@ -80,6 +80,32 @@ bool vgic_set_level(struct _vm_t *vm, unsigned int intid, bool level);
 void vgic_load(struct _vcpu_ctx_t *v);
 void vgic_save(struct _vcpu_ctx_t *v);
 
+// -- Shared by vgic.c and vgic3.c (vgic_state.c) --------------------------
+
+// List registers as vgic_cpu_t.lr keeps them: the GICv2 layout (GICv2
+// architecture specification, 5.3.9 GICH_LRn), whatever the hardware.
+#define LR_VIRTUAL_ID(lr)   ((lr) & 0x3ff)
+#define LR_CPUID_SHIFT      10          // an SGI's source CPU
+#define LR_EOI              (1u << 19)  // maintenance interrupt when the guest ends it
+#define LR_PRIORITY_SHIFT   23          // the top 5 bits of the priority
+#define LR_PENDING          (1u << 28)
+#define LR_STATE(lr)        (((lr) >> 28) & 3)
+
+// The distributor's lock (IRQs masked while held; returns the old DAIF).
+uint64_t vgic_lock(vgic_t *g);
+void vgic_unlock(vgic_t *g, uint64_t daif);
+// vCPUs in `mask` that are inside the guest leave it to load what is new.
+void vgic_kick(struct _vm_t *vm, uint32_t mask);
+bool vgic_spi_edge(const vgic_t *g, unsigned int intid);
+// The vCPU an SPI goes to (-1: none).
+int vgic_spi_target(const vgic_t *g, unsigned int intid);
+// Before entry, IRQs masked: the virtual timer's level, the free list
+// registers (vgic_cpu_t.lr) filled, the physical timer PPI masked or not.
+// True: more is pending than fits (ask for the underflow interrupt).
+bool vgic_fill(struct _vcpu_ctx_t *v);
+// After exit: the list registers in `ended` (a bit each) were ended by the guest.
+void vgic_retire_ended(vgic_t *g, vgic_cpu_t *c, uint32_t ended);
+
 // The virtual GICv3 (vgic3.c). Its redistributors, RD_base and SGI_base
 // (64 KiB each) per vCPU, as on QEMU virt.
 #define VGIC_GICR_IPA       0x080a0000ul

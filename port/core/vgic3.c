@@ -31,12 +31,6 @@
 #define LR3_PRIORITY_SHIFT  48
 #define LR3_GROUP1          (1ul << 60)
 #define LR3_STATE_SHIFT     62
-// The GICv2 layout vgic_cpu_t.lr keeps (GICH_LRn)
-#define LR_EOI              (1u << 19)
-#define LR_PRIORITY_SHIFT   23
-#define LR_PENDING          (1u << 28)
-#define LR_STATE(lr)        (((lr) >> 28) & 3)
-#define LR_VIRTUAL_ID(lr)   ((lr) & 0x3ff)
 
 // ICH_VMCR_EL2 at reset: VBPR0 and VBPR1 at their least (5 priority bits).
 #define VMCR_RESET          ((2u << 21) | (3u << 18))
@@ -132,173 +126,12 @@ static uint32_t lr_from_v3(uint64_t lr) {
         | (uint32_t)(lr >> LR3_STATE_SHIFT) << 28;
 }
 
-// -- locking, kicking, interrupt state (as vgic.c's, without SGI sources) --
-
-static uint64_t vgic3_lock(vgic_t *g) {
-    uint64_t daif = irq_save();
-    while (__atomic_exchange_n(&g->lock, 1, __ATOMIC_ACQUIRE)) {
-        while (__atomic_load_n(&g->lock, __ATOMIC_RELAXED)) {
-        }
-    }
-    return daif;
-}
-
-static void vgic3_unlock(vgic_t *g, uint64_t daif) {
-    __atomic_store_n(&g->lock, 0, __ATOMIC_RELEASE);
-    irq_restore(daif);
-}
-
-// vCPUs in `mask` inside the guest leave it and load what is new.
-static void vgic3_kick(vm_t *vm, uint32_t mask) {
-    for (unsigned int k = 0; k < vm->n_vcpus; ++k) {
-        vcpu_ctx_t *v = &vm->vcpus[k];
-        if ((mask >> k) & 1 && __atomic_load_n(&v->run_state, __ATOMIC_ACQUIRE) == VM_RUN_RUNNING) {
-            gic_send_sgi(INTID_SGI_KICK, v->cpu);
-        }
-    }
-}
-
-static bool spi_edge(const vgic_t *g, unsigned int intid) {
-    return (g->edge_w[intid / 32] >> (intid % 32)) & 1;
-}
-
-static int spi_target(const vgic_t *g, unsigned int intid) {
-    uint8_t t = g->target[intid];
-    return t ? __builtin_ctz(t) : -1;
-}
-
-// The best interrupt vCPU k could take now that is not in a list register.
-static int vgic3_best(const vgic_t *g, const vgic_cpu_t *c, unsigned int k) {
-    if (!g->enabled) {
-        return -1;
-    }
-    int best = -1;
-    unsigned int best_prio = 256;
-    uint32_t sgis = c->enabled & ~c->queued & 0xffff;
-    for (; sgis; sgis &= sgis - 1) {
-        unsigned int i = __builtin_ctz(sgis);
-        if (c->sgi_src[i] && c->priority[i] < best_prio) {
-            best = i;
-            best_prio = c->priority[i];
-        }
-    }
-    uint32_t ppis = (c->pending | c->level) & c->enabled & ~c->queued & 0xffff0000;
-    for (; ppis; ppis &= ppis - 1) {
-        unsigned int i = __builtin_ctz(ppis);
-        if (c->priority[i] < best_prio) {
-            best = i;
-            best_prio = c->priority[i];
-        }
-    }
-    for (unsigned int w = 1; w < VGIC_WORDS; ++w) {
-        uint32_t spis = g->pending_w[w] & g->enabled_w[w] & ~g->queued_w[w];
-        for (; spis; spis &= spis - 1) {
-            unsigned int i = 32 * w + __builtin_ctz(spis);
-            if (spi_target(g, i) == (int)k && g->priority[i] < best_prio) {
-                best = i;
-                best_prio = g->priority[i];
-            }
-        }
-    }
-    return best;
-}
-
-// A list register value (GICv2 layout) for `intid`, now queued. A GICv3
-// SGI carries no source: SGIs from several vCPUs become one.
-static uint32_t vgic3_queue(vgic_t *g, vgic_cpu_t *c, unsigned int intid) {
-    uint32_t lr = LR_PENDING | intid;
-    uint8_t prio;
-    if (intid < 32) {
-        c->queued |= 1u << intid;
-        prio = c->priority[intid];
-        if (intid < 16) {
-            c->sgi_src[intid] = 0;
-        } else {
-            c->pending &= ~(1u << intid);
-            lr |= LR_EOI;                   // level: look at the line again when it ends
-        }
-    } else {
-        unsigned int w = intid / 32;
-        uint32_t bit = 1u << (intid % 32);
-        g->queued_w[w] |= bit;
-        prio = g->priority[intid];
-        if (spi_edge(g, intid)) {
-            g->pending_w[w] &= ~bit;
-        } else {
-            lr |= LR_EOI;
-        }
-    }
-    c->injected++;
-    return lr | (uint32_t)(prio >> 3) << LR_PRIORITY_SHIFT;
-}
-
-static void vgic3_retire(vgic_t *g, vgic_cpu_t *c, uint32_t lr) {
-    unsigned int intid = LR_VIRTUAL_ID(lr);
-    if (intid < 32) {
-        c->queued &= ~(1u << intid);
-    } else if (intid < VGIC_NR_IRQS) {
-        unsigned int w = intid / 32;
-        uint32_t bit = 1u << (intid % 32);
-        g->queued_w[w] &= ~bit;
-        if (!spi_edge(g, intid)) {
-            g->pending_w[w] = (g->pending_w[w] & ~bit) | (g->level_w[w] & bit);
-        }
-    }
-}
-
 // -- entry and exit -------------------------------------------------------
-
-static bool vtimer_level(const vcpu_ctx_t *v) {
-    uint64_t ctl = v->el1.cntv_ctl_el0;
-    return (ctl & 3) == 1 && timer_counter() - v->cntvoff >= v->el1.cntv_cval_el0;
-}
 
 void vgic3_load(vcpu_ctx_t *v) {
     vgic_t *g = &v->vm->vgic;
     vgic_cpu_t *c = &g->cpu[v->index];
-    if (!c->hw_ready) {
-        gic_enable_irq(VGIC_INTID_MAINT);   // this CPU's redistributor
-        c->hw_ready = true;
-    }
-    bool leftover = false;
-    uint64_t daif = vgic3_lock(g);
-    if (vtimer_level(v)) {
-        c->level |= 1u << VGIC_INTID_VTIMER;
-    } else {
-        c->level &= ~(1u << VGIC_INTID_VTIMER);
-    }
-    for (unsigned int i = 0; i < g->n_lr; ++i) {
-        if (c->lr_live & (1u << i)) {
-            continue;
-        }
-        int intid = vgic3_best(g, c, v->index);
-        if (intid < 0) {
-            break;
-        }
-        c->lr[i] = vgic3_queue(g, c, intid);
-        c->lr_live |= 1u << i;
-    }
-    if (c->lr_live == (1u << g->n_lr) - 1) {
-        leftover = vgic3_best(g, c, v->index) >= 0;
-    }
-    vgic3_unlock(g, daif);
-    // The physical timer interrupt is unmasked only while the guest could
-    // take its virtual one: not while that sits in a list register, nor
-    // while the guest keeps it disabled (Linux starts the timer before it
-    // enables the interrupt); a level that stays up would otherwise end
-    // every entry at once.
-    bool unmask = g->enabled && (c->enabled & ~c->queued & (1u << VGIC_INTID_VTIMER));
-    // (The first load of a VM, or after a reboot, writes it whatever the last VM
-    // left: the physical enable is the CPU's, not this VM's.)
-    if (unmask != c->timer_unmasked || !c->timer_known) {
-        if (unmask) {
-            gic_enable_irq(VGIC_INTID_VTIMER);
-        } else {
-            gic_disable_irq(VGIC_INTID_VTIMER);
-        }
-        c->timer_unmasked = unmask;
-        c->timer_known = true;
-    }
+    bool leftover = vgic_fill(v);
     GIC3_WRITE(ICH_VMCR_EL2, c->vmcr);
     GIC3_WRITE(ICH_AP0R0_EL2, 0);
     GIC3_WRITE(ICH_AP1R0_EL2, c->apr);
@@ -332,15 +165,7 @@ void vgic3_save(vcpu_ctx_t *v) {
         }
     }
     GIC3_WRITE(ICH_HCR_EL2, ICH_HCR_HOST);     // no maintenance interrupt, guests' ICC_* trapped
-    if (ended) {
-        uint64_t daif = vgic3_lock(g);
-        for (; ended; ended &= ended - 1) {
-            unsigned int i = __builtin_ctz(ended);
-            vgic3_retire(g, c, c->lr[i]);
-            c->lr_live &= ~(1u << i);
-        }
-        vgic3_unlock(g, daif);
-    }
+    vgic_retire_ended(g, c, ended);
 }
 
 // -- per-interrupt registers (GICD for SPIs, SGI_base for SGIs and PPIs) --
@@ -421,7 +246,7 @@ static uint8_t irq_byte(vm_t *vm, vgic_cpu_t *c, unsigned int self, uint32_t off
         }
         uint8_t out = 0;
         for (unsigned int j = 0; j < 4; ++j) {
-            out |= spi_edge(g, first + j) << (2 * j + 1);
+            out |= vgic_spi_edge(g, first + j) << (2 * j + 1);
         }
         return out;
     }
@@ -460,7 +285,7 @@ bool vgic3_dist_access(vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool w
     }
     uint32_t kick = 0;
     uint64_t out = 0;
-    uint64_t daif = vgic3_lock(g);
+    uint64_t daif = vgic_lock(g);
     if (offset >= GICD_IROUTER + 8 * 32 && offset < GICD_IROUTER + 8 * VGIC_NR_IRQS) {
         // GICD_IROUTER<n>: which vCPU an SPI goes to, by affinity. A 32-bit
         // access to the upper half (Aff3) reads zero and is ignored.
@@ -477,10 +302,10 @@ bool vgic3_dist_access(vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool w
             g->target[i] = t;       // none: the SPI reaches no vCPU, as on hardware
             kick = (1u << vm->n_vcpus) - 1;
         }
-        int k = spi_target(g, i);
+        int k = vgic_spi_target(g, i);
         out = low && k >= 0 ? vcpu_affinity(&vm->vcpus[k]) : 0;
     } else if (size == 8) {
-        vgic3_unlock(g, daif);
+        vgic_unlock(g, daif);
         return false;       // 64-bit accesses: GICD_IROUTER only
     } else if (offset >= IGROUPR && offset < ICFGR + VGIC_NR_IRQS / 4) {
         out = irq_regs(vm, v->index, offset, size, write, *value, false, &kick);
@@ -507,12 +332,12 @@ bool vgic3_dist_access(vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool w
         }
         out >>= 8 * (offset & 3);
     }
-    vgic3_unlock(g, daif);
+    vgic_unlock(g, daif);
     if (!write) {
         *value = size == 8 ? out : out & ((1ul << (8 * size)) - 1);
     }
     if (kick) {
-        vgic3_kick(vm, kick);
+        vgic_kick(vm, kick);
     }
     return true;
 }
@@ -535,9 +360,9 @@ bool vgic_redist_access(vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool 
             return false;
         }
         if (off >= IGROUPR && off < ICFGR + 8) {
-            uint64_t daif = vgic3_lock(g);
+            uint64_t daif = vgic_lock(g);
             out = irq_regs(vm, k, off, size, write, *value, true, &kick);
-            vgic3_unlock(g, daif);
+            vgic_unlock(g, daif);
         }
     } else {
         switch (off & ~7u) {
@@ -562,7 +387,7 @@ bool vgic_redist_access(vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool 
         *value = size == 8 ? out : out & ((1ul << (8 * size)) - 1);
     }
     if (kick) {
-        vgic3_kick(vm, kick);
+        vgic_kick(vm, kick);
     }
     return true;
 }
@@ -616,13 +441,13 @@ bool vgic_sysreg(vcpu_ctx_t *v, uint32_t iss, uint64_t *x) {
     }
     uint64_t val = rt == 31 ? 0 : x[rt];
     unsigned int sgi = (val >> 24) & 0xf;
-    uint64_t daif = vgic3_lock(g);
+    uint64_t daif = vgic_lock(g);
     uint32_t targets = sgi_targets(vm, v->index, val);
     for (uint32_t t = targets; t; t &= t - 1) {
         g->cpu[__builtin_ctz(t)].sgi_src[sgi] |= 1u << v->index;
     }
-    vgic3_unlock(g, daif);
-    vgic3_kick(vm, targets);
+    vgic_unlock(g, daif);
+    vgic_kick(vm, targets);
     return true;
 }
 
