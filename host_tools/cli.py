@@ -41,6 +41,7 @@ import sys
 import time
 
 from . import boards
+from .progress import Progress
 from .qemu import Qemu, QemuError
 from .regfmt import canonical_name, describe
 from .target import pcpu_status, sysregs
@@ -374,22 +375,8 @@ def cmd_upload(args):
     except OSError as e:
         raise CliError("cannot read %s: %s" % (args.file, e.strerror)) from None
     start = time.monotonic()
-    shown = [False]
-
-    def progress(sent, total):
-        # Only for a transfer that takes over a second: a short one stays quiet.
-        elapsed = time.monotonic() - start
-        if elapsed >= 1 or shown[0]:
-            shown[0] = True
-            print("\r%d/%d KiB (%d%%) %.2f MB/s" % (sent >> 10, total >> 10, 100 * sent // total,
-                                                  sent / elapsed / 1e6), end="", file=sys.stderr, flush=True)
-
-    with _connect(args) as t:
-        try:
-            r = t.upload(data, args.address, progress=progress, block=args.block, compress=not args.raw)
-        finally:
-            if shown[0]:
-                print(file=sys.stderr)
+    with _connect(args) as t, Progress() as progress:
+        r = t.upload(data, args.address, progress=progress, block=args.block, compress=not args.raw)
     elapsed = time.monotonic() - start
     print("%d bytes to 0x%x in %.2f s (%.2f MB/s), CRC-32 checked; %d line bytes (%d of %d blocks deflated, "
           "%.2f MB/s on the line)" % (len(data), args.address, elapsed, len(data) / elapsed / 1e6,

@@ -18,7 +18,7 @@ import sys
 import termios
 import tty
 
-from . import boards
+from .progress import Progress
 from .qemu import Qemu, QemuError
 from .target_api import Target
 from .transport import LinkError, Transport, parse_qemu_url, qemu_url_gic
@@ -130,20 +130,6 @@ def plan_upload(t, files, ram):
     return plan
 
 
-def _progress(path):
-    import time
-    start = time.monotonic()
-
-    def show(sent, total):
-        elapsed = time.monotonic() - start
-        if elapsed > 1:
-            print("\r%s: %d/%d KiB %.2f MB/s" % (os.path.basename(path), sent >> 10, total >> 10,
-                                                sent / elapsed / 1e6), end="", file=sys.stderr, flush=True)
-            if sent == total:
-                print(file=sys.stderr)
-    return show
-
-
 def cmd_guest_run(args):
     port = args.port
     files = _files(args)
@@ -165,7 +151,8 @@ def cmd_guest_run(args):
         try:
             plan = plan_upload(t, files, args.ram)
             for path, address, _ in plan:
-                t.upload(path, address, progress=_progress(path))
+                with Progress(os.path.basename(path)) as progress:
+                    t.upload(path, address, progress=progress)
         except BaseException:
             t.close()
             raise

@@ -8,13 +8,12 @@ FILE is the image the board's boot loader starts (kernel8.img on the Pi)
 or the firmware ELF (sent as the bytes it loads); without FILE, the image
 of the board the port names (qemu:virt, qemu:raspi4b), else the Pi's.
 """
-import sys
-import time
 
 from elftools.common.exceptions import ELFError
 
 from . import boards
 from .elf import flat_image
+from .progress import Progress
 from .target_api import UPLOAD_BLOCK, Target
 from .transport import parse_qemu_url
 
@@ -29,28 +28,14 @@ def default_image(port):
 
 def cmd_load(args):
     path = args.file or default_image(args.port)
-    start = time.monotonic()
-    shown = [False]
-
-    def progress(sent, total):
-        elapsed = time.monotonic() - start
-        if elapsed >= 1 or shown[0]:
-            shown[0] = True
-            print("\r%d/%d KiB (%d%%)" % (sent >> 10, total >> 10, 100 * sent // total),
-                  end="", file=sys.stderr, flush=True)
-
     try:
         image = flat_image(path)
     except OSError as e:
         raise ValueError("cannot read %s: %s" % (path, e.strerror)) from None
     except ELFError as e:
         raise ValueError("%s: not a usable ELF: %s" % (path, e)) from None
-    with Target(args.port, timeout=args.timeout) as t:
-        try:
-            r = t.load_firmware(image, progress=progress, block=args.block)
-        finally:
-            if shown[0]:
-                print(file=sys.stderr)
+    with Target(args.port, timeout=args.timeout) as t, Progress() as progress:
+        r = t.load_firmware(image, progress=progress, block=args.block)
     print("%s: %d bytes sent as %d line bytes in %.2f s, CRC-32 checked; the new firmware answered %.2f s "
           "after the start:\n%s" % (path, r.payload, r.line, r.transfer, r.seconds, r.banner))
 
