@@ -71,4 +71,9 @@ def test_the_bench_gives_both_figures(board):
     # (their values are the bench's business, not a test's).
     figures = bench.vm_guest_figures(board, vtimer_n=10, console_n=100)
     assert set(figures) == set(bench.VM_GUEST_FIGURES)
-    assert all(isinstance(v, float) and v >= 0 for v in figures.values()), figures
+    assert all(isinstance(v, float) for v in figures.values()), figures
+    # The long-write figure is a difference (200 bytes' cost less 100 bytes'):
+    # at these small counts CPU 0's own work, which the machine-wide virtual
+    # counter also counts, can outweigh it either way (once -5446 per byte);
+    # make bench measures it at 2048 bytes. The others are counts of one path.
+    assert all(figures[k] > 0 for k in bench.VM_GUEST_FIGURES if k != "vm_console_byte_insns"), figures
