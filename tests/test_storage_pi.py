@@ -140,3 +140,20 @@ def test_without_a_card_sdcard_says_enodev_and_sd_is_not_mounted():
         assert t.eval("__import__('os').getcwd()") == "/"
         out = t.exec("try:\n __import__('aarch64').SDCard()\nexcept OSError as e:\n print(e.errno, e.args[1])\n")
         assert out.strip() == "19 SD card: no card answered"      # errno.ENODEV
+
+
+def test_a_high_capacity_card_uses_block_addresses(tmp_path):
+    """QEMU makes a card over 2 GiB an SDHC card (block, not byte, addresses):
+    a sparse 4 GiB image with a FAT32 partition, as a Pi's boot card has."""
+    image = tmp_path / "sdhc.img"
+    total = 8 << 20                         # sectors: 4 GiB
+    with open(image, "wb") as f:
+        f.truncate(total * 512)
+        f.write(sdcard._mbr(total))
+    subprocess.run(["mkfs.fat", "-F", "32", "--offset", str(sdcard.PART_START), str(image),
+                    str((total - sdcard.PART_START) // 2)], capture_output=True, check=True)
+    with boot(image) as t:
+        _, _, blocks, high_capacity, _ = t.eval("__import__('aarch64').SDCard().info()")
+        assert (blocks, high_capacity) == (total, True)
+        t.exec("with open('/sd/far.txt', 'w') as f:\n f.write('block addressed')\n")
+    assert host_read(image, "far.txt") == b"block addressed"
