@@ -13,6 +13,7 @@
 #include "py/mperrno.h"
 #include "extmod/vfs.h"
 #include "aarch64.h"
+#include "core/mbox_bcm2711.h"
 #include "core/sdhci.h"
 
 #if defined(BOARD_SDHCI_BASE)
@@ -28,11 +29,12 @@ static const char *card_controller;
 static const struct {
     uintptr_t base;
     const char *name;
+    uint32_t clock_id;          // its input clock, as the GPU firmware names it
     bool needs_card_detect;     // try it only if its card-detect line says so
 } controllers[] = {
-    { BOARD_SDHCI_BASE, BOARD_SDHCI_NAME, false },
+    { BOARD_SDHCI_BASE, BOARD_SDHCI_NAME, BOARD_SDHCI_CLOCK_ID, false },
     #ifdef BOARD_SDHCI_ALT_BASE
-    { BOARD_SDHCI_ALT_BASE, BOARD_SDHCI_ALT_NAME, true },
+    { BOARD_SDHCI_ALT_BASE, BOARD_SDHCI_ALT_NAME, BOARD_SDHCI_ALT_CLOCK_ID, true },
     #endif
 };
 
@@ -60,7 +62,8 @@ static mp_obj_t sdcard_make_new(const mp_obj_type_t *type, size_t n_args, size_t
             if (controllers[i].needs_card_detect && !sdhci_card_detected(controllers[i].base)) {
                 continue;
             }
-            err = sdhci_card_init(&card, controllers[i].base);
+            // The firmware's word on the clock (0: not answered, then the controller's own).
+            err = sdhci_card_init(&card, controllers[i].base, mbox_clock_rate(controllers[i].clock_id));
             card_controller = controllers[i].name;
         }
         if (err) {

@@ -265,16 +265,18 @@ bool sdhci_card_detected(uintptr_t base) {
     return (*(volatile uint32_t *)(base + REG_PRESENT) & PS_CARD_INSERTED) != 0;
 }
 
-int sdhci_card_init(sdhci_card_t *c, uintptr_t base) {
-    *c = (sdhci_card_t) { .base = base };
+int sdhci_card_init(sdhci_card_t *c, uintptr_t base, uint32_t base_clock_hz) {
+    *c = (sdhci_card_t) { .base = base, .base_clock_hz = base_clock_hz };
     reg_write(c, REG_CLOCKCTL, CC_RESET_ALL);
     if (!wait_reg(c, REG_CLOCKCTL, CC_RESET_ALL, 0, WAIT_RESET_MS)) {
         return SDHCI_ETIMEDOUT;
     }
-    uint32_t caps = reg_read(c, REG_CAPS);
-    // Base clock in MHz: bits 15:8 (SDHCI 3.0). Linux does not trust it on the
-    // BCM2711 (it asks the firmware); the Pi 4's EMMC2 reports 100 MHz.
-    c->base_clock_hz = ((caps >> 8) & 0xff) * 1000000;
+    // Else the base clock in MHz, bits 15:8 of the capabilities (SDHCI 3.0).
+    // Linux does not trust it on the BCM2711 (SDHCI_QUIRK_CAP_CLOCK_BASE_BROKEN:
+    // it asks the firmware, as the caller does); EMMC2 reports 100 MHz.
+    if (c->base_clock_hz == 0) {
+        c->base_clock_hz = ((reg_read(c, REG_CAPS) >> 8) & 0xff) * 1000000;
+    }
     if (c->base_clock_hz == 0) {
         c->base_clock_hz = 100000000;
     }

@@ -21,7 +21,7 @@
 
 typedef struct {
     uintptr_t base;             // the controller's registers
-    uint32_t base_clock_hz;     // the controller's input clock (its capabilities register)
+    uint32_t base_clock_hz;     // the controller's input clock
     uint32_t bus_clock_hz;      // the card clock in use after set-up
     uint32_t rca;               // relative card address (CMD3), in bits 31:16
     uint64_t blocks;            // capacity in 512-byte blocks (CSD)
@@ -33,7 +33,9 @@ typedef struct {
 
 // Reset the controller at `base`, bring its card from power-on to the
 // transfer state (4-bit bus, default speed) and read its capacity.
-int sdhci_card_init(sdhci_card_t *card, uintptr_t base);
+// `base_clock_hz`: the controller's input clock, or 0 to take what its
+// capabilities register says.
+int sdhci_card_init(sdhci_card_t *card, uintptr_t base, uint32_t base_clock_hz);
 
 // Whole 512-byte blocks; `buf` 4-byte aligned. Multi-block transfers use
 // CMD18/CMD25 with the controller's automatic CMD12.
