@@ -4,8 +4,10 @@
 Each test boots the firmware with a small card image of its own
 (`-drive if=sd`), restarts QEMU on the same image as a power cycle would, and
 reads the card from the host with mtools as a PC would."""
+import json
 import os
 import signal
+import socket
 import subprocess
 
 import pytest
@@ -157,3 +159,29 @@ def test_a_high_capacity_card_uses_block_addresses(tmp_path):
         assert (blocks, high_capacity) == (total, True)
         t.exec("with open('/sd/far.txt', 'w') as f:\n f.write('block addressed')\n")
     assert host_read(image, "far.txt") == b"block addressed"
+
+
+def test_a_card_that_stops_answering_gives_oserror_not_a_hang(card, tmp_path):
+    """The card pulled out under the firmware (QEMU's eject): reads and writes
+    raise OSError(ETIMEDOUT) saying which command failed, and the REPL answers."""
+    qmp_path = tmp_path / "qmp.sock"
+    require_image(BOARD)
+    with connect("qemu:raspi4b", timeout=30,
+                 qemu_extra=sd_args(card) + ["-qmp", "unix:%s,server=on,wait=off" % qmp_path]) as t:
+        assert t.eval("open('/sd/keep.txt').read()") == "written on the host\n"
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(qmp_path))
+            f = s.makefile("rw")
+            f.readline()                                    # the greeting
+            for cmd in ({"execute": "qmp_capabilities"},
+                        {"execute": "eject", "arguments": {"device": "sd0", "force": True}}):
+                f.write(json.dumps(cmd) + "\n")
+                f.flush()
+                assert "return" in json.loads(f.readline()), cmd
+        out = t.exec("import aarch64\nfor op, block, n in (('readblocks', 0, 2), ('writeblocks', 5000, 1)):\n"
+                     " try:\n  getattr(aarch64.SDCard(), op)(block, bytearray(512 * n))\n"
+                     " except OSError as e:\n  print(e.errno, e.args[1])\n", timeout=30)
+        lines = out.strip().splitlines()
+        assert lines[0].startswith("110 SD card read, block 0: timed out (CMD18")       # errno.ETIMEDOUT
+        assert lines[1].startswith("110 SD card write, block 5000: timed out (CMD24")
+        assert t.eval("6 * 7") == 42

@@ -403,7 +403,12 @@ static int transfer(sdhci_card_t *c, bool write, uint32_t block, uint32_t count,
         }
     }
     if (err && multi) {
-        command(c, 12, 0, R1B, 0, NULL);   // stop the card, if the automatic CMD12 did not
+        // Stop the card, if the automatic CMD12 did not; the report stays the first failure's.
+        uint8_t failed_command = c->last_command;
+        uint32_t failed_status = c->last_status;
+        command(c, 12, 0, R1B, 0, NULL);
+        c->last_command = failed_command;
+        c->last_status = failed_status;
     }
     return err;
 }
