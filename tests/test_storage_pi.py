@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from conftest import Console, printed_result, require_image, run_target_file, target_source
-from host_tools import TargetError, connect, sdcard
+from host_tools import LinkError, TargetError, boards, connect, sdcard
 from host_tools.qemu import Qemu
 
 BOARD = "RPI4"
@@ -115,7 +115,7 @@ def test_a_qemu_killed_mid_write_leaves_a_mountable_card(card, tmp_path):
             if sum(s.count("writing") for s in seen) >= 20:
                 os.killpg(t.qemu.proc.pid, signal.SIGKILL)
 
-        with pytest.raises(Exception):      # the link dies with QEMU
+        with pytest.raises(LinkError):      # the link dies with QEMU
             t.exec(target_source("sd_write_forever.py"), timeout=60, on_output=kill_on_write)
     with boot(card) as t:                   # FAT's FatFs still mounts it
         assert "keep.txt" in t.eval("__import__('os').listdir('/sd')")
@@ -185,3 +185,18 @@ def test_a_card_that_stops_answering_gives_oserror_not_a_hang(card, tmp_path):
         assert lines[0].startswith("110 SD card read, block 0: timed out (CMD18")       # errno.ETIMEDOUT
         assert lines[1].startswith("110 SD card write, block 5000: timed out (CMD24")
         assert t.eval("6 * 7") == 42
+
+
+def test_edit_load_run_keeps_the_card(tmp_path):
+    """The Pi owner's loop: a new firmware over the UART (aarch64-el2 load);
+    the card stays in the slot, the new firmware mounts it again, its main.py
+    runs again at the new boot, and what the old firmware wrote is there."""
+    (tmp_path / "main.py").write_text("with open('/sd/boots.txt', 'a') as f:\n    f.write('boot\\n')\n")
+    image = sdcard.data_card(tmp_path / "card.img", CARD_MIB, [tmp_path / "main.py"])
+    with boot(image) as t:
+        assert t.eval("open('/sd/boots.txt').read()") == "boot\n"
+        t.exec("with open('/sd/before_load.txt', 'w') as f:\n f.write('from the old firmware')\n")
+        t.load_firmware(boards.image_path(BOARD))
+        assert t.eval("__import__('os').getcwd()") == "/sd"
+        assert t.eval("open('/sd/before_load.txt').read()") == "from the old firmware"
+        assert t.eval("open('/sd/boots.txt').read()") == "boot\nboot\n"
