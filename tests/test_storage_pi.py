@@ -49,6 +49,14 @@ def fsck(image, tmp_path):
     return r.returncode, r.stdout + r.stderr
 
 
+@pytest.fixture(autouse=True)
+def rpi4_chosen(request):
+    """RPI4 only: skipped under `pytest --board QEMU_VIRT`."""
+    chosen = request.config.getoption("board")
+    if chosen and BOARD not in chosen:
+        pytest.skip("the SD card is the RPI4 board's (--board %s)" % ",".join(chosen))
+
+
 @pytest.fixture
 def card(tmp_path):
     """A 4 MiB card: MBR, one FAT16 partition holding keep.txt."""
