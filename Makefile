@@ -1,6 +1,7 @@
 # MicroPython at EL2: the entry points.
 #
 #   make run        build the firmware and boot it in QEMU with the REPL here
+#                   (BOARD=RPI4 SD=card.img: that image in the SD slot, mounted at /sd)
 #   make test       every test (host unit tests, on-target tests, MicroPython's own suite)
 #   make firmware   build/$(BOARD)/firmware.elf (BOARD=QEMU_VIRT or RPI4)
 #   make guests     build/guests/testguest.{elf,bin}: the VM's test guest (guests/testguest/)
@@ -128,7 +129,7 @@ linux-assets: venv
 # Run
 
 ELF := $(BUILD_ROOT)/$(BOARD)/firmware.elf
-BOOT := $(PYTHON) -m host_tools boot --board $(BOARD) --smp $(SMP)
+BOOT := $(PYTHON) -m host_tools boot --board $(BOARD) --smp $(SMP) $(if $(SD),--sd $(SD))
 
 run: firmware venv
 	@if [ -t 0 ]; then \

@@ -27,4 +27,6 @@ def _mount_ram_disk():
 
 
 _mount_ram_disk()
+if hasattr(aarch64, "SDCard"):      # the SD card at /sd (firmware/_sdcard.py)
+    __import__("_sdcard").mount_sd()
 del _mount_ram_disk, vfs, aarch64

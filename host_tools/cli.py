@@ -90,6 +90,7 @@ def cmd_boot(args):
         board, smp = parse_qemu_url(url)
         smp, gic = args.smp or smp, qemu_url_gic(url)
     gdb = ["-gdb", "tcp::%d" % args.gdb_port, "-S"] if args.gdb else []
+    gdb += _sd_card_args(board, args.sd)        # QEMU arguments beyond the board's
     if args.env:
         return _boot_in_background(board, smp, gdb)
     if args.attach:
@@ -114,6 +115,22 @@ def cmd_boot(args):
             pass
         if q.exit_status():
             raise CliError("QEMU exited with status %d: %s" % (q.exit_status(), q.last_output()))
+
+
+def _sd_card_args(board, image):
+    """-drive if=sd for `boot --sd IMAGE` (RPI4: the card at /sd)."""
+    if image is None:
+        return []
+    if board != "RPI4":
+        raise CliError("--sd: only the RPI4 board has an SD card slot")
+    try:
+        size = os.path.getsize(image)
+    except OSError as e:
+        raise CliError("--sd %s: %s" % (image, e.strerror)) from None
+    if size == 0 or size & (size - 1):
+        raise CliError("--sd %s: %d bytes; QEMU's SD card wants a power-of-two size (truncate -s 64M %s)"
+                       % (image, size, image))
+    return ["-drive", "if=sd,format=raw,file=%s" % image]
 
 
 def _boot_in_background(board, smp, gdb):
@@ -398,6 +415,7 @@ def build_parser():
     s.add_argument("--gdb", action="store_true", help="gdbstub, stopped at the entry point")
     s.add_argument("--gdb-port", type=int, default=1234)
     s.add_argument("--print-command", action="store_true", help="print the QEMU command line on stderr first")
+    s.add_argument("--sd", metavar="IMAGE", help="RPI4: this card image in the SD slot (mounted at /sd)")
     s.add_argument("--env", action="store_true",
                    help='keep QEMU running in the background and print EL2_PORT=... for eval "$(aarch64-el2 boot --env)"')
     s.set_defaults(func=cmd_boot)

@@ -29,6 +29,7 @@ IMAGE_MIB = 64
 PART_START = 2048          # sectors: the partition starts at 1 MiB
 
 FAT32_PARTITION = 0x0C     # FAT32 with LBA addressing
+FAT16_PARTITION = 0x0E     # FAT16 with LBA addressing
 PI_RAM_BASE = 0
 PI_MIN_RAM = 1 << 30       # every Pi 4 has at least 1 GiB
 
@@ -114,9 +115,9 @@ def debian_boot_files(cache=None):
     return out
 
 
-def _mbr(total_sectors):
-    """An MBR with one FAT32 (LBA) partition from PART_START to the end."""
-    entry = struct.pack("<B3sB3sII", 0x00, b"\xfe\xff\xff", FAT32_PARTITION, b"\xfe\xff\xff",
+def _mbr(total_sectors, kind=FAT32_PARTITION):
+    """An MBR with one FAT32 (LBA) partition (or `kind`) from PART_START to the end."""
+    entry = struct.pack("<B3sB3sII", 0x00, b"\xfe\xff\xff", kind, b"\xfe\xff\xff",
                         PART_START, total_sectors - PART_START)
     return bytes(446) + entry + bytes(48) + b"\x55\xaa"
 
@@ -145,6 +146,23 @@ def build_image(output, kernel, firmware_dir=None):
     files = [str(src / f) for f in BOOT_FILES] + [str(kernel), str(config)]
     _run(["mcopy", "-o", "-i", part, *files, "::"])
     os.replace(tmp, output)
+    return output
+
+
+def data_card(output, mib=4, files=()):
+    """A small card image for QEMU's raspi4b: an MBR with one FAT partition
+    from 1 MiB to the end (FAT16, 512-byte clusters) holding `files` (host
+    paths). QEMU wants a power-of-two card size."""
+    if mib < 4 or mib > 32 or mib & (mib - 1):
+        raise SdCardError("a card of %d MiB: QEMU's SD card model wants a power of two; 4 to 32 MiB here" % mib)
+    output = Path(output)
+    total = mib * 2048
+    with open(output, "wb") as f:
+        f.truncate(total * 512)
+        f.write(_mbr(total, FAT16_PARTITION))
+    _run(["mkfs.fat", "-F", "16", "-s", "1", "-n", "MPYSD", "--offset", str(PART_START), str(output), str((total - PART_START) // 2)])
+    if files:
+        _run(["mcopy", "-o", "-i", "%s@@%d" % (output, PART_START * 512), *[str(f) for f in files], "::"])
     return output
 
 

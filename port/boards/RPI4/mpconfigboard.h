@@ -35,6 +35,19 @@
 #define BOARD_GICH_BASE         0xff844000UL    // virtualization: hypervisor control
 #define BOARD_GICV_BASE         0xff846000UL    // virtualization: the guest's CPU interface
 
+// SD card (core/sdhci.c, sdcard.c). The Pi 4's card slot is on EMMC2; the
+// older EMMC (Arasan) serves the Wi-Fi chip on a Pi 4, but QEMU 10's raspi4b
+// attaches `-drive if=sd` there, so it is tried second, only if its
+// card-detect line says a card is present.
+// Their input clocks come from the VideoCore firmware (mailbox, core/mbox_bcm2711.c).
+#define BOARD_SDHCI_BASE        0xfe340000UL    // EMMC2
+#define BOARD_SDHCI_NAME        "EMMC2"
+#define BOARD_SDHCI_CLOCK_ID    MBOX_CLOCK_EMMC2
+#define BOARD_SDHCI_ALT_BASE    0xfe300000UL    // EMMC
+#define BOARD_SDHCI_ALT_NAME    "EMMC"
+#define BOARD_SDHCI_ALT_CLOCK_ID MBOX_CLOCK_EMMC
+#define BOARD_MBOX_BASE         0xfe00b880UL    // VideoCore mailboxes
+
 #define BOARD_SMP_PSCI          0               // secondaries wait on the spin table
 #define BOARD_SPIN_TABLE_BASE   0xd8UL          // entry address of CPU n at 0xd8 + 8 * n
 #define BOARD_RESET_BCM2711_WATCHDOG 1          // reset: the power manager's watchdog
