@@ -228,7 +228,7 @@ class VM:
     """A virtual machine: RAM, vCPUs, a device tree, devices. See the module doc."""
 
     def __init__(self, ram=256 << 20, cpus=1, cmdline="", psci="hvc", cpu_ids=None, console_out=None,
-                 on_reset="restart"):
+                 on_reset="restart", routing="pcpu"):
         if cpu_ids is None:
             cpu_ids = list(range(1, cpus + 1))
         cpu_ids = list(cpu_ids)
@@ -247,10 +247,12 @@ class VM:
         self.ram, self.cpus, self.cmdline, self.psci = ram, cpus, cmdline, psci
         self.cpu_ids = cpu_ids
         self.mpidrs = [vm_layout.mpidr_affinity(i) for i in range(cpus)]
-        # Virtualization on each CPU a vCPU runs on, as pcpu does it.
+        # Virtualization on each CPU a vCPU runs on, as pcpu does it (routing:
+        # pcpu.Aarch64PerCpu's, for the CPUs not enabled yet; the vCPUs set
+        # their own HCR_EL2 bits on entry either way).
         self._enabled = []
         for c in cpu_ids:
-            p = pcpu.Aarch64PerCpu.new(c)
+            p = pcpu.Aarch64PerCpu.new(c, routing=routing)
             if not p.is_enabled():
                 p.hardware_enable()
                 self._enabled.append(p)
@@ -606,6 +608,12 @@ class VM:
     def regs(self, i=0):
         """vCPU i's x0..x30 and pc (while it is stopped)."""
         return [self._core.reg(i, n) for n in range(32)]
+
+    def guest_hcr(self, i=0):
+        """The HCR_EL2 vCPU i last ran with: the host's value plus the bits
+        each vCPU sets on entry (VM, RW, TSC, IMO, FMO), whichever routing
+        pcpu enabled its CPU with. 0 before its first entry."""
+        return self._core.reg(i, 36)
 
     def vgic_state(self):
         """The virtual GIC's state (a dict; None without one): the

@@ -16,7 +16,8 @@
 //        or the vCPU was asked to stop (stop(i)): then vm.py calls the model itself.
 //   core.resume(i, value)                  finish the exit (load value / x0) and start again
 //   core.power(i[, state])                 PSCI's view of vCPU i (ON 0, OFF 1, ON_PENDING 2)
-//   core.reg(i, n[, value]), core.regs(i)  x0..x30; n = 31 pc, 32 SP_EL1, 33 ESR, 34 FAR, 35 HPFAR
+//   core.reg(i, n[, value]), core.regs(i)  x0..x30; n = 31 pc, 32 SP_EL1, 33 ESR, 34 FAR, 35 HPFAR,
+//                                          36 HCR_EL2 the guest last ran with
 //   core.publish(ipa, value)               loads from ipa read value, answered in C
 //   core.post(start, size)                 stores there are logged, handed to the model later
 //   core.irq(intid, level)                 a device model's SPI line up or down (the vGIC)
@@ -466,11 +467,11 @@ static mp_obj_t vm_core_reg(size_t n_args, const mp_obj_t *args) {
         slot = &v->frame.elr;
     } else if (n == 32) {
         slot = &v->el1.sp_el1;
-    } else if (n >= 33 && n <= 35 && n_args == 3) {
-        uint64_t ro[3] = { v->esr, v->far, v->hpfar };
+    } else if (n >= 33 && n <= 36 && n_args == 3) {
+        uint64_t ro[4] = { v->esr, v->far, v->hpfar, v->hcr };
         return mp_obj_new_int_from_uint(ro[n - 33]);
     } else {
-        mp_raise_ValueError(MP_ERROR_TEXT("register: 0..30 x0..x30, 31 pc, 32 sp; 33 ESR, 34 FAR, 35 HPFAR (read-only)"));
+        mp_raise_ValueError(MP_ERROR_TEXT("register: 0..30 x0..x30, 31 pc, 32 sp; 33 ESR, 34 FAR, 35 HPFAR, 36 HCR_EL2 (read-only)"));
     }
     if (n_args == 4) {
         *slot = aarch64_u64_arg(args[3]);
