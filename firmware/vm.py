@@ -155,6 +155,10 @@ class PL011(Device):
         self.out = out
         self.rx = bytearray()
         self.tx = bytearray()
+        # Set to a list to have each line the guest writes recorded with the
+        # firmware's clock as it reaches the model: (time.ticks_us(), bytes).
+        self.stamps = None
+        self._partial = bytearray()
         self.regs = {self.IBRD: 0, self.FBRD: 0, self.LCR_H: 0, self.CR: 0x300, self.IFLS: 0x12, self.IMSC: 0}
         self.ris = self.INT_TX
 
@@ -193,6 +197,8 @@ class PL011(Device):
     def write(self, offset, width, value):
         if offset == self.DR:
             self.tx.append(value & 0xFF)
+            if self.stamps is not None:
+                self._stamp(value & 0xFF)
             if value & 0xFF == 10 or len(self.tx) >= 128:
                 self.flush()
             if not self.ris & self.INT_TX:
@@ -205,6 +211,25 @@ class PL011(Device):
             self.regs[offset] = value
             if offset == self.IMSC:
                 self._update()
+
+    def _stamp(self, byte):
+        if byte == 10:
+            self.stamps.append((time.ticks_us(), bytes(self._partial).rstrip(b"\r")))
+            self._partial = bytearray()
+        elif len(self._partial) < 256:
+            self._partial.append(byte)
+
+    def line_time_us(self, a, b):
+        """Microseconds of the firmware's clock between the last lines the
+        guest wrote that read `a` and `b` (bytes or str; from stamps)."""
+        a, b = (x.encode() if isinstance(x, str) else x for x in (a, b))
+        found = {}
+        for t, line in self.stamps or ():
+            if line in (a, b):
+                found[line] = t
+        if a not in found or b not in found:
+            raise ValueError("no line %r and %r among the stamped ones" % (a, b))
+        return time.ticks_diff(found[b], found[a])
 
     def flush(self):
         if self.tx:
