@@ -291,6 +291,8 @@ class VM:
         # Its kind follows the host's: a virtual GICv3 on a GICv3 (core/vgic3.c).
         self.gic_version = 3 if self.vgic and aarch64.gic()["kind"] == "GICv3" else 2
         self._devices = []              # (base, end, model, in the tree)
+        self._forwarded = []            # physical SPIs passed through (passthrough(irq=))
+        self._passthrough_nodes = []    # (name, base, size, compatible, intid)
         self._core.devices(self._devices)   # accesses to them are answered inside core.wait()
         self.uart = PL011(console_out)
         self.add_device(vm_layout.UART_BASE, vm_layout.UART_SIZE, self.uart, node=False,
@@ -397,9 +399,29 @@ class VM:
         model.added()
         return model
 
-    def passthrough(self, base, size, pa=None):
-        """Map host MMIO [pa, pa + size) at guest address `base` (pa = base by default)."""
+    def passthrough(self, base, size, pa=None, irq=None, compatible=None):
+        """Map host MMIO [pa, pa + size) at guest address `base` (pa = base by
+        default). irq: the device's physical SPI (INTID 32..127), forwarded
+        to the guest under the same INTID: routed to vCPU 0's CPU, taken at
+        EL2 and queued in a list register with the HW bit, so the guest's
+        EOI deactivates the physical interrupt (no exit for it); a GICv2
+        host only. compatible: put a node for the device in the tree."""
+        if irq is not None:
+            if not self.vgic or self.gic_version != 2:
+                raise ValueError("irq=: interrupts are forwarded to guests on a GICv2 host only")
+            if isinstance(irq, bool) or not isinstance(irq, int) or not 32 <= irq < 128:
+                raise ValueError("irq must be an SPI, INTID 32..127, not %r" % (irq,))
+            for _, _, m, _ in self._devices:
+                if m.intid == irq:
+                    raise ValueError("INTID %d is %r's already" % (irq, m))
+            if irq in self._forwarded:
+                raise ValueError("INTID %d is forwarded already" % irq)
         self._core.map(base, base if pa is None else pa, size)
+        if irq is not None:
+            self._core.forward(irq, True)
+            self._forwarded.append(irq)
+        if compatible is not None:
+            self._passthrough_nodes.append(("passthrough", base, size, compatible, irq))
 
     # -- the device tree ---------------------------------------------------
 
@@ -410,6 +432,7 @@ class VM:
         """The fdt.Tree the guest boots with (built from the configuration)."""
         nodes = [vm_devicetree.mmio_node(type(m).__name__.lower(), b, e - b, m.compatible, m.intid)
                  for b, e, m, in_tree in self._devices if in_tree]
+        nodes += [vm_devicetree.mmio_node(*n) for n in self._passthrough_nodes]
         config = {"ram": self.ram, "cpus": self.cpus, "psci": self.psci, "cmdline": self.cmdline,
                   "extra_nodes": nodes, "gic": self.gic_version}
         if self.initrd:

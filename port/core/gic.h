@@ -58,6 +58,14 @@ uint32_t gic_typer(void);
 // GICv3: the redistributor (RD_base) of `cpu`, once it came up; else 0.
 uintptr_t gic_redistributor(unsigned int cpu);
 
+// Forward SPI `intid` to a guest (a VM's passthrough, vgic.c): it goes to
+// `cpu`, `handler` runs there, and its end is a priority drop alone: the
+// guest's EOI (a list register with the HW bit) deactivates it. False on a
+// controller that cannot (not driven, GICv3 for now) or a bad INTID.
+// gic_unforward: back to the host, off, neither pending nor active.
+bool gic_forward(unsigned int intid, unsigned int cpu, gic_handler_t handler);
+void gic_unforward(unsigned int intid);
+
 // The firmware's host IRQ handler (IRQ_HANDLER's default).
 void host_irq_handler(void);
 
