@@ -552,6 +552,10 @@ static mp_obj_t vm_core_forward(mp_obj_t self_in, mp_obj_t intid_in, mp_obj_t on
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("INTID %d is not an SPI of the VM (32..%d)"),
             (int)intid, VGIC_NR_IRQS - 1);
     }
+    if (mp_obj_is_true(on_in) && gic_has_handler(intid) && !gic_is_forwarded(intid)) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("INTID %d is the firmware's own (a driver of its handles it)"),
+            (int)intid);
+    }
     if (!vgic_forward(vm, intid, mp_obj_is_true(on_in))) {
         mp_raise_ValueError(MP_ERROR_TEXT("interrupts are forwarded to guests only on a GICv2 host the firmware drives"));
     }

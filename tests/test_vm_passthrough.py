@@ -64,10 +64,14 @@ def test_bad_passthrough_interrupts_are_refused(virt):
                     "for irq in (27, 200, 33):\n"
                     " try:\n  v.passthrough(0x09010000, 0x1000, irq=irq)\n"
                     " except ValueError as e:\n  print(e)\n"
+                    "try:\n v._core.forward(33, True)\n"      # the C side, asked directly
+                    "except ValueError as e:\n print(e)\n"
                     "v.close()")
     lines = out.splitlines()
     assert lines[:2] == ["irq must be an SPI, INTID 32..127, not 27", "irq must be an SPI, INTID 32..127, not 200"]
     assert lines[2].startswith("INTID 33 is <PL011 object") and lines[2].endswith("'s already")    # the console's
+    # ... and the firmware's own UART interrupt is never a guest's.
+    assert lines[3] == "INTID 33 is the firmware's own (a driver of its handles it)"
 
 
 def test_a_gicv3_host_refuses_forwarding():

@@ -232,6 +232,14 @@ static inline uint32_t gic_ack(void) {
     return gic_v3 ? gic3_ack() : GICC(GICC_IAR);
 }
 
+bool gic_is_forwarded(unsigned int intid) {
+    return intid < GIC_NUM_INTIDS && ((gic_forwarded[intid / 32] >> (intid % 32)) & 1);
+}
+
+bool gic_has_handler(unsigned int intid) {
+    return intid < GIC_NUM_INTIDS && gic_handlers[intid] != NULL;
+}
+
 static inline void gic_eoi(uint32_t iar, unsigned int intid) {
     if (gic_v3) {
         gic3_eoi(iar);      // (EOImode 0: ends it; no forwarding on a GICv3 host yet)
@@ -246,6 +254,9 @@ static inline void gic_eoi(uint32_t iar, unsigned int intid) {
 bool gic_forward(unsigned int intid, unsigned int cpu, gic_handler_t handler) {
     if (!gic_is_driven || gic_v3 || intid < 32 || intid >= gic_num_lines() || cpu >= 8) {
         return false;
+    }
+    if (gic_handlers[intid] != NULL && !gic_is_forwarded(intid)) {
+        return false;       // the firmware's own (its UART's, say): never a guest's
     }
     uint32_t bit = 1u << (intid % 32);
     // A fresh start: off, neither pending nor active (a guest that rebooted
