@@ -404,11 +404,11 @@ class VM:
         default). irq: the device's physical SPI (INTID 32..127), forwarded
         to the guest under the same INTID: routed to vCPU 0's CPU, taken at
         EL2 and queued in a list register with the HW bit, so the guest's
-        EOI deactivates the physical interrupt (no exit for it); a GICv2
-        host only. compatible: put a node for the device in the tree."""
+        EOI deactivates the physical interrupt (no exit for it); GICv2 and
+        GICv3 hosts. compatible: put a node for the device in the tree."""
         if irq is not None:
-            if not self.vgic or self.gic_version != 2:
-                raise ValueError("irq=: interrupts are forwarded to guests on a GICv2 host only")
+            if not self.vgic:
+                raise ValueError("irq=: this VM has no virtual interrupt controller to forward it through")
             if isinstance(irq, bool) or not isinstance(irq, int) or not 32 <= irq < 128:
                 raise ValueError("irq must be an SPI, INTID 32..127, not %r" % (irq,))
             for _, _, m, _ in self._devices:

@@ -557,7 +557,7 @@ static mp_obj_t vm_core_forward(mp_obj_t self_in, mp_obj_t intid_in, mp_obj_t on
             (int)intid);
     }
     if (!vgic_forward(vm, intid, mp_obj_is_true(on_in))) {
-        mp_raise_ValueError(MP_ERROR_TEXT("interrupts are forwarded to guests only on a GICv2 host the firmware drives"));
+        mp_raise_ValueError(MP_ERROR_TEXT("interrupts are forwarded to guests only with a GIC the firmware drives"));
     }
     return mp_const_none;
 }

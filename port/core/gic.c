@@ -241,18 +241,22 @@ bool gic_has_handler(unsigned int intid) {
 }
 
 static inline void gic_eoi(uint32_t iar, unsigned int intid) {
+    bool forwarded = (gic_forwarded[intid / 32] >> (intid % 32)) & 1;
     if (gic_v3) {
-        gic3_eoi(iar);      // (EOImode 0: ends it; no forwarding on a GICv3 host yet)
+        gic3_eoi(iar);
+        if (!forwarded) {
+            gic3_deactivate(iar);
+        }
     } else {
         GICC(GICC_EOIR) = iar;
-        if (!((gic_forwarded[intid / 32] >> (intid % 32)) & 1)) {
+        if (!forwarded) {
             GICC(GICC_DIR) = iar;
         }
     }
 }
 
 bool gic_forward(unsigned int intid, unsigned int cpu, gic_handler_t handler) {
-    if (!gic_is_driven || gic_v3 || intid < 32 || intid >= gic_num_lines() || cpu >= 8) {
+    if (!gic_is_driven || intid < 32 || intid >= gic_num_lines() || cpu >= MAX_CPUS || (!gic_v3 && cpu >= 8)) {
         return false;
     }
     if (gic_handlers[intid] != NULL && !gic_is_forwarded(intid)) {
@@ -260,27 +264,36 @@ bool gic_forward(unsigned int intid, unsigned int cpu, gic_handler_t handler) {
     }
     uint32_t bit = 1u << (intid % 32);
     // A fresh start: off, neither pending nor active (a guest that rebooted
-    // may have left it active), then to its CPU and on.
-    GICD(GICD_ICENABLER(intid / 32)) = bit;
+    // may have left it active), then to its CPU and on. (The distributor's
+    // SPI registers are at the same offsets on a GICv3.)
+    gic_disable_irq(intid);
     GICD(GICD_ICPENDR(intid / 32)) = bit;
     GICD(GICD_ICACTIVER(intid / 32)) = bit;
     gic_handlers[intid] = handler;
     __atomic_or_fetch(&gic_forwarded[intid / 32], bit, __ATOMIC_RELEASE);
-    GICD8(GICD_ITARGETSR(intid)) = 1u << cpu;
+    if (gic_v3) {
+        gic3_route(intid, cpu);
+    } else {
+        GICD8(GICD_ITARGETSR(intid)) = 1u << cpu;
+    }
     __asm__ volatile ("dsb ish" ::: "memory");
-    GICD(GICD_ISENABLER(intid / 32)) = bit;
+    gic_enable_irq(intid);
     return true;
 }
 
 void gic_unforward(unsigned int intid) {
-    if (!gic_is_driven || gic_v3 || intid < 32 || intid >= gic_num_lines()) {
+    if (!gic_is_driven || intid < 32 || intid >= gic_num_lines()) {
         return;
     }
     uint32_t bit = 1u << (intid % 32);
-    GICD(GICD_ICENABLER(intid / 32)) = bit;
+    gic_disable_irq(intid);
     GICD(GICD_ICPENDR(intid / 32)) = bit;
     GICD(GICD_ICACTIVER(intid / 32)) = bit;      // one its guest never ended
-    GICD8(GICD_ITARGETSR(intid)) = 1;
+    if (gic_v3) {
+        gic3_route(intid, 0);
+    } else {
+        GICD8(GICD_ITARGETSR(intid)) = 1;
+    }
     __atomic_and_fetch(&gic_forwarded[intid / 32], ~bit, __ATOMIC_RELEASE);
     gic_handlers[intid] = NULL;
 }

@@ -61,7 +61,7 @@ uintptr_t gic_redistributor(unsigned int cpu);
 // Forward SPI `intid` to a guest (a VM's passthrough, vgic.c): it goes to
 // `cpu`, `handler` runs there, and its end is a priority drop alone: the
 // guest's EOI (a list register with the HW bit) deactivates it. False on a
-// controller that cannot (not driven, GICv3 for now), a bad INTID, or one
+// controller that cannot (not driven), a bad INTID, or one
 // the firmware handles itself.
 // gic_unforward: back to the host, off, neither pending nor active.
 bool gic_forward(unsigned int intid, unsigned int cpu, gic_handler_t handler);

@@ -280,8 +280,8 @@ static void vgic_hw_irq(unsigned int intid) {
 
 bool vgic_forward(vm_t *vm, unsigned int intid, bool on) {
     vgic_t *g = &vm->vgic;
-    if (!g->present || g->v3 || intid < 32 || intid >= VGIC_NR_IRQS) {
-        return false;
+    if (!g->present || intid < 32 || intid >= VGIC_NR_IRQS) {
+        return false;       // (a virtual GICv3 too: vgic3.c queues it the same way)
     }
     uint32_t bit = 1u << (intid % 32);
     uint64_t daif = vgic_lock(g);

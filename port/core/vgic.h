@@ -81,7 +81,7 @@ bool vgic_dist_access(struct _vcpu_ctx_t *v, uint32_t offset, unsigned int size,
 bool vgic_set_level(struct _vm_t *vm, unsigned int intid, bool level);
 // Forward physical SPI `intid` to the VM (on) or give it back (off): it is
 // routed to vCPU 0's CPU, taken there, made pending in the distributor and
-// queued with the HW bit. False: no GICv2 vGIC, not an SPI, or the host
+// queued with the HW bit. False: no vGIC, not an SPI, or the host
 // controller cannot.
 bool vgic_forward(struct _vm_t *vm, unsigned int intid, bool on);
 // On the vCPU's CPU, with IRQs masked: into the list registers before entry,

@@ -31,10 +31,12 @@
 #define LR3_PRIORITY_SHIFT  48
 #define LR3_GROUP1          (1ul << 60)
 #define LR3_STATE_SHIFT     62
+#define LR3_HW              (1ul << 61)     // a hardware interrupt, its pINTID at [41:32]
 // The GICv2 layout vgic_cpu_t.lr keeps (GICH_LRn)
 #define LR_EOI              (1u << 19)
 #define LR_PRIORITY_SHIFT   23
 #define LR_PENDING          (1u << 28)
+#define LR_HW               (1u << 31)      // its physical INTID at [19:10]
 #define LR_STATE(lr)        (((lr) >> 28) & 3)
 #define LR_VIRTUAL_ID(lr)   ((lr) & 0x3ff)
 
@@ -122,14 +124,16 @@ static uint64_t lr_to_v3(uint32_t lr) {
     return LR_VIRTUAL_ID(lr) | LR3_GROUP1
         | (uint64_t)((lr >> 19) & 1) << 41
         | (uint64_t)((lr >> LR_PRIORITY_SHIFT) & 0x1f) << (LR3_PRIORITY_SHIFT + 3)
-        | (uint64_t)LR_STATE(lr) << LR3_STATE_SHIFT;
+        | (uint64_t)LR_STATE(lr) << LR3_STATE_SHIFT
+        | (lr & LR_HW ? LR3_HW | (uint64_t)((lr >> 10) & 0x3ff) << 32 : 0);
 }
 
 static uint32_t lr_from_v3(uint64_t lr) {
     return (uint32_t)(lr & 0x3ff)
         | (uint32_t)((lr >> 41) & 1) << 19
         | (uint32_t)((lr >> (LR3_PRIORITY_SHIFT + 3)) & 0x1f) << LR_PRIORITY_SHIFT
-        | (uint32_t)(lr >> LR3_STATE_SHIFT) << 28;
+        | (uint32_t)((lr >> LR3_STATE_SHIFT) & 3) << 28
+        | (lr & LR3_HW ? LR_HW | (uint32_t)((lr >> 32) & 0x3ff) << 10 : 0);
 }
 
 // -- locking, kicking, interrupt state (as vgic.c's, without SGI sources) --
@@ -222,7 +226,10 @@ static uint32_t vgic3_queue(vgic_t *g, vgic_cpu_t *c, unsigned int intid) {
         uint32_t bit = 1u << (intid % 32);
         g->queued_w[w] |= bit;
         prio = g->priority[intid];
-        if (spi_edge(g, intid)) {
+        if (g->hw_w[w] & bit) {
+            g->pending_w[w] &= ~bit;        // forwarded (vgic_forward): the guest's EOI deactivates it
+            lr |= LR_HW | intid << 10;
+        } else if (spi_edge(g, intid)) {
             g->pending_w[w] &= ~bit;
         } else {
             lr |= LR_EOI;
@@ -240,7 +247,7 @@ static void vgic3_retire(vgic_t *g, vgic_cpu_t *c, uint32_t lr) {
         unsigned int w = intid / 32;
         uint32_t bit = 1u << (intid % 32);
         g->queued_w[w] &= ~bit;
-        if (!spi_edge(g, intid)) {
+        if (!spi_edge(g, intid) && !(g->hw_w[w] & bit)) {
             g->pending_w[w] = (g->pending_w[w] & ~bit) | (g->level_w[w] & bit);
         }
     }

@@ -11,14 +11,17 @@ SIZE = globals().get("SIZE")
 RTC = globals().get("RTC", 0x09010000)
 INTID = globals().get("INTID", 34)
 
-GICD = aarch64.gic()["distributor"]
+GIC = aarch64.gic()
+GICD = GIC["distributor"]
 word, bit = 4 * (INTID // 32), 1 << (INTID % 32)
 
 
 def phys():
+    # The target: GICD_ITARGETSR's CPU mask (GICv2), GICD_IROUTER's affinity (GICv3).
+    target = machine.mem32[GICD + 0x6000 + 8 * INTID] if GIC["kind"] == "GICv3" else machine.mem8[GICD + 0x800 + INTID]
     return {"enabled": bool(machine.mem32[GICD + 0x100 + word] & bit),
             "active": bool(machine.mem32[GICD + 0x300 + word] & bit),
-            "target": machine.mem8[GICD + 0x800 + INTID]}
+            "target": target}
 
 
 r = {}
@@ -34,6 +37,7 @@ with vm.VM(ram=64 << 20, cpus=1, cmdline="console=ttyAMA0 mode=rtc", console_out
     r["injected"] = st["cpus"][0]["injected"]
     r["during"] = phys()
     r["cpu"] = v.cpu_ids[0]
+    r["gic"] = v.gic_version
 r["after"] = phys()
 r["rtc_ris"] = machine.mem32[RTC + 0x14]
 print(repr(r))
