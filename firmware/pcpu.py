@@ -7,6 +7,15 @@
 #   4. an enable that fails part-way leaves the CPU exactly as before;
 #   5. the host's vectors are never lost: what is saved as the original is
 #      the host's table, even if VCPU_VECTORS was in VBAR_EL2 before enable.
+# Interrupt routing, two ways (Aarch64PerCpu.new(cpu, routing=...)):
+#   "pcpu" (the default, the seed's): hardware_enable() sets VM, RW, IMO,
+#       FMO and TSC, as the reference's older pcpu.rs;
+#   "vcpu": hardware_enable() sets VM, RW and TSC only, as the newest
+#       arm_vcpu pcpu.rs; each vCPU sets its own bits (VM, RW, TSC, IMO,
+#       FMO) on entry and puts the host's HCR_EL2 back on exit
+#       (port/core/vcpu.c vcpu_run_local). Guests run the same either way.
+# (The firmware itself takes its IRQs at EL2: IMO is set from boot on and is
+# the firmware's own, so only FMO shows the difference between the two.)
 # AxError, the traits and the per-CPU variables live in axerrno, axvcpu and
 # percpu, as the reference's crates; the status table in pcpu_status.
 import aarch64
@@ -30,6 +39,8 @@ class HCR_EL2:
     RW = sysregs.mask("HCR_EL2", "RW")
     # What hardware_enable() sets: VM, RW (EL1 is AArch64), IMO, FMO, TSC.
     ENABLE = VM | RW | IMO | FMO | TSC
+    # ... with routing="vcpu": the vCPU sets IMO and FMO itself on entry.
+    ENABLE_VCPU = VM | RW | TSC
 
     @staticmethod
     def decode(value):
@@ -45,6 +56,8 @@ class HCR_EL2:
 # and a module global is cheaper to look up than a class attribute.
 _VM = HCR_EL2.VM
 _ENABLE = HCR_EL2.ENABLE
+# routing -> the bits hardware_enable() sets
+ROUTINGS = {"pcpu": HCR_EL2.ENABLE, "vcpu": HCR_EL2.ENABLE_VCPU}
 
 # The host's VBAR_EL2, saved by hardware_enable() (0: nothing saved).
 ORI_EXCEPTION_VECTOR_BASE = PerCpuVar("ORI_EXCEPTION_VECTOR_BASE", 0)
@@ -61,22 +74,29 @@ exception_vector_base_vcpu = aarch64.VCPU_VECTORS
 class Aarch64PerCpu(AxArchPerCpu):
     """Virtualization control of one physical CPU."""
 
-    def __init__(self, cpu_id):
+    def __init__(self, cpu_id, routing="pcpu"):
         check_cpu_id(cpu_id)
+        if routing not in ROUTINGS:
+            raise ValueError("routing must be 'pcpu' (enable sets IMO/FMO) or 'vcpu' (each vCPU sets them on entry), not %r"
+                             % (routing,))
         self.cpu_id = cpu_id
+        self.routing = routing
 
     @classmethod
-    def new(cls, cpu_id, hal=None):
+    def new(cls, cpu_id, hal=None, routing="pcpu"):
         """Register the HAL's IRQ handler in this CPU's IRQ_HANDLER (a second
-        registration keeps the first, as the reference does)."""
+        registration keeps the first, as the reference does). routing:
+        "pcpu" (hardware_enable() sets IMO/FMO) or "vcpu" (the vCPU does, on entry)."""
         check_cpu_id(cpu_id)
         if aarch64.current_el() != 2:
             raise AxError(AxError.Unsupported, "not running at EL2")
+        self = cls(cpu_id, routing)
         IRQ_HANDLER.set(cpu_id, hal_irq_handler(hal if hal is not None else AxVCpuHal))
-        return cls(cpu_id)
+        return self
 
     def __repr__(self):
-        return "<Aarch64PerCpu cpu_id=%d %s>" % (self.cpu_id, "enabled" if self.is_enabled() else "disabled")
+        return "<Aarch64PerCpu cpu_id=%d %s%s>" % (self.cpu_id, "enabled" if self.is_enabled() else "disabled",
+                                                  "" if self.routing == "pcpu" else " routing=vcpu")
 
     def is_enabled(self):
         return bool(_read("HCR_EL2", self.cpu_id) & _VM)
@@ -93,7 +113,7 @@ class Aarch64PerCpu(AxArchPerCpu):
         vbar = _read("VBAR_EL2", cpu)
         try:
             _write("VBAR_EL2", exception_vector_base_vcpu, cpu)
-            _write("HCR_EL2", hcr | _ENABLE, cpu)
+            _write("HCR_EL2", hcr | ROUTINGS[self.routing], cpu)
         except Exception as e:
             _rollback(cpu, vbar, hcr)
             raise AxError(AxError.BadState, "enable failed on CPU %d (rolled back): %s" % (cpu, e))

@@ -155,6 +155,10 @@ class PL011(Device):
         self.out = out
         self.rx = bytearray()
         self.tx = bytearray()
+        # Set to a list to have each line the guest writes recorded with the
+        # firmware's clock as it reaches the model: (time.ticks_us(), bytes).
+        self.stamps = None
+        self._partial = bytearray()
         self.regs = {self.IBRD: 0, self.FBRD: 0, self.LCR_H: 0, self.CR: 0x300, self.IFLS: 0x12, self.IMSC: 0}
         self.ris = self.INT_TX
 
@@ -193,6 +197,8 @@ class PL011(Device):
     def write(self, offset, width, value):
         if offset == self.DR:
             self.tx.append(value & 0xFF)
+            if self.stamps is not None:
+                self._stamp(value & 0xFF)
             if value & 0xFF == 10 or len(self.tx) >= 128:
                 self.flush()
             if not self.ris & self.INT_TX:
@@ -205,6 +211,25 @@ class PL011(Device):
             self.regs[offset] = value
             if offset == self.IMSC:
                 self._update()
+
+    def _stamp(self, byte):
+        if byte == 10:
+            self.stamps.append((time.ticks_us(), bytes(self._partial).rstrip(b"\r")))
+            self._partial = bytearray()
+        elif len(self._partial) < 256:
+            self._partial.append(byte)
+
+    def line_time_us(self, a, b):
+        """Microseconds of the firmware's clock between the last lines the
+        guest wrote that read `a` and `b` (bytes or str; from stamps)."""
+        a, b = (x.encode() if isinstance(x, str) else x for x in (a, b))
+        found = {}
+        for t, line in self.stamps or ():
+            if line in (a, b):
+                found[line] = t
+        if a not in found or b not in found:
+            raise ValueError("no line %r and %r among the stamped ones" % (a, b))
+        return time.ticks_diff(found[b], found[a])
 
     def flush(self):
         if self.tx:
@@ -228,7 +253,7 @@ class VM:
     """A virtual machine: RAM, vCPUs, a device tree, devices. See the module doc."""
 
     def __init__(self, ram=256 << 20, cpus=1, cmdline="", psci="hvc", cpu_ids=None, console_out=None,
-                 on_reset="restart"):
+                 on_reset="restart", routing="pcpu"):
         if cpu_ids is None:
             cpu_ids = list(range(1, cpus + 1))
         cpu_ids = list(cpu_ids)
@@ -247,10 +272,12 @@ class VM:
         self.ram, self.cpus, self.cmdline, self.psci = ram, cpus, cmdline, psci
         self.cpu_ids = cpu_ids
         self.mpidrs = [vm_layout.mpidr_affinity(i) for i in range(cpus)]
-        # Virtualization on each CPU a vCPU runs on, as pcpu does it.
+        # Virtualization on each CPU a vCPU runs on, as pcpu does it (routing:
+        # pcpu.Aarch64PerCpu's, for the CPUs not enabled yet; the vCPUs set
+        # their own HCR_EL2 bits on entry either way).
         self._enabled = []
         for c in cpu_ids:
-            p = pcpu.Aarch64PerCpu.new(c)
+            p = pcpu.Aarch64PerCpu.new(c, routing=routing)
             if not p.is_enabled():
                 p.hardware_enable()
                 self._enabled.append(p)
@@ -264,6 +291,8 @@ class VM:
         # Its kind follows the host's: a virtual GICv3 on a GICv3 (core/vgic3.c).
         self.gic_version = 3 if self.vgic and aarch64.gic()["kind"] == "GICv3" else 2
         self._devices = []              # (base, end, model, in the tree)
+        self._forwarded = []            # physical SPIs passed through (passthrough(irq=))
+        self._passthrough_nodes = []    # (name, base, size, compatible, intid)
         self._core.devices(self._devices)   # accesses to them are answered inside core.wait()
         self.uart = PL011(console_out)
         self.add_device(vm_layout.UART_BASE, vm_layout.UART_SIZE, self.uart, node=False,
@@ -370,9 +399,29 @@ class VM:
         model.added()
         return model
 
-    def passthrough(self, base, size, pa=None):
-        """Map host MMIO [pa, pa + size) at guest address `base` (pa = base by default)."""
+    def passthrough(self, base, size, pa=None, irq=None, compatible=None):
+        """Map host MMIO [pa, pa + size) at guest address `base` (pa = base by
+        default). irq: the device's physical SPI (INTID 32..127), forwarded
+        to the guest under the same INTID: routed to vCPU 0's CPU, taken at
+        EL2 and queued in a list register with the HW bit, so the guest's
+        EOI deactivates the physical interrupt (no exit for it); GICv2 and
+        GICv3 hosts. compatible: put a node for the device in the tree."""
+        if irq is not None:
+            if not self.vgic:
+                raise ValueError("irq=: this VM has no virtual interrupt controller to forward it through")
+            if isinstance(irq, bool) or not isinstance(irq, int) or not 32 <= irq < 128:
+                raise ValueError("irq must be an SPI, INTID 32..127, not %r" % (irq,))
+            for _, _, m, _ in self._devices:
+                if m.intid == irq:
+                    raise ValueError("INTID %d is %r's already" % (irq, m))
+            if irq in self._forwarded:
+                raise ValueError("INTID %d is forwarded already" % irq)
         self._core.map(base, base if pa is None else pa, size)
+        if irq is not None:
+            self._core.forward(irq, True)
+            self._forwarded.append(irq)
+        if compatible is not None:
+            self._passthrough_nodes.append(("passthrough", base, size, compatible, irq))
 
     # -- the device tree ---------------------------------------------------
 
@@ -383,6 +432,7 @@ class VM:
         """The fdt.Tree the guest boots with (built from the configuration)."""
         nodes = [vm_devicetree.mmio_node(type(m).__name__.lower(), b, e - b, m.compatible, m.intid)
                  for b, e, m, in_tree in self._devices if in_tree]
+        nodes += [vm_devicetree.mmio_node(*n) for n in self._passthrough_nodes]
         config = {"ram": self.ram, "cpus": self.cpus, "psci": self.psci, "cmdline": self.cmdline,
                   "extra_nodes": nodes, "gic": self.gic_version}
         if self.initrd:
@@ -606,6 +656,12 @@ class VM:
     def regs(self, i=0):
         """vCPU i's x0..x30 and pc (while it is stopped)."""
         return [self._core.reg(i, n) for n in range(32)]
+
+    def guest_hcr(self, i=0):
+        """The HCR_EL2 vCPU i last ran with: the host's value plus the bits
+        each vCPU sets on entry (VM, RW, TSC, IMO, FMO), whichever routing
+        pcpu enabled its CPU with. 0 before its first entry."""
+        return self._core.reg(i, 36)
 
     def vgic_state(self):
         """The virtual GIC's state (a dict; None without one): the

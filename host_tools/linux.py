@@ -225,7 +225,7 @@ class FirmwareConsole(GuestConsole):
     STOP_MARK = b"\x00guest-stop "
 
     def __init__(self, board="QEMU_VIRT", cpus=2, ram=256 << 20, append=APPEND, kernel=None, initrd=None,
-                 smp=None, qemu_extra=()):
+                 smp=None, qemu_extra=(), gic=None, setup_extra=""):
         from . import guest
         from .qemu import Qemu
         from .target_api import Target
@@ -238,10 +238,10 @@ class FirmwareConsole(GuestConsole):
         extra = list(qemu_extra)
         for path, address, _ in plan:
             extra += ["-device", "loader,file=%s,addr=0x%x,force-raw=on" % (os.path.abspath(path), address)]
-        self.target = Target(transport=Transport.boot(Qemu(board, smp=smp, extra=extra), 60))
+        self.target = Target(transport=Transport.boot(Qemu(board, smp=smp, extra=extra, gic=gic), 60))
         try:
             setup = argparse.Namespace(ram=ram, cpus=cpus, append=append, initrd=str(initrd))
-            self.target.exec(guest.setup_code(plan, setup), timeout=120)
+            self.target.exec(guest.setup_code(plan, setup) + setup_extra, timeout=120)
         except BaseException:
             self.target.close()
             raise
@@ -250,8 +250,11 @@ class FirmwareConsole(GuestConsole):
         self.changed = threading.Condition()
         self.report = None
         self._stop = threading.Event()
-        transport = self.target.transport
         self.t0 = time.monotonic()
+        self._run()
+
+    def _run(self):
+        transport = self.target.transport
         transport.exec_raw_no_follow("r = v.run()\nprint(%r, r.reason, r.status)\n" % self.STOP_MARK.decode())
         # From here until run() returns, the console is read and written on
         # the port's descriptor directly: pyserial's read() reconfigures the
@@ -260,6 +263,32 @@ class FirmwareConsole(GuestConsole):
         self._fd = transport.serial._port.fileno()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
+
+    def pause(self, timeout=COMMAND_TIMEOUT):
+        """The escape key (Ctrl-]): run() returns; (reason, status) of its
+        stop, ("paused", None). The target's REPL answers until resume()."""
+        self.send("\x1d")
+        return self.wait_exit(timeout)
+
+    def resume(self):
+        """v.run() again: the paused guest carries on, its console read as before."""
+        self.report = None
+        self._run()
+
+    def repl_line(self, line, timeout=COMMAND_TIMEOUT):
+        """Type `line` at the firmware's friendly >>> prompt (while the VM is
+        paused) as a person does: what it printed before the next >>> (the
+        raw REPL is left for it and entered again)."""
+        transport = self.target.transport
+
+        def typed():
+            transport.serial.write(b"\r\x02")         # Ctrl-B: the friendly REPL
+            transport.read_until(1, b">>> ")
+            transport.serial.write(line.encode() + b"\r")
+            return transport.read_until(1, b">>> ")
+        out = transport.op("the friendly REPL", typed, timeout)
+        transport.op("the raw REPL", lambda: transport.enter_raw_repl(soft_reset=False), 30)
+        return out.decode(errors="replace").replace("\r\n", "\n")
 
     def _read(self):
         import select

@@ -16,12 +16,14 @@
 //        or the vCPU was asked to stop (stop(i)): then vm.py calls the model itself.
 //   core.resume(i, value)                  finish the exit (load value / x0) and start again
 //   core.power(i[, state])                 PSCI's view of vCPU i (ON 0, OFF 1, ON_PENDING 2)
-//   core.reg(i, n[, value]), core.regs(i)  x0..x30; n = 31 pc, 32 SP_EL1, 33 ESR, 34 FAR, 35 HPFAR
+//   core.reg(i, n[, value]), core.regs(i)  x0..x30; n = 31 pc, 32 SP_EL1, 33 ESR, 34 FAR, 35 HPFAR,
+//                                          36 HCR_EL2 the guest last ran with
 //   core.publish(ipa, value)               loads from ipa read value, answered in C
 //   core.post(start, size)                 stores there are logged, handed to the model later
 //   core.irq(intid, level)                 a device model's SPI line up or down (the vGIC)
 //   core.vgic() -> dict or None            the virtual distributor's state
 //   core.reset_irqs()                      the virtual GIC as at power-on (every vCPU stopped)
+//   core.forward(intid, on)                a physical SPI to the VM (HW bit) or back to the host
 //   core.close()
 //   _vm.free_ram() -> (base, size)         the physical RAM guests may use
 #include <string.h>
@@ -466,11 +468,11 @@ static mp_obj_t vm_core_reg(size_t n_args, const mp_obj_t *args) {
         slot = &v->frame.elr;
     } else if (n == 32) {
         slot = &v->el1.sp_el1;
-    } else if (n >= 33 && n <= 35 && n_args == 3) {
-        uint64_t ro[3] = { v->esr, v->far, v->hpfar };
+    } else if (n >= 33 && n <= 36 && n_args == 3) {
+        uint64_t ro[4] = { v->esr, v->far, v->hpfar, v->hcr };
         return mp_obj_new_int_from_uint(ro[n - 33]);
     } else {
-        mp_raise_ValueError(MP_ERROR_TEXT("register: 0..30 x0..x30, 31 pc, 32 sp; 33 ESR, 34 FAR, 35 HPFAR (read-only)"));
+        mp_raise_ValueError(MP_ERROR_TEXT("register: 0..30 x0..x30, 31 pc, 32 sp; 33 ESR, 34 FAR, 35 HPFAR, 36 HCR_EL2 (read-only)"));
     }
     if (n_args == 4) {
         *slot = aarch64_u64_arg(args[3]);
@@ -527,11 +529,39 @@ static mp_obj_t vm_core_reset_irqs(mp_obj_t self_in) {
         vcpu_quiet(vm, MP_OBJ_NEW_SMALL_INT(i));
     }
     if (vm->vgic.present) {
+        // Forwarded interrupts stay forwarded, fresh (not pending, not active).
+        uint32_t hw[VGIC_WORDS];
+        memcpy(hw, vm->vgic.hw_w, sizeof(hw));
         vgic_init(&vm->vgic, vm->n_vcpus);
+        for (unsigned int i = 32; i < VGIC_NR_IRQS; ++i) {
+            if ((hw[i / 32] >> (i % 32)) & 1) {
+                vgic_forward(vm, i, true);
+            }
+        }
     }
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(vm_core_reset_irqs_obj, vm_core_reset_irqs);
+
+// forward(intid, on): physical SPI `intid` to the VM (queued with the HW bit)
+// or back to the host.
+static mp_obj_t vm_core_forward(mp_obj_t self_in, mp_obj_t intid_in, mp_obj_t on_in) {
+    vm_t *vm = vm_get(self_in);
+    mp_int_t intid = mp_obj_get_int(intid_in);
+    if (intid < 32 || intid >= VGIC_NR_IRQS) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("INTID %d is not an SPI of the VM (32..%d)"),
+            (int)intid, VGIC_NR_IRQS - 1);
+    }
+    if (mp_obj_is_true(on_in) && gic_has_handler(intid) && !gic_is_forwarded(intid)) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("INTID %d is the firmware's own (a driver of its handles it)"),
+            (int)intid);
+    }
+    if (!vgic_forward(vm, intid, mp_obj_is_true(on_in))) {
+        mp_raise_ValueError(MP_ERROR_TEXT("interrupts are forwarded to guests only with a GIC the firmware drives"));
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_3(vm_core_forward_obj, vm_core_forward);
 
 static mp_obj_t u32_words(const uint32_t *w, unsigned int n) {
     mp_obj_t v = MP_OBJ_NEW_SMALL_INT(0);
@@ -562,6 +592,8 @@ static mp_obj_t vm_core_vgic(mp_obj_t self_in) {
     dict_set(d, "spi_pending", u32_words(g->pending_w, VGIC_WORDS));
     dict_set(d, "spi_level", u32_words(g->level_w, VGIC_WORDS));
     dict_set(d, "spi_active", u32_words(g->queued_w, VGIC_WORDS));
+    dict_set(d, "spi_forwarded", u32_words(g->hw_w, VGIC_WORDS));
+    dict_set(d, "forwarded_taken", mp_obj_new_int_from_uint(g->hw_taken));
     dict_set(d, "targets", mp_obj_new_bytes(g->target, VGIC_NR_IRQS));
     mp_obj_t cpus = mp_obj_new_list(0, NULL);
     for (unsigned int k = 0; k < vm->n_vcpus; ++k) {
@@ -621,6 +653,7 @@ static const mp_rom_map_elem_t vm_core_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_state), MP_ROM_PTR(&vm_core_state_obj) },
     { MP_ROM_QSTR(MP_QSTR_irq), MP_ROM_PTR(&vm_core_irq_obj) },
     { MP_ROM_QSTR(MP_QSTR_reset_irqs), MP_ROM_PTR(&vm_core_reset_irqs_obj) },
+    { MP_ROM_QSTR(MP_QSTR_forward), MP_ROM_PTR(&vm_core_forward_obj) },
     { MP_ROM_QSTR(MP_QSTR_publish), MP_ROM_PTR(&vm_core_publish_obj) },
     { MP_ROM_QSTR(MP_QSTR_post), MP_ROM_PTR(&vm_core_post_obj) },
     { MP_ROM_QSTR(MP_QSTR_vgic), MP_ROM_PTR(&vm_core_vgic_obj) },

@@ -4,7 +4,8 @@ redistributors, the hardware's virtual CPU interface through ICH_LR<n>_EL2,
 guest SGIs by trapped ICC_SGI1R_EL1), and the kernel finds it through the
 device tree's arm,gic-v3 node. Booted with `aarch64-el2 -p qemu:virt?gic=3
 guest run --cpus 3` (build/linux/: make linux-assets), on a pty as a person
-types."""
+types. `reboot` boots the same VM again (boot ids differ).
+"""
 import os
 import pty
 import re
@@ -104,6 +105,23 @@ def test_timer_uart_and_ipis_count_through_the_virtual_gicv3(shell):
     shell.run("sleep 1")
     later = interrupt_rows(shell.run("cat /proc/interrupts", without_kernel_log=True)[0])
     assert all(b > a for a, b in zip(rows["arch_timer"], later["arch_timer"]))
+
+
+def test_reboot_boots_the_vm_again_on_the_virtual_gicv3(shell):
+    # PSCI SYSTEM_RESET: the firmware resets the VM (RAM, images, the virtual
+    # GICv3) and boots the kernel again; the new kernel's boot id differs.
+    boot_id = "cat /proc/sys/kernel/random/boot_id"
+    before, status = shell.run(boot_id, without_kernel_log=True)
+    assert status == 0 and len(before.strip()) == 36
+    shell.reboot()
+    after, status = shell.run(boot_id, without_kernel_log=True)
+    assert status == 0 and len(after.strip()) == 36
+    assert after.strip() != before.strip()
+    # The new kernel found its GICv3 again and runs on every vCPU.
+    boot = bytes(shell.console.output).decode(errors="replace")
+    assert boot.count("GICv3: 96 SPIs implemented") == 2
+    out, status = shell.run("nproc")
+    assert (out.strip(), status) == ("3", 0)
 
 
 def test_poweroff_returns_to_the_firmware_with_system_off(shell):

@@ -116,6 +116,7 @@ static const struct {
     { "mmio-ram", mode_mmio_ram },
     { "vtimer", mode_vtimer },         /* not misbehaviour: timing.c's measures */
     { "console", mode_console },
+    { "rtc", mode_rtc },               /* a passed-through device's interrupt (rtc.c) */
 };
 
 bool run_mode(const char *name)

@@ -117,6 +117,9 @@ extern uint8_t mmio_ram_page[TEST_DEVICE_SIZE];   /* mode=mmio-ram: the checks o
 void mode_vtimer(void);
 void mode_console(void);
 
+/* rtc.c: mode=rtc, QEMU virt's PL031 interrupt (INTID 34) taken through the GIC */
+void mode_rtc(void);
+
 /* modes.c */
 bool run_mode(const char *mode);                  /* false: no such mode */
 

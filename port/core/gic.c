@@ -24,6 +24,7 @@
 #define GICD_ISENABLER(n)   (0x100 + 4 * (n))
 #define GICD_ICENABLER(n)   (0x180 + 4 * (n))
 #define GICD_ICPENDR(n)     (0x280 + 4 * (n))
+#define GICD_ICACTIVER(n)   (0x380 + 4 * (n))
 #define GICD_IPRIORITYR(i)  (0x400 + (i))
 #define GICD_ITARGETSR(i)   (0x800 + (i))
 #define GICD_SGIR           0xf00
@@ -36,12 +37,20 @@
 #define GICC_BPR            0x08
 #define GICC_IAR            0x0c
 #define GICC_EOIR           0x10
+#define GICC_DIR            0x1000
+// EOImode (bit 9; EOImodeNS in the Non-secure view): GICC_EOIR drops the
+// priority, GICC_DIR deactivates. Split so that a forwarded interrupt can
+// stay active for its guest, whose EOI deactivates it (vgic.c, HW bit).
+#define GICC_CTLR_EOIMODE   (1u << 9)
 
 #define GIC_PRIORITY        0xa0
 
 static gic_handler_t gic_handlers[GIC_NUM_INTIDS];
 static uint8_t gic_reported[GIC_NUM_INTIDS / 8 + 1];
 static gic_kind_t kind = GIC_UNKNOWN;
+// Interrupts forwarded to a guest (gic_forward): a bit per INTID. Their end
+// here is a priority drop alone; the guest deactivates them.
+static uint32_t gic_forwarded[GIC_NUM_INTIDS / 32 + 1];
 bool gic_is_driven;                 // interrupts work: every gic_* call below acts
 static bool gic_v3;                 // ... through gic3.c
 
@@ -124,7 +133,7 @@ void gic_cpu_init(void) {
     }
     GICC(GICC_PMR) = 0xf0;
     GICC(GICC_BPR) = 0;
-    GICC(GICC_CTLR) = 1;
+    GICC(GICC_CTLR) = 1 | GICC_CTLR_EOIMODE;
 }
 
 void gic_set_handler(unsigned int intid, gic_handler_t handler) {
@@ -223,12 +232,70 @@ static inline uint32_t gic_ack(void) {
     return gic_v3 ? gic3_ack() : GICC(GICC_IAR);
 }
 
-static inline void gic_eoi(uint32_t iar) {
+bool gic_is_forwarded(unsigned int intid) {
+    return intid < GIC_NUM_INTIDS && ((gic_forwarded[intid / 32] >> (intid % 32)) & 1);
+}
+
+bool gic_has_handler(unsigned int intid) {
+    return intid < GIC_NUM_INTIDS && gic_handlers[intid] != NULL;
+}
+
+static inline void gic_eoi(uint32_t iar, unsigned int intid) {
+    bool forwarded = (gic_forwarded[intid / 32] >> (intid % 32)) & 1;
     if (gic_v3) {
         gic3_eoi(iar);
+        if (!forwarded) {
+            gic3_deactivate(iar);
+        }
     } else {
         GICC(GICC_EOIR) = iar;
+        if (!forwarded) {
+            GICC(GICC_DIR) = iar;
+        }
     }
+}
+
+bool gic_forward(unsigned int intid, unsigned int cpu, gic_handler_t handler) {
+    if (!gic_is_driven || intid < 32 || intid >= gic_num_lines() || cpu >= MAX_CPUS || (!gic_v3 && cpu >= 8)) {
+        return false;
+    }
+    if (gic_handlers[intid] != NULL && !gic_is_forwarded(intid)) {
+        return false;       // the firmware's own (its UART's, say): never a guest's
+    }
+    uint32_t bit = 1u << (intid % 32);
+    // A fresh start: off, neither pending nor active (a guest that rebooted
+    // may have left it active), then to its CPU and on. (The distributor's
+    // SPI registers are at the same offsets on a GICv3.)
+    gic_disable_irq(intid);
+    GICD(GICD_ICPENDR(intid / 32)) = bit;
+    GICD(GICD_ICACTIVER(intid / 32)) = bit;
+    gic_handlers[intid] = handler;
+    __atomic_or_fetch(&gic_forwarded[intid / 32], bit, __ATOMIC_RELEASE);
+    if (gic_v3) {
+        gic3_route(intid, cpu);
+    } else {
+        GICD8(GICD_ITARGETSR(intid)) = 1u << cpu;
+    }
+    __asm__ volatile ("dsb ish" ::: "memory");
+    gic_enable_irq(intid);
+    return true;
+}
+
+void gic_unforward(unsigned int intid) {
+    if (!gic_is_driven || intid < 32 || intid >= gic_num_lines()) {
+        return;
+    }
+    uint32_t bit = 1u << (intid % 32);
+    gic_disable_irq(intid);
+    GICD(GICD_ICPENDR(intid / 32)) = bit;
+    GICD(GICD_ICACTIVER(intid / 32)) = bit;      // one its guest never ended
+    if (gic_v3) {
+        gic3_route(intid, 0);
+    } else {
+        GICD8(GICD_ITARGETSR(intid)) = 1;
+    }
+    __atomic_and_fetch(&gic_forwarded[intid / 32], ~bit, __ATOMIC_RELEASE);
+    gic_handlers[intid] = NULL;
 }
 
 void host_irq_handler(void) {
@@ -244,7 +311,7 @@ void host_irq_handler(void) {
         if (intid < 16) {
             // SGIs end first: a cross-call may run a guest for a long time, and
             // the GIC signals nothing of equal priority while one is active.
-            gic_eoi(iar);
+            gic_eoi(iar, intid);
         }
         if (handler) {
             handler(intid);
@@ -252,7 +319,7 @@ void host_irq_handler(void) {
             gic_unexpected_irq(intid);
         }
         if (intid >= 16) {
-            gic_eoi(iar);
+            gic_eoi(iar, intid);
         }
     }
 }

@@ -58,6 +58,19 @@ uint32_t gic_typer(void);
 // GICv3: the redistributor (RD_base) of `cpu`, once it came up; else 0.
 uintptr_t gic_redistributor(unsigned int cpu);
 
+// Forward SPI `intid` to a guest (a VM's passthrough, vgic.c): it goes to
+// `cpu`, `handler` runs there, and its end is a priority drop alone: the
+// guest's EOI (a list register with the HW bit) deactivates it. False on a
+// controller that cannot (not driven), a bad INTID, or one
+// the firmware handles itself.
+// gic_unforward: back to the host, off, neither pending nor active.
+bool gic_forward(unsigned int intid, unsigned int cpu, gic_handler_t handler);
+void gic_unforward(unsigned int intid);
+bool gic_is_forwarded(unsigned int intid);
+// Has a driver of the firmware's registered a handler for `intid`? (Such an
+// interrupt is never forwarded.)
+bool gic_has_handler(unsigned int intid);
+
 // The firmware's host IRQ handler (IRQ_HANDLER's default).
 void host_irq_handler(void);
 

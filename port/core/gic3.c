@@ -140,7 +140,7 @@ void gic3_cpu_init(void) {
     GIC3_WRITE(ICH_HCR_EL2, ICH_HCR_HOST);
     GIC3_WRITE(ICC_PMR_EL1, GIC_PMR);
     GIC3_WRITE(ICC_BPR1_EL1, 0);
-    GIC3_WRITE(ICC_CTLR_EL1, 0);                    // EOI drops the priority and deactivates
+    GIC3_WRITE(ICC_CTLR_EL1, ICC_CTLR_EOIMODE);     // EOIR drops the priority, DIR deactivates
     GIC3_WRITE(ICC_IGRPEN1_EL1, 1);
     isb();
 }
@@ -194,6 +194,12 @@ uintptr_t gic3_redistributor(unsigned int cpu) {
     return cpu < MAX_CPUS ? gicr_base[cpu] : 0;
 }
 
+void gic3_route(unsigned int intid, unsigned int cpu) {
+    uint64_t mpidr = cpu < MAX_CPUS && cpu_local[cpu].mpidr ? cpu_local[cpu].mpidr : SYSREG_READ(mpidr_el1);
+    GICD64(GICD_IROUTER(intid)) = mpidr_affinity(mpidr);
+    wait_clear(&GICD(GICD_CTLR), GICD_CTLR_RWP);
+}
+
 #else   // a board without GICv3: never probed as one
 
 bool gic3_probe(void) {
@@ -218,6 +224,10 @@ void gic3_send_sgi(unsigned int intid, unsigned int cpu) {
 uintptr_t gic3_redistributor(unsigned int cpu) {
     (void)cpu;
     return 0;
+}
+void gic3_route(unsigned int intid, unsigned int cpu) {
+    (void)intid;
+    (void)cpu;
 }
 
 #endif

@@ -19,6 +19,8 @@
 #define ICC_IGRPEN1_EL1     S3_0_C12_C12_7
 #define ICC_IAR1_EL1        S3_0_C12_C12_0
 #define ICC_EOIR1_EL1       S3_0_C12_C12_1
+#define ICC_DIR_EL1         S3_0_C12_C11_1
+#define ICC_CTLR_EOIMODE    (1u << 1)   // EOIR drops the priority, DIR deactivates
 #define ICC_SGI1R_EL1       S3_0_C12_C11_5
 #define ICH_HCR_EL2         S3_4_C12_C11_0
 
@@ -51,6 +53,8 @@ void gic3_cpu_init(void);
 void gic3_set_enabled(unsigned int intid, bool enabled);
 bool gic3_is_enabled(unsigned int intid);
 void gic3_send_sgi(unsigned int intid, unsigned int cpu);
+// SPI `intid` to `cpu` by affinity (GICD_IROUTER).
+void gic3_route(unsigned int intid, unsigned int cpu);
 // Redistributor of `cpu` (0 before it came up): Python reports it.
 uintptr_t gic3_redistributor(unsigned int cpu);
 
@@ -62,8 +66,15 @@ static inline uint32_t gic3_ack(void) {
     return iar & 0xffffff;
 }
 
+// End: the priority drop (EOImode is split, as on the GICv2 path: a
+// forwarded interrupt stays active for its guest), then the deactivation.
 static inline void gic3_eoi(uint32_t intid) {
     GIC3_WRITE(ICC_EOIR1_EL1, intid);
+    __asm__ volatile ("isb" ::: "memory");
+}
+
+static inline void gic3_deactivate(uint32_t intid) {
+    GIC3_WRITE(ICC_DIR_EL1, intid);
     __asm__ volatile ("isb" ::: "memory");
 }
 

@@ -151,6 +151,18 @@ int vcpu_run_local(vcpu_ctx_t *v, uint64_t timeout_ticks) {
     }
     cpu_local_t *cpu = this_cpu();
     uint64_t daif = irq_save();
+    // The guest's own HCR_EL2 bits, whatever pcpu's hardware_enable() set
+    // (its routing="vcpu" sets VM, RW and TSC alone, as the newest arm_vcpu
+    // does): stage 2, AArch64 EL1, SMC trapped, and physical IRQs and FIQs
+    // taken at EL2, where the firmware handles its own and injects the
+    // guest's through the list registers (virtual IRQ/FIQ need IMO/FMO too).
+    // The host's value comes back at the exit.
+    uint64_t host_hcr = SYSREG_READ(hcr_el2);
+    uint64_t guest_hcr = host_hcr | VCPU_HCR_EL2;
+    if (guest_hcr != host_hcr) {
+        SYSREG_WRITE(hcr_el2, guest_hcr);
+    }
+    v->hcr = guest_hcr;
     SYSREG_WRITE(vtcr_el2, v->vtcr);
     SYSREG_WRITE(vttbr_el2, v->vttbr);
     isb();
@@ -188,6 +200,9 @@ int vcpu_run_local(vcpu_ctx_t *v, uint64_t timeout_ticks) {
     // The guest's timers stop firing while the host runs.
     SYSREG_WRITE(cntp_ctl_el0, 0);
     SYSREG_WRITE(cntv_ctl_el0, 0);
+    if (guest_hcr != host_hcr) {
+        SYSREG_WRITE(hcr_el2, host_hcr);
+    }
     isb();
     irq_restore(daif);      // the IRQ that ended the run is taken by the host now
     return kind;

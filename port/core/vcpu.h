@@ -20,6 +20,10 @@
 #define VCPU_EXIT_TIMEOUT   2   // the run's deadline passed
 #define VCPU_EXIT_DISABLED  3   // HCR_EL2.VM is clear on that CPU: not run
 
+// HCR_EL2 bits a vCPU runs with, set on entry on top of the host's value
+// (which comes back on exit): see vcpu_run_local.
+#define VCPU_HCR_EL2    (HCR_EL2_VM | HCR_EL2_RW | HCR_EL2_TSC | HCR_EL2_IMO | HCR_EL2_FMO)
+
 // Offsets used by boot/vcpu_switch.S, checked against vcpu_ctx_t in core/vcpu.c.
 #define VCPU_FRAME          0                   // trap_frame_t, FRAME_SIZE
 #define VCPU_HOST           FRAME_SIZE          // x19..x30, sp, daif (14 x 8)
@@ -91,6 +95,7 @@ typedef struct _vcpu_ctx_t {
     uint64_t exits, null_hvcs;
     uint64_t vtcr;                      // VTCR_EL2 for its stage 2
     uint64_t cntvoff;                   // CNTVOFF_EL2: the same on every vCPU of a VM
+    uint64_t hcr;                       // HCR_EL2 its last entry ran it with
     // In a VM (core/vm.h); NULL for a lone vCPU
     struct _vm_t *vm;
     unsigned int index;                 // vCPU number in the VM

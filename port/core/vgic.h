@@ -58,6 +58,10 @@ typedef struct _vgic_t {
     // SPIs (words 1..3; word 0 is per vCPU in vgic_cpu_t)
     uint32_t enabled_w[VGIC_WORDS], pending_w[VGIC_WORDS], level_w[VGIC_WORDS];
     uint32_t edge_w[VGIC_WORDS], queued_w[VGIC_WORDS];
+    // SPIs forwarded from the hardware (a passthrough device's, vgic_forward):
+    // queued with the HW bit, the guest's EOI deactivates the physical one.
+    uint32_t hw_w[VGIC_WORDS];
+    uint64_t hw_taken;              // physical interrupts of theirs taken (Python reads it)
     uint8_t priority[VGIC_NR_IRQS];
     uint8_t target[VGIC_NR_IRQS];   // ITARGETSR: a bit per vCPU
     vgic_cpu_t cpu[VGIC_MAX_CPUS];
@@ -75,6 +79,11 @@ bool vgic_init(vgic_t *g, unsigned int n_cpus);
 bool vgic_dist_access(struct _vcpu_ctx_t *v, uint32_t offset, unsigned int size, bool write, uint64_t *value);
 // Raise or lower SPI `intid`'s line (a device model). False: not an SPI of the VM.
 bool vgic_set_level(struct _vm_t *vm, unsigned int intid, bool level);
+// Forward physical SPI `intid` to the VM (on) or give it back (off): it is
+// routed to vCPU 0's CPU, taken there, made pending in the distributor and
+// queued with the HW bit. False: no vGIC, not an SPI, or the host
+// controller cannot.
+bool vgic_forward(struct _vm_t *vm, unsigned int intid, bool on);
 // On the vCPU's CPU, with IRQs masked: into the list registers before entry,
 // out of them after the exit.
 void vgic_load(struct _vcpu_ctx_t *v);
@@ -89,6 +98,8 @@ void vgic_save(struct _vcpu_ctx_t *v);
 #define LR_EOI              (1u << 19)  // maintenance interrupt when the guest ends it
 #define LR_PRIORITY_SHIFT   23          // the top 5 bits of the priority
 #define LR_PENDING          (1u << 28)
+#define LR_HW               (1u << 31)  // a hardware interrupt: the guest's EOI deactivates it
+#define LR_PHYSID_SHIFT     10          // ... its physical INTID (with LR_HW)
 #define LR_STATE(lr)        (((lr) >> 28) & 3)
 
 // The distributor's lock (IRQs masked while held; returns the old DAIF).

@@ -31,6 +31,7 @@
 #define LR3_PRIORITY_SHIFT  48
 #define LR3_GROUP1          (1ul << 60)
 #define LR3_STATE_SHIFT     62
+#define LR3_HW              (1ul << 61)     // a hardware interrupt, its pINTID at [41:32]
 
 // ICH_VMCR_EL2 at reset: VBPR0 and VBPR1 at their least (5 priority bits).
 #define VMCR_RESET          ((2u << 21) | (3u << 18))
@@ -116,14 +117,16 @@ static uint64_t lr_to_v3(uint32_t lr) {
     return LR_VIRTUAL_ID(lr) | LR3_GROUP1
         | (uint64_t)((lr >> 19) & 1) << 41
         | (uint64_t)((lr >> LR_PRIORITY_SHIFT) & 0x1f) << (LR3_PRIORITY_SHIFT + 3)
-        | (uint64_t)LR_STATE(lr) << LR3_STATE_SHIFT;
+        | (uint64_t)LR_STATE(lr) << LR3_STATE_SHIFT
+        | (lr & LR_HW ? LR3_HW | (uint64_t)((lr >> LR_PHYSID_SHIFT) & 0x3ff) << 32 : 0);
 }
 
 static uint32_t lr_from_v3(uint64_t lr) {
     return (uint32_t)(lr & 0x3ff)
         | (uint32_t)((lr >> 41) & 1) << 19
         | (uint32_t)((lr >> (LR3_PRIORITY_SHIFT + 3)) & 0x1f) << LR_PRIORITY_SHIFT
-        | (uint32_t)(lr >> LR3_STATE_SHIFT) << 28;
+        | (uint32_t)((lr >> LR3_STATE_SHIFT) & 3) << 28
+        | (lr & LR3_HW ? LR_HW | (uint32_t)((lr >> 32) & 0x3ff) << LR_PHYSID_SHIFT : 0);
 }
 
 // -- entry and exit -------------------------------------------------------

@@ -141,7 +141,10 @@ static uint32_t vgic_queue(vgic_t *g, vgic_cpu_t *c, unsigned int intid, unsigne
         uint32_t bit = 1u << (intid % 32);
         g->queued_w[w] |= bit;
         prio = g->priority[intid];
-        if (vgic_spi_edge(g, intid)) {
+        if (g->hw_w[w] & bit) {
+            g->pending_w[w] &= ~bit;        // pending again only when the hardware says so
+            lr |= LR_HW | intid << LR_PHYSID_SHIFT;
+        } else if (vgic_spi_edge(g, intid)) {
             g->pending_w[w] &= ~bit;
         } else {
             lr |= LR_EOI;
@@ -160,11 +163,61 @@ static void vgic_retire(vgic_t *g, vgic_cpu_t *c, uint32_t lr) {
         unsigned int w = intid / 32;
         uint32_t bit = 1u << (intid % 32);
         g->queued_w[w] &= ~bit;
-        if (!vgic_spi_edge(g, intid)) {
+        if (!vgic_spi_edge(g, intid) && !(g->hw_w[w] & bit)) {
             // Level: pending again while its line is still up.
             g->pending_w[w] = (g->pending_w[w] & ~bit) | (g->level_w[w] & bit);
         }
     }
+}
+
+// -- forwarded interrupts ---------------------------------------------------
+
+// A forwarded SPI, taken on the CPU it is routed to (a vCPU's): pending in
+// the distributor until its vCPU queues it. The physical interrupt stays
+// active (gic.c ends it with a priority drop alone) until the guest's EOI.
+static void vgic_hw_irq(unsigned int intid) {
+    vcpu_ctx_t *v = this_cpu()->vm_vcpu;
+    if (v == NULL || intid >= VGIC_NR_IRQS) {
+        gic_disable_irq(intid);     // no VM here any more
+        return;
+    }
+    vm_t *vm = v->vm;
+    vgic_t *g = &vm->vgic;
+    uint64_t daif = vgic_lock(g);
+    g->pending_w[intid / 32] |= 1u << (intid % 32);
+    g->hw_taken++;
+    int k = vgic_spi_target(g, intid);
+    vgic_unlock(g, daif);
+    if (k >= 0 && vm->vcpus[k].cpu != v->cpu) {
+        vgic_kick(vm, 1u << k);     // (this CPU's vCPU loads it on its way back in)
+    }
+}
+
+bool vgic_forward(vm_t *vm, unsigned int intid, bool on) {
+    vgic_t *g = &vm->vgic;
+    if (!g->present || intid < 32 || intid >= VGIC_NR_IRQS) {
+        return false;       // (a virtual GICv3 too: vgic3.c queues it the same way)
+    }
+    uint32_t bit = 1u << (intid % 32);
+    uint64_t daif = vgic_lock(g);
+    g->pending_w[intid / 32] &= ~bit;
+    if (on) {
+        g->hw_w[intid / 32] |= bit;
+    } else {
+        g->hw_w[intid / 32] &= ~bit;
+    }
+    vgic_unlock(g, daif);
+    if (!on) {
+        gic_unforward(intid);
+        return true;
+    }
+    if (!gic_forward(intid, vm->vcpus[0].cpu, vgic_hw_irq)) {
+        daif = vgic_lock(g);
+        g->hw_w[intid / 32] &= ~bit;
+        vgic_unlock(g, daif);
+        return false;
+    }
+    return true;
 }
 
 // -- entry and exit -------------------------------------------------------

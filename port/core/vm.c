@@ -205,6 +205,12 @@ void vm_destroy(vm_t *vm) {
             cpu_local[v->cpu].vm_vcpu = NULL;
         }
     }
+    // Forwarded interrupts back to the host (off, and not left active).
+    for (unsigned int i = 32; i < VGIC_NR_IRQS; ++i) {
+        if ((vm->vgic.hw_w[i / 32] >> (i % 32)) & 1) {
+            vgic_forward(vm, i, false);
+        }
+    }
     // Stale stage-2 translations of this VMID must not serve the next VM.
     __asm__ volatile ("dsb ish" ::: "memory");
     vm->live = false;
