@@ -95,5 +95,7 @@ NORETURN void aarch64_bootloader(size_t n_args, const mp_obj_t *args);
 
 // ramdisk.c
 extern const mp_obj_type_t aarch64_ramdisk_type;
+// flash_cfi.c: the board's CFI flash bank, where it has one (BOARD_FLASH_BASE).
+extern const mp_obj_type_t aarch64_flash_type;
 
 #endif

@@ -107,6 +107,9 @@ static const mp_rom_map_elem_t aarch64_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_stall_cpu), MP_ROM_PTR(&aarch64_stall_cpu_obj) },
     { MP_ROM_QSTR(MP_QSTR_receive), MP_ROM_PTR(&aarch64_receive_obj) },
     { MP_ROM_QSTR(MP_QSTR_RamDisk), MP_ROM_PTR(&aarch64_ramdisk_type) },
+    #ifdef BOARD_FLASH_BASE
+    { MP_ROM_QSTR(MP_QSTR_Flash), MP_ROM_PTR(&aarch64_flash_type) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR___getattr__), MP_ROM_PTR(&aarch64_getattr_obj) },
 };
 static MP_DEFINE_CONST_DICT(aarch64_module_globals, aarch64_module_globals_table);
