@@ -258,17 +258,16 @@ static mp_obj_t flash_ioctl(mp_obj_t self_in, mp_obj_t cmd_in, mp_obj_t arg_in) 
 }
 static MP_DEFINE_CONST_FUN_OBJ_3(flash_ioctl_obj, flash_ioctl);
 
-// blank(): every byte of the bank is 0xff (erased) or 0x00 (the new, empty
-// file the host tools give QEMU): nothing was ever written, so a filesystem
-// may be made on it without losing anything.
+// blank(): every word of the bank is 0xffffffff (erased) or 0 (the new,
+// empty file the host tools give QEMU): nothing littlefs ever wrote is there
+// (its blocks hold magic strings and CRCs), so a filesystem may be made on it
+// without losing anything, even after a first format that was cut short.
 static mp_obj_t flash_blank(mp_obj_t self_in) {
     (void)self_in;
     read_array();
-    uint32_t all_or = 0, all_and = 0xffffffffu;
     for (uint32_t off = 0; off < BOARD_FLASH_SIZE; off += 4) {
         uint32_t w = *word_at(off);
-        all_or |= w, all_and &= w;
-        if (all_or != 0 && all_and != 0xffffffffu) {
+        if (w != 0 && w != 0xffffffffu) {
             return mp_const_false;
         }
     }

@@ -146,3 +146,25 @@ def test_a_qemu_killed_in_the_middle_of_a_write_leaves_a_mountable_filesystem(fl
         assert digest == sha256(flash_content("long.bin", size))
         t.exec("with open('after.txt', 'w') as f: f.write('ok')")
         assert t.exec("print(open('after.txt').read())").strip() == "ok"
+
+
+def test_a_flash_that_holds_something_else_is_left_alone_until_formatted_on_purpose(flash):
+    boards.flash_image(BOARD, flash)
+    with open(flash, "r+b") as f:
+        f.seek(5 << 20)
+        f.write(b"someone else's data" * 100)
+    c = Console(Qemu(BOARD, flash=flash))
+    try:
+        banner = c.expect(">>> ", timeout=20)
+        assert "[/flash: the flash holds no littlefs filesystem" in banner and "_flash.format()" in banner
+        c.send("import os; print(os.getcwd(), 'flash' in os.listdir('/'))\r")
+        assert "/ False" in c.expect(">>> ")                    # not mounted
+    finally:
+        c.close()
+    data = flash.read_bytes()
+    assert data[5 << 20:(5 << 20) + 1900] == b"someone else's data" * 100     # nothing erased
+    with boot(flash) as t:
+        assert t.exec("import _flash; print(_flash.format())").strip() == "True"
+        assert t.exec("import os; print(os.getcwd(), os.listdir())").strip() == "/flash []"
+    with boot(flash) as t:                                      # and it is mounted from then on
+        assert t.exec("import os; print(os.getcwd())").strip() == "/flash"
