@@ -9,8 +9,8 @@
 # killed QEMU cuts a write at: a file holds what its last close() or flush()
 # committed. A full flash raises OSError(ENOSPC).
 #
-# A filesystem is made only on a blank bank (every word erased, 0xffffffff, or
-# 0: a new image file; Flash.blank()). A bank that holds something littlefs cannot mount is left
+# A filesystem is made only on a blank bank (every erase block erased, all
+# 0xff, or all 0 as in a new image file; Flash.blank()). A bank that holds something littlefs cannot mount is left
 # alone, and the console says so: format() makes a new, empty filesystem there.
 import vfs
 import os
