@@ -168,3 +168,32 @@ def test_a_flash_that_holds_something_else_is_left_alone_until_formatted_on_purp
         assert t.exec("import os; print(os.getcwd(), os.listdir())").strip() == "/flash []"
     with boot(flash) as t:                                      # and it is mounted from then on
         assert t.exec("import os; print(os.getcwd())").strip() == "/flash"
+
+
+def test_a_flash_that_refuses_to_program_gives_oserror_eio_and_keeps_its_files(flash):
+    # QEMU's read-only pflash fails every erase and program in its status
+    # register, as worn-out or locked flash does: the write is refused with
+    # OSError(EIO), the status word is kept, and the REPL and the files stay.
+    keep = {"keep.txt": 5000}
+    with boot(flash) as t:
+        target_result(t, "flash_files.py", timeout=120, MODE="write", FILES=keep)
+    cmd = boards.qemu_command(BOARD, flash=flash, extra=["-display", "none", "-monitor", "none", "-serial", "pty"])
+    drive = cmd.index("-drive") + 1
+    cmd[drive] += ",readonly=on"
+    c = Console(Qemu(command=cmd))
+    try:
+        c.expect(">>> ", timeout=20)
+        c.send("import aarch64\r")
+        c.expect(">>> ")
+        c.send("try:\r  f = open('new.txt', 'w'); f.write('x' * 5000); f.close()\rexcept OSError as e:\r"
+               "  print('errno', e.errno, aarch64.Flash().last_error())\r\r")
+        out = c.expect(">>> ", timeout=30)
+        assert "errno 5 (" in out, out                    # EIO, with the failed operation and status
+        op, status = eval(out[out.index("errno 5 ") + 8:].splitlines()[0])
+        assert op in ("erase", "program") and status & 0x00300030    # SR5 erase or SR4 program error
+        c.send("print(open('keep.txt').read(64))\r")
+        assert "keep.txt 0" in c.expect(">>> ")
+    finally:
+        c.close()
+    with boot(flash) as t:                              # writable again: nothing was harmed
+        assert_intact(files_on(t, keep), keep)
