@@ -24,8 +24,8 @@
 // code is never unwound mid-operation; the flash's status word for the last
 // failure is in Flash.last_error(). Bad arguments raise ValueError.
 //
-// The bank is mapped as Device memory (core/mmu.c): every access here is an
-// aligned 32-bit load or store, which Device memory requires.
+// The bank is mapped as Device memory (core/mmu.c): every access here is
+// aligned (32-bit, and 64-bit loads in blank()), which Device memory requires.
 #include <string.h>
 
 #include "py/mperrno.h"
@@ -94,7 +94,7 @@ static int wait_ready(uint32_t offset, uint32_t timeout_ms, const char *op) {
     array_mode = false;
     while (((sr = *word_at(offset)) & SR_READY) != SR_READY) {
         if (timer_counter() > deadline) {
-            read_array();
+            // A busy chip ignores read array: the next read sends it again.
             flash.last_status = sr, flash.last_op = op;
             return -MP_ETIMEDOUT;
         }
