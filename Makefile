@@ -2,6 +2,7 @@
 #
 #   make run        build the firmware and boot it in QEMU with the REPL here
 #                   (BOARD=RPI4 SD=card.img: that image in the SD slot, mounted at /sd)
+#                   (QEMU virt: /flash kept in build/flash-QEMU_VIRT.img; FRESH=1 empties it)
 #   make test       every test (host unit tests, on-target tests, MicroPython's own suite)
 #   make firmware   build/$(BOARD)/firmware.elf (BOARD=QEMU_VIRT or RPI4)
 #   make guests     build/guests/testguest.{elf,bin}: the VM's test guest (guests/testguest/)
@@ -129,14 +130,17 @@ linux-assets: venv
 # Run
 
 ELF := $(BUILD_ROOT)/$(BOARD)/firmware.elf
-BOOT := $(PYTHON) -m host_tools boot --board $(BOARD) --smp $(SMP) $(if $(SD),--sd $(SD))
+# /flash on QEMU virt lives in build/flash-QEMU_VIRT.img (made on first use,
+# kept by make clean); FRESH=1 starts with an empty one.
+FLASH_ARGS_QEMU_VIRT := --flash $(BUILD_ROOT)/flash-QEMU_VIRT.img $(if $(filter 1,$(FRESH)),--fresh)
+BOOT := $(PYTHON) -m host_tools boot --board $(BOARD) --smp $(SMP) $(if $(SD),--sd $(SD)) $(FLASH_ARGS_$(BOARD))
 
 run: firmware venv
 	@if [ -t 0 ]; then \
 		echo "==> booting $(BOARD) in QEMU: the REPL is below; Ctrl-A x quits QEMU, Ctrl-A c is its monitor"; \
 		exec $(BOOT) --attach --print-command; \
 	else \
-		exec $(PYTHON) -m host_tools pipe --board $(BOARD) --smp $(SMP) --print-command; \
+		exec $(PYTHON) -m host_tools pipe --board $(BOARD) --smp $(SMP) $(FLASH_ARGS_$(BOARD)) --print-command; \
 	fi
 
 # QEMU stopped at the entry point with its gdbstub on :1234, gdb-multiarch

@@ -27,6 +27,13 @@ def _mount_ram_disk():
 
 
 _mount_ram_disk()
+# The board's persistent storage, where it has some: /flash on QEMU virt
+# (_flash.py), which becomes the current directory (boot.py and main.py are
+# run from there).
+if hasattr(aarch64, "Flash"):
+    import _flash
+    _flash.mount()
+    del _flash
 if hasattr(aarch64, "SDCard"):      # the SD card at /sd (firmware/_sdcard.py)
     __import__("_sdcard").mount_sd()
 del _mount_ram_disk, vfs, aarch64

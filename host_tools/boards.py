@@ -3,7 +3,11 @@
 Every board fact lives in port/boards/<BOARD>/mpconfigboard.mk, which the
 port's Makefile includes; this module reads the QEMU settings from the same
 file (QEMU_MACHINE, QEMU_ARGS, QEMU_SMP, QEMU_SMP_FIXED, FIRMWARE_IMAGE,
-QEMU_GIC_VERSIONS).
+QEMU_GIC_VERSIONS, QEMU_FLASH, QEMU_FLASH_SIZE).
+
+A board with a flash bank (QEMU_FLASH: virt's second pflash bank, /flash on
+the target) keeps its files in a backing file on the host: flash_image()
+makes one (a new one is empty), qemu_command(..., flash=path) hands it to QEMU.
 
 A board whose QEMU machine offers other GIC versions (virt: gic-version=2
 or 3) runs with another one given to qemu_command (gic=3, or a target URL's
@@ -23,7 +27,9 @@ BOARDS_DIR = PROJECT_TOP / "port" / "boards"
 # `qemu_args` make's words of QEMU_ARGS; `smp` the default CPU count;
 # `smp_fixed`: -smp cannot change it; `gic_versions` the GIC versions its
 # machine can be given (the first is the one QEMU_ARGS asks for).
-Board = namedtuple("Board", "name machine qemu_args smp smp_fixed image gic_versions")
+# `flash` the -drive options of its flash bank and `flash_size` the backing
+# file's size (None, 0: no flash).
+Board = namedtuple("Board", "name machine qemu_args smp smp_fixed image gic_versions flash flash_size")
 
 GIC_ENV = "EL2_QEMU_GIC"
 
@@ -55,11 +61,12 @@ def _board(path):
     try:
         return Board(name=path.parent.name, machine=mk["QEMU_MACHINE"], qemu_args=mk["QEMU_ARGS"].split(),
                      smp=int(mk["QEMU_SMP"]), smp_fixed=mk.get("QEMU_SMP_FIXED", "0") == "1",
-                     image=mk["FIRMWARE_IMAGE"], gic_versions=tuple(mk.get("QEMU_GIC_VERSIONS", "").split()))
+                     image=mk["FIRMWARE_IMAGE"], gic_versions=tuple(mk.get("QEMU_GIC_VERSIONS", "").split()),
+                     flash=mk.get("QEMU_FLASH"), flash_size=int(mk.get("QEMU_FLASH_SIZE", "0"), 0))
     except KeyError as e:
         raise BoardError("%s does not say %s" % (path, e.args[0])) from None
     except ValueError:
-        raise BoardError("%s: QEMU_SMP must be a number, not %r" % (path, mk["QEMU_SMP"])) from None
+        raise BoardError("%s: QEMU_SMP and QEMU_FLASH_SIZE must be numbers" % path) from None
 
 
 def _read_boards():
@@ -106,7 +113,44 @@ def gic_args(board, gic=None):
     return [] if gic == spec.gic_versions[0] else ["-M", "gic-version=%s" % gic]
 
 
-def qemu_command(board, smp=None, extra=(), gic=None):
+def default_flash_path(board):
+    """Where `make run` keeps the board's flash: build/flash-<BOARD>.img,
+    outside build/<BOARD>/ so `make clean` leaves the user's files alone."""
+    return BUILD / ("flash-%s.img" % board)
+
+
+def flash_image(board, path, fresh=False):
+    """The backing file for `board`'s flash bank at `path`, made empty (a
+    sparse file of zeros, which the firmware formats) when it does not exist
+    or `fresh`; an existing one of another size is refused, as QEMU would."""
+    spec = BOARDS[board]
+    if not spec.flash:
+        raise BoardError("%s has no flash bank to back with a file" % board)
+    path = Path(path)
+    if fresh or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".new")
+        with open(tmp, "wb") as f:
+            f.truncate(spec.flash_size)
+        os.replace(tmp, path)
+    elif path.stat().st_size != spec.flash_size:
+        raise BoardError("%s is %d bytes; %s's flash bank needs exactly %d (%d MiB): move it away, or start"
+                         " an empty one (make run FRESH=1, --fresh)" % (
+                             path, path.stat().st_size, board, spec.flash_size, spec.flash_size >> 20))
+    return path
+
+
+def flash_args(board, path):
+    """QEMU's arguments for `board`'s flash bank backed by `path`."""
+    spec = BOARDS[board]
+    if not spec.flash:
+        raise BoardError("%s has no flash bank to back with a file" % board)
+    return ["-drive", "%s,file=%s" % (spec.flash, str(path).replace(",", ",,"))]
+
+
+def qemu_command(board, smp=None, extra=(), gic=None, flash=None):
+    """QEMU's command line for `board`; `flash` a backing file for its flash
+    bank (see flash_image; without one QEMU keeps the bank in RAM)."""
     spec = BOARDS[board]
     cmd = ["qemu-system-aarch64"] + spec.qemu_args + gic_args(board, gic)
     if not spec.smp_fixed:
@@ -114,4 +158,6 @@ def qemu_command(board, smp=None, extra=(), gic=None):
     elif smp not in (None, spec.smp):
         raise ValueError("%s always has %d CPUs" % (board, spec.smp))
     cmd += ["-kernel", str(image_path(board))]
+    if flash is not None:
+        cmd += flash_args(board, flash)
     return cmd + list(extra)

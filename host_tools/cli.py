@@ -47,7 +47,7 @@ from .regfmt import canonical_name, describe
 from .target import pcpu_status, sysregs
 from .target_api import UPLOAD_BLOCK, Target
 from .transport import (DEFAULT_BAUD, DEFAULT_TIMEOUT, NO_BOUND, LinkError, TargetError, Transport, UrlError,
-                        parse_qemu_url, qemu_url_gic)
+                        parse_qemu_url, qemu_url_flash, qemu_url_gic)
 
 # Exit statuses (documented in the help's epilog and the README).
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_LINK, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -81,26 +81,41 @@ def _print_command(args, command):
 
 # -- commands ---------------------------------------------------------------
 
+def _flash_option(args, board, url_flash=None):
+    """--flash FILE (or a URL's flash=FILE): the backing file of the board's
+    flash bank, made if missing and emptied with --fresh; None: none given."""
+    path = args.flash or url_flash
+    if path is None:
+        if args.fresh:
+            raise UsageError("--fresh empties the file --flash names: give --flash FILE too")
+        return None
+    try:
+        return boards.flash_image(board, path, args.fresh)
+    except (boards.BoardError, OSError) as e:
+        raise UsageError(str(e)) from None
+
+
 def cmd_boot(args):
-    gic = None
+    gic = url_flash = None
     if args.board:
         board, smp = args.board, args.smp
     else:
         url = args.port if args.port.startswith("qemu") else "qemu"
         board, smp = parse_qemu_url(url)
-        smp, gic = args.smp or smp, qemu_url_gic(url)
+        smp, gic, url_flash = args.smp or smp, qemu_url_gic(url), qemu_url_flash(url)
+    flash = _flash_option(args, board, url_flash)
     gdb = ["-gdb", "tcp::%d" % args.gdb_port, "-S"] if args.gdb else []
     gdb += _sd_card_args(board, args.sd)        # QEMU arguments beyond the board's
     if args.env:
-        return _boot_in_background(board, smp, gdb)
+        return _boot_in_background(board, smp, gdb, flash)
     if args.attach:
         # The REPL on this terminal; QEMU's own -nographic console (Ctrl-A x quits).
-        cmd = boards.qemu_command(board, smp, ["-nographic"] + gdb, gic=gic)
+        cmd = boards.qemu_command(board, smp, ["-nographic"] + gdb, gic=gic, flash=flash)
         _print_command(args, cmd)
         os.execvp(cmd[0], cmd)
     # SIGTERM (make debug ending) must stop QEMU too, not orphan it.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with Qemu(board, smp=smp, extra=gdb, gic=gic) as q:
+    with Qemu(board, smp=smp, extra=gdb, gic=gic, flash=flash) as q:
         _print_command(args, q.command)
         if args.json:
             print(json.dumps({"port": q.port, "board": board, "pid": os.getpid()}), flush=True)
@@ -133,7 +148,7 @@ def _sd_card_args(board, image):
     return ["-drive", "if=sd,format=raw,file=%s" % image]
 
 
-def _boot_in_background(board, smp, gdb):
+def _boot_in_background(board, smp, gdb, flash=None):
     """QEMU in a process of its own that outlives this command; prints shell
     assignments: EL2_PORT (the port every command then uses) and
     EL2_BOOT_PID (kill it to stop QEMU)."""
@@ -149,7 +164,7 @@ def _boot_in_background(board, smp, gdb):
         status = 0
         try:
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-            with Qemu(board, smp=smp, extra=gdb) as q:
+            with Qemu(board, smp=smp, extra=gdb, flash=flash) as q:
                 os.write(w, q.port.encode() + b"\n")
                 os.close(w)
                 w = None
@@ -189,7 +204,7 @@ def cmd_repl(args):
     port, qemu = args.port, None
     if port == "qemu" or port.startswith("qemu:"):
         board, smp = parse_qemu_url(port)
-        qemu = Qemu(board, smp=smp, gic=qemu_url_gic(port))
+        qemu = Qemu(board, smp=smp, gic=qemu_url_gic(port), flash=qemu_url_flash(port))
         port = qemu.port
     try:
         return subprocess.call([sys.executable, "-m", "mpremote", "connect", port, "resume", "repl"])
@@ -283,7 +298,7 @@ def cmd_pipe(args):
     """Standard input as one script for a freshly booted target (make run with a pipe)."""
     code = sys.stdin.read()
     smp = args.smp if not boards.BOARDS[args.board].smp_fixed else None
-    qemu = Qemu(args.board, smp=smp)
+    qemu = Qemu(args.board, smp=smp, flash=_flash_option(args, args.board))
     _print_command(args, qemu.command)
     with Target(transport=Transport.boot(qemu, args.timeout)) as t:
         _stream(t, args, code)
@@ -418,6 +433,10 @@ def build_parser():
     s.add_argument("--sd", metavar="IMAGE", help="RPI4: this card image in the SD slot (mounted at /sd)")
     s.add_argument("--env", action="store_true",
                    help='keep QEMU running in the background and print EL2_PORT=... for eval "$(aarch64-el2 boot --env)"')
+    s.add_argument("--flash", metavar="FILE",
+                   help="the backing file of the board's flash (/flash on QEMU virt), made if missing;"
+                        " default: a new, empty one for this run")
+    s.add_argument("--fresh", action="store_true", help="empty the --flash file first")
     s.set_defaults(func=cmd_boot)
 
     s = sub.add_parser("devs", help="list the serial ports on this machine (as mpremote devs)")
@@ -439,6 +458,10 @@ def build_parser():
     s = sub.add_parser("pipe", help="standard input as a script for a freshly booted QEMU")
     s.add_argument("--board", choices=list(boards.BOARDS), default="QEMU_VIRT")
     s.add_argument("--smp", type=int)
+    s.add_argument("--flash", metavar="FILE",
+                   help="the backing file of the board's flash (/flash on QEMU virt), made if missing;"
+                        " default: a new, empty one for this run")
+    s.add_argument("--fresh", action="store_true", help="empty the --flash file first")
     s.add_argument("--print-command", action="store_true", help="print the QEMU command line on stderr first")
     _add_run_timeout(s)
     s.set_defaults(func=cmd_pipe)

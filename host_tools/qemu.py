@@ -221,9 +221,14 @@ class Qemu:
             print(q.port)                       # any QEMU command line, UART on QEMU's own pty
     """
 
-    def __init__(self, board="QEMU_VIRT", smp=None, extra=(), timeout=10.0, command=None, gic=None):
+    def __init__(self, board="QEMU_VIRT", smp=None, extra=(), timeout=10.0, command=None, gic=None,
+                 flash=None, fresh=False):
+        """`flash`: the backing file of the board's flash bank (made if
+        missing, emptied first with `fresh`); None gives a board that has one
+        a new, empty file for this run only."""
         self.board = board if command is None else None
         self.relay = None
+        self.flash = None
         self.output = b""
         if command is not None:
             self._start(list(command))
@@ -234,12 +239,21 @@ class Qemu:
             raise QemuError("%s not found: run 'make firmware BOARD=%s' first" % (image, board))
         self._dir = tempfile.TemporaryDirectory(prefix="el2-qemu-")
         sock_path = os.path.join(self._dir.name, "uart")
+        try:
+            if boards.BOARDS[board].flash:
+                if flash is None:
+                    flash, fresh = os.path.join(self._dir.name, "flash.img"), True
+                self.flash = boards.flash_image(board, flash, fresh)
+            elif flash is not None:
+                raise boards.BoardError("%s has no flash bank to back with %s" % (board, flash))
+        except (boards.BoardError, OSError) as e:
+            raise QemuError(str(e)) from None
         # QEMU waits for our connection before it starts: no output is lost.
         try:
             command = boards.qemu_command(board, smp, [
                 "-display", "none", "-monitor", "none",
                 "-chardev", "socket,id=uart,path=%s,server=on,wait=on" % sock_path,
-                "-serial", "chardev:uart"] + list(extra), gic=gic)
+                "-serial", "chardev:uart"] + list(extra), gic=gic, flash=self.flash)
         except boards.BoardError as e:
             raise QemuError(str(e)) from None
         self._start(command)

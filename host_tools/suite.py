@@ -115,9 +115,10 @@ def wait_for_prompt(port, timeout=10.0):
 
 
 def install_unittest(port):
-    """Copy the unittest stand-in into the target's filesystem at /unittest.py."""
+    """Copy the unittest stand-in into the target's current directory (/flash on
+    QEMU virt, / elsewhere), where `import unittest` finds it."""
     with Target(port, timeout=10) as t:
-        t.exec("with open('/unittest.py', 'w') as f:\n f.write(%r)" % UNITTEST.read_text())
+        t.exec("with open('unittest.py', 'w') as f:\n f.write(%r)" % UNITTEST.read_text())
 
 
 def _run_shard(board, dirs, micropy_top, result_dir, results, index):

@@ -11,7 +11,7 @@ recovery of a garbled line, and target exceptions as Python ones.
     Transport.attach(Qemu(command=[...]).port, qemu=...)   # a target that is already running
 
 A URL is a serial device (/dev/ttyUSB0, a QEMU pty), socket://host:port,
-rfc2217://host:port, or qemu:virt[?smp=N][&gic=3], qemu:raspi4b, or plain
+rfc2217://host:port, or qemu:virt[?smp=N][&gic=3][&flash=FILE], qemu:raspi4b, or plain
 qemu (the board built last).
 """
 import codecs
@@ -293,7 +293,7 @@ class Transport(SerialTransport):
             return cls.attach(url, timeout, soft_reset, baudrate=baudrate)
         board, smp = parse_qemu_url(url)
         try:
-            qemu = Qemu(board, smp=smp, extra=qemu_extra, gic=qemu_url_gic(url))
+            qemu = Qemu(board, smp=smp, extra=qemu_extra, gic=qemu_url_gic(url), flash=qemu_url_flash(url))
         except QemuError as e:
             raise LinkError(str(e)) from None
         return cls.boot(qemu, timeout, soft_reset)
@@ -554,13 +554,24 @@ def parse_qemu_url(url):
                 raise UrlError("gic=%s in %r: %s has %s" % (gic, url, board, " or ".join(
                     "gic=" + v for v in boards.BOARDS[board].gic_versions) or "a fixed GIC"))
             continue
+        if key == "flash":
+            if not boards.BOARDS[board].flash:
+                raise UrlError("flash= in %r: %s has no flash bank" % (url, board))
+            continue
         if key != "smp":
-            raise UrlError("unknown option %r in %r (only smp=N, gic=N)" % (key, url))
+            raise UrlError("unknown option %r in %r (only smp=N, gic=N, flash=FILE)" % (key, url))
         try:
             smp = int(values[-1])
         except ValueError:
             raise UrlError("smp must be a number in %r" % url) from None
     return board, smp
+
+
+def qemu_url_flash(url):
+    """'qemu:virt?flash=/tmp/f.img' -> '/tmp/f.img': the backing file of the
+    board's flash bank (made if missing); None: a new, empty one for the run."""
+    values = parse_qs(url.partition("?")[2]).get("flash")
+    return values[-1] if values else None
 
 
 def qemu_url_gic(url):

@@ -97,5 +97,7 @@ NORETURN void aarch64_bootloader(size_t n_args, const mp_obj_t *args);
 extern const mp_obj_type_t aarch64_ramdisk_type;
 // sdcard.c: boards with an SD host controller (BOARD_SDHCI_BASE)
 extern const mp_obj_type_t aarch64_sdcard_type;
+// flash_cfi.c: the board's CFI flash bank, where it has one (BOARD_FLASH_BASE).
+extern const mp_obj_type_t aarch64_flash_type;
 
 #endif

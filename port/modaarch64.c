@@ -110,6 +110,9 @@ static const mp_rom_map_elem_t aarch64_module_globals_table[] = {
     #if defined(BOARD_SDHCI_BASE)
     { MP_ROM_QSTR(MP_QSTR_SDCard), MP_ROM_PTR(&aarch64_sdcard_type) },
     #endif
+    #ifdef BOARD_FLASH_BASE
+    { MP_ROM_QSTR(MP_QSTR_Flash), MP_ROM_PTR(&aarch64_flash_type) },
+    #endif
     { MP_ROM_QSTR(MP_QSTR___getattr__), MP_ROM_PTR(&aarch64_getattr_obj) },
 };
 static MP_DEFINE_CONST_DICT(aarch64_module_globals, aarch64_module_globals_table);

@@ -32,6 +32,15 @@
 // redistributors, 128 KiB per CPU (RD_base, SGI_base).
 #define BOARD_GICR_BASE         0x080a0000UL
 
+// The second CFI flash bank (QEMU: -drive if=pflash,unit=1,format=raw,file=F;
+// F is exactly BOARD_FLASH_SIZE bytes): two x16 chips on a 32-bit bus
+// (port/flash_cfi.c), littlefs at /flash (firmware/_flash.py). The first bank,
+// at 0, is where QEMU would look for boot firmware: the firmware is an ELF
+// QEMU loads into RAM (-kernel), and a file in unit 0 would be run instead.
+#define BOARD_FLASH_BASE        0x04000000UL
+#define BOARD_FLASH_SIZE        0x04000000UL    // 64 MiB
+#define BOARD_FLASH_CHIPS       2
+
 #define BOARD_SMP_PSCI          1               // secondaries start with PSCI CPU_ON over SMC
 #define BOARD_RESET_PSCI        1               // reset: PSCI SYSTEM_RESET
 

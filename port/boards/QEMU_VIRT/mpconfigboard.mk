@@ -16,3 +16,7 @@ QEMU_SMP_FIXED = 0
 # firmware drives either (host_tools/boards.py: gic=3, ?gic=3, EL2_QEMU_GIC=3).
 QEMU_GIC_VERSIONS = 2 3
 FIRMWARE_IMAGE = firmware.elf
+# The flash bank /flash lives on (BOARD_FLASH_* in mpconfigboard.h): how QEMU
+# is given its backing file, and the file's size, which QEMU wants exact.
+QEMU_FLASH = if=pflash,unit=1,format=raw
+QEMU_FLASH_SIZE = 0x4000000
