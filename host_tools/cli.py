@@ -10,6 +10,7 @@
     aarch64-el2 sysreg read NAME [--cpu N] | sysreg write NAME VALUE [--cpu N]
     aarch64-el2 inspect [firmware.elf] [--symbol NAME | --address ADDR] [--json]
     aarch64-el2 guest run IMAGE [--initrd F] [--append CMDLINE] [--cpus N] [--ram MiB]
+    aarch64-el2 put FILE [PATH] | get PATH [FILE] | fs cp|ls|cat|rm  files on the target (RAM disk)
     aarch64-el2 upload FILE ADDRESS       FILE into the target's RAM at ADDRESS (binary, deflated, CRC-32 checked)
     aarch64-el2 load [FILE]               a new firmware over the UART, started in place of the running one
 
@@ -473,7 +474,8 @@ def build_parser():
     s.add_argument("--raw", action="store_true", help="send the bytes as they are (default: blocks deflated where that helps)")
     s.set_defaults(func=cmd_upload)
 
-    from . import guest, load, sdcard
+    from . import fs_commands, guest, load, sdcard
+    fs_commands.add_commands(sub)
     sdcard.add_commands(sub)
     guest.add_commands(sub)
     load.add_commands(sub)

@@ -19,6 +19,7 @@ import struct
 import time
 import zlib
 
+from . import files
 from .elf import flat_image
 from .transport import DEFAULT_BAUD, DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse_exception
 
@@ -276,6 +277,44 @@ class Target:
             self._upload_reply("%s (at byte %d)" % (what, sent))
             if progress:
                 progress(sent, total)
+
+    # -- files (the filesystem at /, through mpremote's fs functions) -------
+
+    def put(self, source, dest=None, progress=None, chunk=files.CHUNK):
+        """Write a file on the target's filesystem: `source` is bytes or a
+        host path, `dest` the target path (default: the host file's name in
+        the target's current directory). progress(written, total) after each
+        chunk. Each exchange has the target's timeout, not the transfer.
+        Returns the number of bytes written."""
+        if isinstance(source, (str, os.PathLike)):
+            dest = dest or os.path.basename(os.fspath(source))
+            with open(source, "rb") as f:
+                source = f.read()
+        if dest is None:
+            raise ValueError("put(bytes) needs a target path")
+        data = bytes(source)
+        files.run(self.transport, "put %s" % files.check_path(dest),
+                  lambda fs: fs.fs_writefile(dest, data, chunk, progress), self.timeout)
+        return len(data)
+
+    def get(self, source, dest=None, progress=None, chunk=files.CHUNK):
+        """A file of the target's filesystem, as bytes; also written to the
+        host path `dest` if given. A missing file raises FileNotFoundError."""
+        data = bytes(files.run(self.transport, "get %s" % files.check_path(source),
+                               lambda fs: fs.fs_readfile(source, chunk, progress), self.timeout))
+        if dest is not None:
+            with open(dest, "wb") as f:
+                f.write(data)
+        return data
+
+    def listdir(self, path=""):
+        """(name, mode, inode, size) of each entry of a target directory."""
+        return [tuple(e) for e in files.run(self.transport, "ls %s" % (path and files.check_path(path)),
+                                            lambda fs: fs.fs_listdir(path), self.timeout)]
+
+    def remove(self, path):
+        """Delete a file on the target (FileNotFoundError if there is none)."""
+        files.run(self.transport, "rm %s" % files.check_path(path), lambda fs: fs.fs_rmfile(path), self.timeout)
 
     # -- a new firmware -----------------------------------------------------
 
