@@ -154,6 +154,31 @@ def _boot_in_background(board, smp, gdb):
     print("# QEMU is running %s in the background; kill $EL2_BOOT_PID stops it" % board)
 
 
+def cmd_version(args):
+    """The host tools' version; with a target named (-p, $EL2_PORT), the
+    firmware's too, and a warning when the two differ."""
+    from . import __version__
+    info = {"host_tools": __version__, "firmware": None}
+    if args.port_given:
+        try:
+            with _connect(args) as t:
+                info["firmware"] = t.firmware_version()
+                info["firmware"]["port"] = args.port
+        except LinkError as e:
+            _say("note: no firmware version: %s" % e)
+    fw = info["firmware"]
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print("aarch64-el2 %s (host tools)" % __version__)
+        if fw:
+            print("firmware %s on %s (MicroPython %s, %s)" % (
+                fw["version"] or "(unknown)", fw["port"], fw["micropython"], fw["machine"]))
+    if fw and fw["version"] != __version__:
+        _say("warning: the firmware is %s, the host tools %s: build and load the firmware of this tree "
+             "(make firmware; aarch64-el2 load)" % (fw["version"] or "older than aarch64.VERSION", __version__))
+
+
 def cmd_devs(args):
     """The serial ports pyserial finds, as mpremote devs lists them."""
     from serial.tools.list_ports import comports
@@ -403,7 +428,9 @@ def build_parser():
     p = argparse.ArgumentParser(prog="aarch64-el2", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     _add_global_options(p)
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="store_true",
+                   help="the host tools' version and, with -p or $EL2_PORT, the firmware's on that target")
+    sub = p.add_subparsers(dest="command")
 
     s = sub.add_parser("boot", help="start QEMU and print the port to connect to")
     s.add_argument("--board", choices=list(boards.BOARDS))
@@ -489,14 +516,14 @@ def _add_global_options(p, default=None):
     (argparse.SUPPRESS), so one given before the command is not reset by
     the command's parser and one given after it is taken there."""
     d = (lambda value: value) if default is None else (lambda value: default)
-    p.add_argument("-p", "--port", default=d(os.environ.get("EL2_PORT", "qemu")),
+    p.add_argument("-p", "--port", default=d(os.environ.get("EL2_PORT", "qemu")), action=_Given,
                    help="target: serial device, auto (the one USB serial adapter), socket://host:port, "
                         "rfc2217://host:port, qemu:virt[?smp=N], qemu:raspi4b (default: $EL2_PORT, else qemu)")
     p.add_argument("-t", "--wait", dest="timeout", type=float, default=d(DEFAULT_TIMEOUT), metavar="SECONDS",
                    action=_Given, help="how long the target may take to answer (default %g); "
                                        "not a bound on a program's run time" % DEFAULT_TIMEOUT)
     if default is None:
-        p.set_defaults(timeout_given=False)
+        p.set_defaults(timeout_given=False, port_given="EL2_PORT" in os.environ)
     p.add_argument("-b", "--baud", type=int, default=d(DEFAULT_BAUD),
                    help="a serial line's speed (default %d)" % DEFAULT_BAUD)
     p.add_argument("--json", action="store_true", default=d(False),
@@ -504,11 +531,11 @@ def _add_global_options(p, default=None):
 
 
 class _Given(argparse.Action):
-    """Stores the value and notes that it was given (timeout_given)."""
+    """Stores the value and notes that it was given (timeout_given, port_given)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         setattr(namespace, self.dest, values)
-        namespace.timeout_given = True
+        setattr(namespace, self.dest + "_given", True)
 
 
 def _add_run_timeout(s):
@@ -530,7 +557,12 @@ def _say(text):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        args.func, args.command = cmd_version, "--version"
+    elif args.command is None:
+        parser.error("say what to do: one of the commands above (aarch64-el2 --help)")
     args.run_timeout = getattr(args, "run_timeout", None)     # exec, run and pipe have --timeout
     try:
         return args.func(args) or EXIT_OK

@@ -377,6 +377,14 @@ class Target:
                 "%s: the receiver ended without an error during %s" % (self.port, where))
         raise LinkError("%s: unexpected reply %r from the receiver during %s" % (self.port, reply, where))
 
+    def firmware_version(self):
+        """{'version': aarch64.VERSION (None on a firmware without it),
+        'micropython': MicroPython's version, 'machine': the build's machine}."""
+        version, mpy, machine = self.eval(
+            "(getattr(__import__('aarch64'), 'VERSION', None), '%d.%d.%d' % __import__('sys').implementation"
+            ".version[:3], __import__('sys').implementation._machine)")
+        return {"version": version, "micropython": mpy, "machine": machine}
+
     # -- registers and pcpu -----------------------------------------------
 
     def read_sysreg(self, name, cpu=None):
