@@ -17,7 +17,9 @@
 --port names the target everywhere: a serial device, socket://host:port, or
 qemu:virt[?smp=N] / qemu:raspi4b / qemu (boots the last built firmware in
 QEMU for the duration of the command; the default). The global options
-(-p, -t, -b, --json) go before or after the command.
+(-p, -t, -b, --json, --elf) go before or after the command. With the
+firmware's ELF known (--elf, $EL2_ELF, or a qemu: target's build), ELR and
+FAR in a fault report are named: ELR_EL2=0x... <function+0xoff (file:line)>.
 
 exec and run print the program's output as it runs. -t bounds how long the
 target may stay silent (no output, no prompt), not the run; --timeout
@@ -69,7 +71,7 @@ def _int(text):
 
 
 def _connect(args):
-    return Target(args.port, timeout=args.timeout, baudrate=args.baud)
+    return Target(args.port, timeout=args.timeout, baudrate=args.baud, elf=args.elf)
 
 
 def _print_command(args, command):
@@ -150,7 +152,9 @@ def _boot_in_background(board, smp, gdb):
     if not line or line.startswith("error: "):
         os.waitpid(pid, 0)
         raise CliError(line[len("error: "):] if line else "QEMU did not start")
-    print("EL2_PORT=%s; EL2_BOOT_PID=%d; export EL2_PORT EL2_BOOT_PID" % (shlex.quote(line), pid))
+    elf = shlex.quote(str(boards.elf_path(board)))
+    print("EL2_PORT=%s; EL2_ELF=%s; EL2_BOOT_PID=%d; export EL2_PORT EL2_ELF EL2_BOOT_PID"
+          % (shlex.quote(line), elf, pid))
     print("# QEMU is running %s in the background; kill $EL2_BOOT_PID stops it" % board)
 
 
@@ -511,7 +515,7 @@ def build_parser():
 
 
 def _add_global_options(p, default=None):
-    """-p, -t, -b, --json on parser `p`. The main parser holds the defaults;
+    """-p, -t, -b, --json, --elf on parser `p`. The main parser holds the defaults;
     each command's parser gets the same options with no default
     (argparse.SUPPRESS), so one given before the command is not reset by
     the command's parser and one given after it is taken there."""
@@ -528,6 +532,9 @@ def _add_global_options(p, default=None):
                    help="a serial line's speed (default %d)" % DEFAULT_BAUD)
     p.add_argument("--json", action="store_true", default=d(False),
                    help="machine-readable output, where a command reports state")
+    p.add_argument("--elf", default=d(os.environ.get("EL2_ELF")), metavar="FILE",
+                   help="the firmware ELF the target runs, to name ELR/FAR in fault reports as function+offset "
+                        "(file:line) (default: $EL2_ELF; a qemu: target's own build)")
 
 
 class _Given(argparse.Action):

@@ -18,7 +18,7 @@ from .target_api import Target
 
 
 def _connect(args):
-    return Target(args.port, timeout=args.timeout, baudrate=args.baud)
+    return Target(args.port, timeout=args.timeout, baudrate=args.baud, elf=args.elf)
 
 
 def _put(t, local, remote):

@@ -19,7 +19,9 @@ import struct
 import time
 import zlib
 
-from . import files
+from elftools.common.exceptions import ELFError
+
+from . import boards, files, symbols
 from .elf import flat_image
 from .transport import DEFAULT_BAUD, DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse_exception
 
@@ -110,15 +112,56 @@ class Target:
     `port` is its port, `qemu` the QEMU it booted, if any.
 
     Target(url) opens a target URL; Target(transport=Transport.attach(...))
-    uses a transport opened another way (a running port, any QEMU command)."""
+    uses a transport opened another way (a running port, any QEMU command).
+
+    `elf`, the firmware ELF the target runs (known without it for a QEMU
+    booted from a board's build): a target exception's ELR/FAR values are
+    then named as code, `ELR_EL2=0x... <function+0xoff (file:line)>`, and
+    locate() names any address."""
 
     def __init__(self, url="qemu", timeout=DEFAULT_TIMEOUT, soft_reset=False, qemu_extra=(), transport=None,
-                 baudrate=DEFAULT_BAUD):
+                 baudrate=DEFAULT_BAUD, elf=None):
         self.transport = transport or Transport.open(url, timeout, soft_reset, qemu_extra, baudrate)
         self.url = url if transport is None else self.transport.port
         self.port = self.transport.port
         self.qemu = self.transport.qemu
+        if elf is None and self.qemu is not None and self.qemu.board:
+            elf = boards.elf_path(self.qemu.board)
+        self.elf = None if elf is None else str(elf)
+        self._symbols = None
         self._installed = set()     # the snippet's operations on the target (see request)
+
+    # -- naming code ------------------------------------------------------
+
+    @property
+    def symbols(self):
+        """The firmware ELF's symbols.Symbols, or None (no ELF known, or not readable)."""
+        if self._symbols is None and self.elf is not None:
+            try:
+                self._symbols = symbols.for_elf(self.elf)
+            except (OSError, ValueError, ELFError):
+                self.elf = None
+        return self._symbols
+
+    def locate(self, address):
+        """symbols.Location of `address` in the firmware (str():
+        'function+0xoff (file:line)'), or None."""
+        return self.symbols.locate(address) if self.symbols else None
+
+    def _named(self, e):
+        """TargetError `e` with its ELR/FAR values named as code, when the ELF is known."""
+        s = self.symbols
+        if s is not None and not getattr(e, "named", False):
+            e.traceback, e.message = s.annotate(e.traceback), s.annotate(e.message)
+            e.args = tuple(s.annotate(a) if isinstance(a, str) else a for a in e.args)
+            e.named = True
+        return e
+
+    def _named_stream(self, run):
+        try:
+            yield from run
+        except TargetError as e:
+            raise self._named(e)
 
     @property
     def timeout(self):
@@ -138,7 +181,10 @@ class Target:
         returns None; `timeout` then bounds the target's silence, not the
         run, and `overall` the whole run (see stream)."""
         if on_output is None:
-            return self.transport.exec(code, timeout)
+            try:
+                return self.transport.exec(code, timeout)
+            except TargetError as e:
+                raise self._named(e)
         for text in self.stream(code, timeout, overall):
             on_output(text)
         return None
@@ -158,7 +204,7 @@ class Target:
         the target and leaves the link usable. `stdin`, a file descriptor:
         what arrives on it while the program runs goes to the target's
         stdin (input()), each newline as the \\r of a terminal's Enter."""
-        return self.transport.stream(code, timeout, overall, stdin=stdin)
+        return self._named_stream(self.transport.stream(code, timeout, overall, stdin=stdin))
 
     def interrupt(self):
         """Ctrl-C to the program stream() runs (from a signal handler or
@@ -200,9 +246,9 @@ class Target:
         """`line` on the target, after the pieces of the snippet it lacks for `op`."""
         try:
             out = self.transport.exec(_helper_code(self._installed, op) + line, timeout, line.strip())
-        except TargetError:
+        except TargetError as e:
             self._installed.add(op)     # the pieces ran; the request raised
-            raise
+            raise self._named(e)
         self._installed.add(op)
         return out
 
@@ -453,4 +499,5 @@ def _upload_frame(data, start, length):
 
 
 def connect(url="qemu", timeout=DEFAULT_TIMEOUT, **kw):
+    """Target(url, ...): see Target (elf=, baudrate=, soft_reset=)."""
     return Target(url, timeout=timeout, **kw)
