@@ -204,10 +204,25 @@ def cmd_repl(args):
         qemu = Qemu(board, smp=smp, gic=qemu_url_gic(port))
         port = qemu.port
     try:
-        return subprocess.call([sys.executable, "-m", "mpremote", "connect", port, "resume", "repl"])
+        return subprocess.call([sys.executable, "-m", "mpremote", "connect", port, "resume", "repl"]
+                               + _repl_options(args))
     finally:
         if qemu:
             qemu.stop()
+
+
+def _repl_options(args):
+    """mpremote repl's own options, as given."""
+    opts = []
+    if args.capture:
+        opts += ["--capture", args.capture]
+    if args.inject_code is not None:
+        opts += ["--inject-code", args.inject_code]
+    if args.inject_file:
+        opts += ["--inject-file", args.inject_file]
+    if args.escape_non_printable:
+        opts.append("--escape-non-printable")
+    return opts
 
 
 def _stream(t, args, code, stdin=None):
@@ -450,7 +465,13 @@ def build_parser():
     s = sub.add_parser("devs", help="list the serial ports on this machine (as mpremote devs)")
     s.set_defaults(func=cmd_devs)
 
-    s = sub.add_parser("repl", help="interactive REPL (mpremote)")
+    s = sub.add_parser("repl", help="interactive REPL (mpremote; Ctrl-] or Ctrl-x leaves it)",
+                       description="The REPL on this terminal through mpremote; Ctrl-] or Ctrl-x leaves it. "
+                                   "The options are mpremote repl's.")
+    s.add_argument("--capture", metavar="FILE", help="write the session's output to FILE as well")
+    s.add_argument("--inject-code", metavar="CODE", help="type CODE when Ctrl-J is pressed (\\n: a new line)")
+    s.add_argument("--inject-file", metavar="FILE", help="run FILE (from the host) when Ctrl-K is pressed")
+    s.add_argument("--escape-non-printable", action="store_true", help="show non-printable bytes as hex")
     s.set_defaults(func=cmd_repl)
 
     s = sub.add_parser("exec", help="run CODE on the target, its output as it runs")
