@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """aarch64-el2: drive the EL2 firmware from the host.
 
     aarch64-el2 boot                      start QEMU, print the port, wait (Ctrl-C stops)
@@ -352,6 +353,13 @@ def cmd_disable(args):
     _enable_disable(args, False)
 
 
+def _complete_register(prefix, **kw):
+    """Shell completion of a register name: the register table's names, in
+    the case being typed (the command takes either)."""
+    names = sorted(name for name in sysregs.REGISTERS if name.startswith(prefix.upper()))
+    return [n.lower() for n in names] if prefix and prefix.islower() else names
+
+
 def _regname(name):
     known = canonical_name(name)
     return known or name
@@ -504,10 +512,10 @@ def build_parser():
     s = sub.add_parser("sysreg", help="read or write a system register")
     ss = s.add_subparsers(dest="action", required=True)
     r = ss.add_parser("read")
-    r.add_argument("name")
+    r.add_argument("name").completer = _complete_register
     r.add_argument("--cpu", type=int)
     w = ss.add_parser("write")
-    w.add_argument("name")
+    w.add_argument("name").completer = _complete_register
     w.add_argument("value", type=_int)
     w.add_argument("--cpu", type=int)
     s.set_defaults(func=cmd_sysreg)
@@ -586,6 +594,12 @@ def _say(text):
 
 def main(argv=None):
     parser = build_parser()
+    try:
+        import argcomplete      # shell completion (README: eval "$(register-python-argcomplete aarch64-el2)")
+    except ImportError:
+        pass
+    else:
+        argcomplete.autocomplete(parser)    # returns at once unless the shell is completing
     args = parser.parse_args(argv)
     if args.version:
         args.func, args.command = cmd_version, "--version"
