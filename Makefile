@@ -3,7 +3,8 @@
 #   make run        build the firmware and boot it in QEMU with the REPL here
 #                   (BOARD=RPI4 SD=card.img: that image in the SD slot, mounted at /sd)
 #                   (QEMU virt: /flash kept in build/flash-QEMU_VIRT.img; FRESH=1 empties it)
-#   make test       every test (host unit tests, on-target tests, MicroPython's own suite)
+#   make test       every test (host unit tests, on-target tests, MicroPython's own suite);
+#                   PORT=/dev/ttyUSB0 runs the on-target ones on that board instead of QEMU
 #   make firmware   build/$(BOARD)/firmware.elf (BOARD=QEMU_VIRT or RPI4)
 #   make guests     build/guests/testguest.{elf,bin}: the VM's test guest (guests/testguest/)
 #   make linux      Debian's Linux booted by the firmware in QEMU, its shell here (LINUX_CPUS=2)
@@ -78,10 +79,14 @@ else
 endif
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: $(PROJECT_TOP)/pyproject.toml | $(STAMPS)/packages
-	@echo "==> Python virtual environment in .venv (pyproject.toml)"
+# pyproject.toml's ranges, pinned to constraints.txt's versions (pytest and
+# pytest-timeout with them: the [test] extra).
+$(VENV)/.installed: $(PROJECT_TOP)/pyproject.toml $(PROJECT_TOP)/constraints.txt $(PROJECT_TOP)/setup.py | $(STAMPS)/packages
+	@echo "==> Python virtual environment in .venv (pyproject.toml, constraints.txt)"
 	@test -x $(PYTHON) || python3 -m venv $(VENV)
-	@$(PYTHON) -m pip install -q --disable-pip-version-check -e '$(PROJECT_TOP)[test]' >$(BUILD_ROOT)/pip.log 2>&1 \
+	@mkdir -p $(BUILD_ROOT)
+	@$(PYTHON) -m pip install -q --disable-pip-version-check -c '$(PROJECT_TOP)/constraints.txt' \
+		-e '$(PROJECT_TOP)[test]' >$(BUILD_ROOT)/pip.log 2>&1 \
 		|| { tail -n 20 $(BUILD_ROOT)/pip.log >&2; echo "error: pip install failed (see build/pip.log)" >&2; exit 1; }
 	@touch $@
 
@@ -161,9 +166,11 @@ firmware-all: $(MICROPY_STAMP) $(MBEDTLS_STAMP) $(MUSL_STAMP) | $(STAMPS)/packag
 	@for b in $(BOARDS); do $(MAKE) --no-print-directory firmware BOARD=$$b || exit 1; done
 	@$(MAKE) --no-print-directory guests
 
+# PORT=/dev/ttyUSB0: the on-target tests on that board instead of QEMU
+# (tests that need QEMU are skipped, saying so).
 test: firmware-all linux-assets venv
-	@echo "==> pytest"
-	@cd $(PROJECT_TOP) && $(PYTHON) -m pytest -q tests; status=$$?; \
+	@echo "==> pytest$(if $(PORT), on $(PORT))"
+	@cd $(PROJECT_TOP) && $(PYTHON) -m pytest -q $(if $(PORT),--port '$(PORT)') tests; status=$$?; \
 		if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$status
 
 bench: firmware-all linux-assets venv $(STAMPS)/bench-packages

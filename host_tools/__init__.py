@@ -8,7 +8,14 @@ Layers, from the bottom: qemu.py boots QEMU, transport.py is the raw REPL on
 a port (deadlines, recovery, errors), target_api.py the firmware's calls
 (Target), cli.py the aarch64-el2 command.
 """
+from importlib.metadata import PackageNotFoundError, version as _version
+
+try:
+    __version__ = _version("host_tools")     # pyproject.toml's, the one place it is written
+except PackageNotFoundError:                 # run from a source tree that was never installed
+    __version__ = "unknown"
+
 from .target_api import Target, connect
 from .transport import LinkError, LinkTimeout, RunTimeout, TargetError, Transport
 
-__all__ = ["connect", "Target", "Transport", "TargetError", "LinkError", "LinkTimeout", "RunTimeout"]
+__all__ = ["__version__", "connect", "Target", "Transport", "TargetError", "LinkError", "LinkTimeout", "RunTimeout"]

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK
 """aarch64-el2: drive the EL2 firmware from the host.
 
     aarch64-el2 boot                      start QEMU, print the port, wait (Ctrl-C stops)
@@ -10,13 +11,16 @@
     aarch64-el2 sysreg read NAME [--cpu N] | sysreg write NAME VALUE [--cpu N]
     aarch64-el2 inspect [firmware.elf] [--symbol NAME | --address ADDR] [--json]
     aarch64-el2 guest run IMAGE [--initrd F] [--append CMDLINE] [--cpus N] [--ram MiB]
+    aarch64-el2 put FILE [PATH] | get PATH [FILE] | fs cp|ls|cat|rm  files on the target (RAM disk)
     aarch64-el2 upload FILE ADDRESS       FILE into the target's RAM at ADDRESS (binary, deflated, CRC-32 checked)
     aarch64-el2 load [FILE]               a new firmware over the UART, started in place of the running one
 
 --port names the target everywhere: a serial device, socket://host:port, or
 qemu:virt[?smp=N] / qemu:raspi4b / qemu (boots the last built firmware in
 QEMU for the duration of the command; the default). The global options
-(-p, -t, -b, --json) go before or after the command.
+(-p, -t, -b, --json, --elf) go before or after the command. With the
+firmware's ELF known (--elf, $EL2_ELF, or a qemu: target's build), ELR and
+FAR in a fault report are named: ELR_EL2=0x... <function+0xoff (file:line)>.
 
 exec and run print the program's output as it runs. -t bounds how long the
 target may stay silent (no output, no prompt), not the run; --timeout
@@ -69,7 +73,7 @@ def _int(text):
 
 
 def _connect(args):
-    return Target(args.port, timeout=args.timeout, baudrate=args.baud)
+    return Target(args.port, timeout=args.timeout, baudrate=args.baud, elf=args.elf)
 
 
 def _print_command(args, command):
@@ -182,8 +186,35 @@ def _boot_in_background(board, smp, gdb, flash=None):
     if not line or line.startswith("error: "):
         os.waitpid(pid, 0)
         raise CliError(line[len("error: "):] if line else "QEMU did not start")
-    print("EL2_PORT=%s; EL2_BOOT_PID=%d; export EL2_PORT EL2_BOOT_PID" % (shlex.quote(line), pid))
+    elf = shlex.quote(str(boards.elf_path(board)))
+    print("EL2_PORT=%s; EL2_ELF=%s; EL2_BOOT_PID=%d; export EL2_PORT EL2_ELF EL2_BOOT_PID"
+          % (shlex.quote(line), elf, pid))
     print("# QEMU is running %s in the background; kill $EL2_BOOT_PID stops it" % board)
+
+
+def cmd_version(args):
+    """The host tools' version; with a target named (-p, $EL2_PORT), the
+    firmware's too, and a warning when the two differ."""
+    from . import __version__
+    info = {"host_tools": __version__, "firmware": None}
+    if args.port_given:
+        try:
+            with _connect(args) as t:
+                info["firmware"] = t.firmware_version()
+                info["firmware"]["port"] = args.port
+        except LinkError as e:
+            _say("note: no firmware version: %s" % e)
+    fw = info["firmware"]
+    if args.json:
+        print(json.dumps(info))
+    else:
+        print("aarch64-el2 %s (host tools)" % __version__)
+        if fw:
+            print("firmware %s on %s (MicroPython %s, %s)" % (
+                fw["version"] or "(unknown)", fw["port"], fw["micropython"], fw["machine"]))
+    if fw and fw["version"] != __version__:
+        _say("warning: the firmware is %s, the host tools %s: build and load the firmware of this tree "
+             "(make firmware; aarch64-el2 load)" % (fw["version"] or "older than aarch64.VERSION", __version__))
 
 
 def cmd_devs(args):
@@ -207,10 +238,25 @@ def cmd_repl(args):
         qemu = Qemu(board, smp=smp, gic=qemu_url_gic(port), flash=qemu_url_flash(port))
         port = qemu.port
     try:
-        return subprocess.call([sys.executable, "-m", "mpremote", "connect", port, "resume", "repl"])
+        return subprocess.call([sys.executable, "-m", "mpremote", "connect", port, "resume", "repl"]
+                               + _repl_options(args))
     finally:
         if qemu:
             qemu.stop()
+
+
+def _repl_options(args):
+    """mpremote repl's own options, as given."""
+    opts = []
+    if args.capture:
+        opts += ["--capture", args.capture]
+    if args.inject_code is not None:
+        opts += ["--inject-code", args.inject_code]
+    if args.inject_file:
+        opts += ["--inject-file", args.inject_file]
+    if args.escape_non_printable:
+        opts.append("--escape-non-printable")
+    return opts
 
 
 def _stream(t, args, code, stdin=None):
@@ -340,6 +386,13 @@ def cmd_disable(args):
     _enable_disable(args, False)
 
 
+def _complete_register(prefix, **kw):
+    """Shell completion of a register name: the register table's names, in
+    the case being typed (the command takes either)."""
+    names = sorted(name for name in sysregs.REGISTERS if name.startswith(prefix.upper()))
+    return [n.lower() for n in names] if prefix and prefix.islower() else names
+
+
 def _regname(name):
     known = canonical_name(name)
     return known or name
@@ -421,7 +474,9 @@ def build_parser():
     p = argparse.ArgumentParser(prog="aarch64-el2", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     _add_global_options(p)
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="store_true",
+                   help="the host tools' version and, with -p or $EL2_PORT, the firmware's on that target")
+    sub = p.add_subparsers(dest="command")
 
     s = sub.add_parser("boot", help="start QEMU and print the port to connect to")
     s.add_argument("--board", choices=list(boards.BOARDS))
@@ -442,7 +497,13 @@ def build_parser():
     s = sub.add_parser("devs", help="list the serial ports on this machine (as mpremote devs)")
     s.set_defaults(func=cmd_devs)
 
-    s = sub.add_parser("repl", help="interactive REPL (mpremote)")
+    s = sub.add_parser("repl", help="interactive REPL (mpremote; Ctrl-] or Ctrl-x leaves it)",
+                       description="The REPL on this terminal through mpremote; Ctrl-] or Ctrl-x leaves it. "
+                                   "The options are mpremote repl's.")
+    s.add_argument("--capture", metavar="FILE", help="write the session's output to FILE as well")
+    s.add_argument("--inject-code", metavar="CODE", help="type CODE when Ctrl-J is pressed (\\n: a new line)")
+    s.add_argument("--inject-file", metavar="FILE", help="run FILE (from the host) when Ctrl-K is pressed")
+    s.add_argument("--escape-non-printable", action="store_true", help="show non-printable bytes as hex")
     s.set_defaults(func=cmd_repl)
 
     s = sub.add_parser("exec", help="run CODE on the target, its output as it runs")
@@ -479,10 +540,10 @@ def build_parser():
     s = sub.add_parser("sysreg", help="read or write a system register")
     ss = s.add_subparsers(dest="action", required=True)
     r = ss.add_parser("read")
-    r.add_argument("name")
+    r.add_argument("name").completer = _complete_register
     r.add_argument("--cpu", type=int)
     w = ss.add_parser("write")
-    w.add_argument("name")
+    w.add_argument("name").completer = _complete_register
     w.add_argument("value", type=_int)
     w.add_argument("--cpu", type=int)
     s.set_defaults(func=cmd_sysreg)
@@ -501,7 +562,8 @@ def build_parser():
     s.add_argument("--raw", action="store_true", help="send the bytes as they are (default: blocks deflated where that helps)")
     s.set_defaults(func=cmd_upload)
 
-    from . import guest, load, sdcard
+    from . import fs_commands, guest, load, sdcard
+    fs_commands.add_commands(sub)
     sdcard.add_commands(sub)
     guest.add_commands(sub)
     load.add_commands(sub)
@@ -510,31 +572,34 @@ def build_parser():
 
 
 def _add_global_options(p, default=None):
-    """-p, -t, -b, --json on parser `p`. The main parser holds the defaults;
+    """-p, -t, -b, --json, --elf on parser `p`. The main parser holds the defaults;
     each command's parser gets the same options with no default
     (argparse.SUPPRESS), so one given before the command is not reset by
     the command's parser and one given after it is taken there."""
     d = (lambda value: value) if default is None else (lambda value: default)
-    p.add_argument("-p", "--port", default=d(os.environ.get("EL2_PORT", "qemu")),
+    p.add_argument("-p", "--port", default=d(os.environ.get("EL2_PORT", "qemu")), action=_Given,
                    help="target: serial device, auto (the one USB serial adapter), socket://host:port, "
                         "rfc2217://host:port, qemu:virt[?smp=N], qemu:raspi4b (default: $EL2_PORT, else qemu)")
     p.add_argument("-t", "--wait", dest="timeout", type=float, default=d(DEFAULT_TIMEOUT), metavar="SECONDS",
                    action=_Given, help="how long the target may take to answer (default %g); "
                                        "not a bound on a program's run time" % DEFAULT_TIMEOUT)
     if default is None:
-        p.set_defaults(timeout_given=False)
+        p.set_defaults(timeout_given=False, port_given="EL2_PORT" in os.environ)
     p.add_argument("-b", "--baud", type=int, default=d(DEFAULT_BAUD),
                    help="a serial line's speed (default %d)" % DEFAULT_BAUD)
     p.add_argument("--json", action="store_true", default=d(False),
                    help="machine-readable output, where a command reports state")
+    p.add_argument("--elf", default=d(os.environ.get("EL2_ELF")), metavar="FILE",
+                   help="the firmware ELF the target runs, to name ELR/FAR in fault reports as function+offset "
+                        "(file:line) (default: $EL2_ELF; a qemu: target's own build)")
 
 
 class _Given(argparse.Action):
-    """Stores the value and notes that it was given (timeout_given)."""
+    """Stores the value and notes that it was given (timeout_given, port_given)."""
 
     def __call__(self, parser, namespace, values, option_string=None):
         setattr(namespace, self.dest, values)
-        namespace.timeout_given = True
+        setattr(namespace, self.dest + "_given", True)
 
 
 def _add_run_timeout(s):
@@ -556,7 +621,18 @@ def _say(text):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    try:
+        import argcomplete      # shell completion (README: eval "$(register-python-argcomplete aarch64-el2)")
+    except ImportError:
+        pass
+    else:
+        argcomplete.autocomplete(parser)    # returns at once unless the shell is completing
+    args = parser.parse_args(argv)
+    if args.version:
+        args.func, args.command = cmd_version, "--version"
+    elif args.command is None:
+        parser.error("say what to do: one of the commands above (aarch64-el2 --help)")
     args.run_timeout = getattr(args, "run_timeout", None)     # exec, run and pipe have --timeout
     try:
         return args.func(args) or EXIT_OK

@@ -169,10 +169,32 @@ def cmd_guest_run(args):
         print(err, file=sys.stderr)
         return 1
     words = tail.split()
-    print("\n" + (tail.rsplit(" ", 2)[0] if words else "(no report)"), file=sys.stderr)
+    print("\n" + (_named(tail.rsplit(" ", 2)[0], args) if words else "(no report)"), file=sys.stderr)
     if len(words) >= 2 and words[-2] == "system_off" and words[-1] == "0":
         return 0
     return 1
+
+
+def _guest_elf(args):
+    """The guest's ELF, for naming its ELR/FAR: --guest-elf, or IMAGE itself if it is one."""
+    path = getattr(args, "guest_elf", None)
+    if path is None and args.image:
+        with open(args.image, "rb") as f:
+            path = args.image if f.read(4) == b"\x7fELF" else None
+    return path
+
+
+def _named(report, args):
+    """The stop report with the guest's ELR/FAR named from its ELF (symbols.py), when known."""
+    path = _guest_elf(args)
+    if path is None:
+        return report
+    from . import symbols
+    try:
+        return symbols.for_elf(path).annotate(report)
+    except (OSError, ValueError) as e:
+        print("note: %s: cannot name the guest's addresses: %s" % (path, e), file=sys.stderr)
+        return report
 
 
 def cmd_guest_linux(args):
@@ -194,6 +216,8 @@ def add_commands(sub):
     r.add_argument("--cpus", type=int, default=1)
     r.add_argument("--ram", type=lambda text: int(text, 0) * MiB, default=256 * MiB, help="MiB (default 256)")
     r.add_argument("--dtb-out", help="write the guest's device tree blob here too")
+    r.add_argument("--guest-elf", metavar="FILE", help="the guest's ELF (default: IMAGE, if it is one): a fault's "
+                   "ELR/FAR in the stop report are named <function+0xoff (file:line)>")
     r.set_defaults(func=cmd_guest_run)
     lx = ss.add_parser("linux", help="boot Debian's kernel with our BusyBox initramfs (make linux-assets) to a shell here")
     lx.add_argument("--append", default="console=ttyAMA0", help="the kernel command line")

@@ -19,6 +19,9 @@ import struct
 import time
 import zlib
 
+from elftools.common.exceptions import ELFError
+
+from . import boards, files, symbols
 from .elf import flat_image
 from .transport import DEFAULT_BAUD, DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse_exception
 
@@ -109,15 +112,56 @@ class Target:
     `port` is its port, `qemu` the QEMU it booted, if any.
 
     Target(url) opens a target URL; Target(transport=Transport.attach(...))
-    uses a transport opened another way (a running port, any QEMU command)."""
+    uses a transport opened another way (a running port, any QEMU command).
+
+    `elf`, the firmware ELF the target runs (known without it for a QEMU
+    booted from a board's build): a target exception's ELR/FAR values are
+    then named as code, `ELR_EL2=0x... <function+0xoff (file:line)>`, and
+    locate() names any address."""
 
     def __init__(self, url="qemu", timeout=DEFAULT_TIMEOUT, soft_reset=False, qemu_extra=(), transport=None,
-                 baudrate=DEFAULT_BAUD):
+                 baudrate=DEFAULT_BAUD, elf=None):
         self.transport = transport or Transport.open(url, timeout, soft_reset, qemu_extra, baudrate)
         self.url = url if transport is None else self.transport.port
         self.port = self.transport.port
         self.qemu = self.transport.qemu
+        if elf is None and self.qemu is not None and self.qemu.board:
+            elf = boards.elf_path(self.qemu.board)
+        self.elf = None if elf is None else str(elf)
+        self._symbols = None
         self._installed = set()     # the snippet's operations on the target (see request)
+
+    # -- naming code ------------------------------------------------------
+
+    @property
+    def symbols(self):
+        """The firmware ELF's symbols.Symbols, or None (no ELF known, or not readable)."""
+        if self._symbols is None and self.elf is not None:
+            try:
+                self._symbols = symbols.for_elf(self.elf)
+            except (OSError, ValueError, ELFError):
+                self.elf = None
+        return self._symbols
+
+    def locate(self, address):
+        """symbols.Location of `address` in the firmware (str():
+        'function+0xoff (file:line)'), or None."""
+        return self.symbols.locate(address) if self.symbols else None
+
+    def _named(self, e):
+        """TargetError `e` with its ELR/FAR values named as code, when the ELF is known."""
+        s = self.symbols
+        if s is not None and not getattr(e, "named", False):
+            e.traceback, e.message = s.annotate(e.traceback), s.annotate(e.message)
+            e.args = tuple(s.annotate(a) if isinstance(a, str) else a for a in e.args)
+            e.named = True
+        return e
+
+    def _named_stream(self, run):
+        try:
+            yield from run
+        except TargetError as e:
+            raise self._named(e)
 
     @property
     def timeout(self):
@@ -137,7 +181,10 @@ class Target:
         returns None; `timeout` then bounds the target's silence, not the
         run, and `overall` the whole run (see stream)."""
         if on_output is None:
-            return self.transport.exec(code, timeout)
+            try:
+                return self.transport.exec(code, timeout)
+            except TargetError as e:
+                raise self._named(e)
         for text in self.stream(code, timeout, overall):
             on_output(text)
         return None
@@ -157,7 +204,7 @@ class Target:
         the target and leaves the link usable. `stdin`, a file descriptor:
         what arrives on it while the program runs goes to the target's
         stdin (input()), each newline as the \\r of a terminal's Enter."""
-        return self.transport.stream(code, timeout, overall, stdin=stdin)
+        return self._named_stream(self.transport.stream(code, timeout, overall, stdin=stdin))
 
     def interrupt(self):
         """Ctrl-C to the program stream() runs (from a signal handler or
@@ -199,9 +246,9 @@ class Target:
         """`line` on the target, after the pieces of the snippet it lacks for `op`."""
         try:
             out = self.transport.exec(_helper_code(self._installed, op) + line, timeout, line.strip())
-        except TargetError:
+        except TargetError as e:
             self._installed.add(op)     # the pieces ran; the request raised
-            raise
+            raise self._named(e)
         self._installed.add(op)
         return out
 
@@ -277,6 +324,44 @@ class Target:
             if progress:
                 progress(sent, total)
 
+    # -- files (the filesystem at /, through mpremote's fs functions) -------
+
+    def put(self, source, dest=None, progress=None, chunk=files.CHUNK):
+        """Write a file on the target's filesystem: `source` is bytes or a
+        host path, `dest` the target path (default: the host file's name in
+        the target's current directory). progress(written, total) after each
+        chunk. Each exchange has the target's timeout, not the transfer.
+        Returns the number of bytes written."""
+        if isinstance(source, (str, os.PathLike)):
+            dest = dest or os.path.basename(os.fspath(source))
+            with open(source, "rb") as f:
+                source = f.read()
+        if dest is None:
+            raise ValueError("put(bytes) needs a target path")
+        data = bytes(source)
+        files.run(self.transport, "put %s" % files.check_path(dest),
+                  lambda fs: fs.fs_writefile(dest, data, chunk, progress), self.timeout)
+        return len(data)
+
+    def get(self, source, dest=None, progress=None, chunk=files.CHUNK):
+        """A file of the target's filesystem, as bytes; also written to the
+        host path `dest` if given. A missing file raises FileNotFoundError."""
+        data = bytes(files.run(self.transport, "get %s" % files.check_path(source),
+                               lambda fs: fs.fs_readfile(source, chunk, progress), self.timeout))
+        if dest is not None:
+            with open(dest, "wb") as f:
+                f.write(data)
+        return data
+
+    def listdir(self, path=""):
+        """(name, mode, inode, size) of each entry of a target directory."""
+        return [tuple(e) for e in files.run(self.transport, "ls %s" % (path and files.check_path(path)),
+                                            lambda fs: fs.fs_listdir(path), self.timeout)]
+
+    def remove(self, path):
+        """Delete a file on the target (FileNotFoundError if there is none)."""
+        files.run(self.transport, "rm %s" % files.check_path(path), lambda fs: fs.fs_rmfile(path), self.timeout)
+
     # -- a new firmware -----------------------------------------------------
 
     def load_firmware(self, image, progress=None, block=UPLOAD_BLOCK, boot_timeout=LOAD_BOOT_TIMEOUT):
@@ -337,6 +422,14 @@ class Target:
             raise parse_exception(err.decode(errors="replace")) if err else LinkError(
                 "%s: the receiver ended without an error during %s" % (self.port, where))
         raise LinkError("%s: unexpected reply %r from the receiver during %s" % (self.port, reply, where))
+
+    def firmware_version(self):
+        """{'version': aarch64.VERSION (None on a firmware without it),
+        'micropython': MicroPython's version, 'machine': the build's machine}."""
+        version, mpy, machine = self.eval(
+            "(getattr(__import__('aarch64'), 'VERSION', None), '%d.%d.%d' % __import__('sys').implementation"
+            ".version[:3], __import__('sys').implementation._machine)")
+        return {"version": version, "micropython": mpy, "machine": machine}
 
     # -- registers and pcpu -----------------------------------------------
 
@@ -406,4 +499,5 @@ def _upload_frame(data, start, length):
 
 
 def connect(url="qemu", timeout=DEFAULT_TIMEOUT, **kw):
+    """Target(url, ...): see Target (elf=, baudrate=, soft_reset=)."""
     return Target(url, timeout=timeout, **kw)

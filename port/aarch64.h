@@ -14,7 +14,7 @@
 // aarch64_fault.c
 extern const mp_obj_type_t aarch64_fault_type;
 NORETURN void aarch64_raise_call_error(unsigned int cpu, int error);   // -ETIMEDOUT, -EBUSY
-NORETURN void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, ...);
+NORETURN void aarch64_raise_fault(uint64_t esr, uint64_t far, uint64_t elr, const char *fmt, ...);
 void aarch64_fault_resume(void);    // registered with the core by main.c
 
 // aarch64_args.c. The two that run on every register access are inline here

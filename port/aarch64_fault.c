@@ -1,7 +1,9 @@
 // aarch64.Fault: an OSError (errno EFAULT) carrying ESR_EL2 and FAR_EL2,
 // raised by a faulting guarded access, and by an unexpected fault at EL2
 // while Python runs (the core resumes at aarch64_fault_resume).
-// args = (EFAULT, message, esr, far)
+// args = (EFAULT, message, esr, far, elr): elr is the faulting instruction's
+// address (0 where the fault was in generated code, a sysreg stub). The
+// message names ELR_EL2 so the host tools can name the function (host_tools/symbols.py).
 #include <stdio.h>
 #include <string.h>
 
@@ -29,13 +31,17 @@ static void fault_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind
 
 static void fault_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
     mp_obj_exception_t *self = MP_OBJ_TO_PTR(self_in);
-    if (dest[0] == MP_OBJ_NULL && self->args->len == 4) {
+    if (dest[0] == MP_OBJ_NULL && self->args->len == 5) {
         if (attr == MP_QSTR_esr) {
             dest[0] = self->args->items[2];
             return;
         }
         if (attr == MP_QSTR_far) {
             dest[0] = self->args->items[3];
+            return;
+        }
+        if (attr == MP_QSTR_elr) {
+            dest[0] = self->args->items[4];
             return;
         }
     }
@@ -52,8 +58,8 @@ MP_DEFINE_CONST_OBJ_TYPE(
     parent, &mp_type_OSError
     );
 
-void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, ...) {
-    char msg[160];
+void aarch64_raise_fault(uint64_t esr, uint64_t far, uint64_t elr, const char *fmt, ...) {
+    char msg[200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -62,13 +68,18 @@ void aarch64_raise_fault(uint64_t esr, uint64_t far, const char *fmt, ...) {
     size_t n = strlen(msg);
     snprintf(msg + n, sizeof(msg) - n, " faulted: ESR_EL2=0x%08lx (EC 0x%02x %s)",
         (unsigned long)esr, (unsigned)ec, exception_class_name(ec));
-    mp_obj_t args[4] = {
+    n = strlen(msg);
+    if (elr != 0) {
+        snprintf(msg + n, sizeof(msg) - n, " at ELR_EL2=0x%lx", (unsigned long)elr);
+    }
+    mp_obj_t args[5] = {
         MP_OBJ_NEW_SMALL_INT(MP_EFAULT),
         mp_obj_new_str(msg, strlen(msg)),
         mp_obj_new_int_from_uint(esr),
         mp_obj_new_int_from_uint(far),
+        mp_obj_new_int_from_uint(elr),
     };
-    nlr_raise(mp_obj_exception_make_new(&aarch64_fault_type, 4, 0, args));
+    nlr_raise(mp_obj_exception_make_new(&aarch64_fault_type, 5, 0, args));
 }
 
 // A cross-call that failed (core/smp.h): -ETIMEDOUT (nothing was done),
@@ -91,6 +102,5 @@ NORETURN void aarch64_raise_call_error(unsigned int cpu, int error) {
 // fault in Python's thread of execution resumes, so the REPL survives it.
 void aarch64_fault_resume(void) {
     cpu_local_t *cpu = this_cpu();
-    aarch64_raise_fault(cpu->fault_esr, cpu->fault_far, "unexpected exception at ELR 0x%lx",
-        (unsigned long)cpu->fault_elr);
+    aarch64_raise_fault(cpu->fault_esr, cpu->fault_far, cpu->fault_elr, "unexpected exception");
 }

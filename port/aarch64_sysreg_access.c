@@ -120,7 +120,7 @@ uint64_t aarch64_sysreg_access(unsigned int cpu, const aarch64_sysreg_t *reg, bo
     if (r.faulted) {
         char name[32];
         aarch64_describe_reg(name, sizeof(name), reg);
-        aarch64_raise_fault(r.esr, 0, "%s of %s on CPU %u", write ? "write" : "read", name, cpu);
+        aarch64_raise_fault(r.esr, 0, 0, "%s of %s on CPU %u", write ? "write" : "read", name, cpu);
     }
     return r.value;
 }

@@ -1,12 +1,14 @@
 // The `aarch64` module: system registers by name or encoding, guarded
 // against faults; the two vector tables; the per-CPU IRQ_HANDLER slots.
 // Module glue only: each type and concern has its own aarch64_*.c file.
+#include "py/objstr.h"
 #include "py/runtime.h"
 #include "core/boot_info.h"
 #include "core/cpu.h"
 #include "core/gic.h"
 #include "core/mmu.h"
 #include "aarch64.h"
+#include "genhdr/el2_version.h"
 
 extern uint64_t boot_ticks;     // main.c: the counter at the first prompt
 
@@ -66,6 +68,10 @@ static mp_obj_t aarch64_gic(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(aarch64_gic_obj, aarch64_gic);
 
+// VERSION: the firmware's version, the host tools' from the same source
+// tree (pyproject.toml); aarch64-el2 --version warns when they differ.
+static MP_DEFINE_STR_OBJ(aarch64_version_obj, EL2_FIRMWARE_VERSION);
+
 // Link-time addresses cannot sit in a ROM table, so these come from __getattr__.
 static mp_obj_t aarch64_getattr(mp_obj_t attr_in) {
     qstr attr = mp_obj_str_get_qstr(attr_in);
@@ -93,6 +99,7 @@ static const mp_rom_map_elem_t aarch64_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_cpu_id), MP_ROM_PTR(&aarch64_cpu_id_obj) },
     { MP_ROM_QSTR(MP_QSTR_cpu_count), MP_ROM_PTR(&aarch64_cpu_count_obj) },
     { MP_ROM_QSTR(MP_QSTR_MAX_CPUS), MP_ROM_INT(MAX_CPUS) },
+    { MP_ROM_QSTR(MP_QSTR_VERSION), MP_ROM_PTR(&aarch64_version_obj) },
     { MP_ROM_QSTR(MP_QSTR_ram), MP_ROM_PTR(&aarch64_ram_obj) },
     { MP_ROM_QSTR(MP_QSTR_gic), MP_ROM_PTR(&aarch64_gic_obj) },
     { MP_ROM_QSTR(MP_QSTR_read_sysreg), MP_ROM_PTR(&aarch64_read_sysreg_obj) },

@@ -55,7 +55,7 @@ static mp_obj_t machine_gmem_subscr(mp_obj_t self_in, mp_obj_t index, mp_obj_t v
             break;
     }
     if (guard_end(cpu)) {
-        aarch64_raise_fault(cpu->guard_esr, cpu->guard_far, "%s of %u bits at 0x%lx",
+        aarch64_raise_fault(cpu->guard_esr, cpu->guard_far, cpu->guard_elr, "%s of %u bits at 0x%lx",
             store ? "write" : "read", 8 * self->elem_size, (unsigned long)addr);
     }
     return store ? mp_const_none : mp_obj_new_int_from_uint(v);

@@ -36,6 +36,11 @@ extern uint32_t mphal_poll_countdown;
 void mphal_poll(void);
 #define MICROPY_VM_HOOK_LOOP                if (mphal_poll_countdown && --mphal_poll_countdown == 0) { mphal_poll(); }
 #define MICROPY_HELPER_REPL                 (1)
+// help(): this port's page (help.c); help('modules') lists the modules.
+#define MICROPY_PY_BUILTINS_HELP            (1)
+#define MICROPY_PY_BUILTINS_HELP_MODULES    (1)
+#define MICROPY_PY_BUILTINS_HELP_TEXT       aarch64_el2_help_text
+extern const char aarch64_el2_help_text[];
 #define MICROPY_REPL_AUTO_INDENT            (1)
 #define MICROPY_PERSISTENT_CODE_LOAD        (1)
 #define MICROPY_READER_VFS                  (1)

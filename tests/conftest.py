@@ -3,7 +3,8 @@ exactly as a user's script would (host_tools.connect, mpremote, pyserial).
 
 Every on-target test runs on both boards: QEMU `virt` (QEMU_VIRT) and the
 Raspberry Pi 4 image on QEMU `raspi4b` (RPI4). `pytest --board QEMU_VIRT`
-limits the run to one board.
+limits the run to one board; `pytest --port /dev/ttyUSB0` runs them on a
+board instead, skipping (with the reason) the tests that need QEMU.
 
 The MicroPython a test runs on the target lives in tests/target/, one file per
 behaviour, each runnable by hand with `mpremote run` (see tests/README.md);
@@ -18,35 +19,15 @@ from pathlib import Path
 import pytest
 import serial
 
-from host_tools import boards, connect
-from host_tools.elf import Firmware
 from host_tools.qemu import Qemu
+# The fixtures (board, machine, target, boot, firmware, target_port,
+# pcpu_sim) and --board/--port: the plugin this project ships (entry point
+# pytest11, registered under its module's name so this line and the entry
+# point load it once).
+from host_tools.pytest_plugin import ALL_BOARDS, qemu_url, require_image   # noqa: F401 (tests import them from here)
 
-ALL_BOARDS = list(boards.BOARDS)
+pytest_plugins = ["host_tools.pytest_plugin"]
 TARGET_DIR = Path(__file__).resolve().parent / "target"
-
-
-def pytest_addoption(parser):
-    parser.addoption("--board", action="append", choices=ALL_BOARDS,
-                     help="run the on-target tests on this board only (repeatable)")
-
-
-def pytest_generate_tests(metafunc):
-    if "board" in metafunc.fixturenames:
-        chosen = metafunc.config.getoption("board") or ALL_BOARDS
-        metafunc.parametrize("board", chosen, scope="module")
-
-
-def require_image(board):
-    path = boards.image_path(board)
-    if not path.exists():
-        pytest.fail("%s is missing: run 'make firmware BOARD=%s' (make test does this)" % (path, board))
-    return path
-
-
-def qemu_url(board, smp=None):
-    machine = {v: k for k, v in boards.MACHINES.items()}[board]
-    return "qemu:%s%s" % (machine, "?smp=%d" % smp if smp else "")
 
 
 def _without_comments(text):
@@ -105,45 +86,6 @@ def printed_result(output):
 def target_result(target, name, timeout=None, **params):
     """Run tests/target/<name> and parse the result it printed last."""
     return printed_result(run_target_file(target, name, timeout, **params))
-
-
-@pytest.fixture(scope="module")
-def firmware(board):
-    """The board's firmware ELF, read with pyelftools."""
-    require_image(board)
-    return Firmware(boards.elf_path(board))
-
-
-@pytest.fixture(scope="module")
-def machine(board):
-    """One booted target per test module (4 CPUs)."""
-    require_image(board)
-    t = connect(qemu_url(board), timeout=10)
-    yield t
-    t.close()
-
-
-@pytest.fixture
-def target(machine):
-    """The module's target, soft-reset so each test starts from the boot state."""
-    machine.soft_reset()
-    return machine
-
-
-@pytest.fixture
-def boot(board):
-    """Boot a target of your own: boot(smp=2)."""
-    started = []
-
-    def _boot(smp=None, **kw):
-        require_image(board)
-        t = connect(qemu_url(board, smp), **kw)
-        started.append(t)
-        return t
-
-    yield _boot
-    for t in started:
-        t.close()
 
 
 class Console:

@@ -19,6 +19,8 @@ import pytest
 from conftest import require_image
 from host_tools import boards, linux
 
+pytestmark = pytest.mark.slow     # a Linux boot per test: minutes in all
+
 IMAGE, INITRD = linux.OUT / "Image", linux.OUT / "initramfs.cpio.gz"
 
 

@@ -1,6 +1,7 @@
 """aarch64-el2 guest run: the test guest in a VM on a qemu: target with its
 console on the command's output, and the exit status a script checks."""
 import os
+import re
 import subprocess
 import sys
 
@@ -33,6 +34,22 @@ def test_a_guest_that_faults_ends_the_command_with_status_1_and_the_report(board
     assert r.returncode == 1
     assert "testguest: wild: loading from 0x700000000" in r.stdout
     assert "VmStop(fault, vcpu=0" in r.stderr and "IPA=0x700000000" in r.stderr
+
+
+def test_a_faulting_guests_elr_is_named_from_its_elf(board):
+    """The VM exit record names the guest's code: the function nm says holds ELR."""
+    require_image(board)
+    elf = os.path.join(PROJECT_TOP, "build", "guests", "testguest.elf")
+    r = guest_run(board, "--append", "mode=wild", "--guest-elf", elf)
+    assert r.returncode == 1
+    m = re.search(r"ELR=(0x[0-9a-f]+) <(\w+)\+0x([0-9a-f]+)", r.stderr)
+    assert m, r.stderr
+    elr, name, offset = int(m.group(1), 16), m.group(2), int(m.group(3), 16)
+    nm = subprocess.run(["aarch64-linux-gnu-nm", "-S", elf], capture_output=True, text=True, check=True).stdout
+    containing = [line.split()[3] for line in nm.splitlines() if len(line.split()) == 4
+                  and int(line.split()[0], 16) <= elr < int(line.split()[0], 16) + int(line.split()[1], 16)]
+    assert name in containing and "wild" in name, (name, containing)
+    assert offset < 0x1000
 
 
 def test_the_device_tree_can_be_kept(board, tmp_path):

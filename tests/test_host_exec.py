@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import serial
 
+from host_tools import boards
 from host_tools import LinkTimeout, RunTimeout, TargetError, connect
 from host_tools.qemu import Qemu
 from host_tools.transport import Deadline, DeadlineSerial
@@ -269,11 +270,12 @@ def test_boot_env_sets_el2_port_for_the_next_commands(board):
     r = cli("boot", "--env", "--board", board, timeout=60)   # returns: QEMU stays in the background
     assert r.returncode == 0, r.stderr
     env = dict(os.environ)
-    for assignment in r.stdout.splitlines()[0].split(";")[:2]:
+    for assignment in r.stdout.splitlines()[0].split(";")[:3]:
         name, value = assignment.strip().split("=")
         env[name] = value
     try:
-        assert r.stdout.splitlines()[0].endswith("export EL2_PORT EL2_BOOT_PID")
+        assert r.stdout.splitlines()[0].endswith("export EL2_PORT EL2_ELF EL2_BOOT_PID")
+        assert env["EL2_ELF"] == str(boards.elf_path(board))    # fault reports name code (--elf)
         out = subprocess.run([CLI, "exec", "print(6 * 7)"], capture_output=True, text=True, timeout=60, env=env)
         assert (out.returncode, out.stdout) == (0, "42\n"), out.stderr
     finally:

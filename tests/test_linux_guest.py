@@ -14,6 +14,8 @@ import pytest
 
 from host_tools.linux import FirmwareConsole, LinuxShell
 
+pytestmark = pytest.mark.slow     # a Linux boot per test: minutes in all
+
 BOOT_TIMEOUT = 600          # QEMU raspi4b on a loaded 2-core host is slow; this only stops a hang
 COMMAND_TIMEOUT = 180
 CPUS = 3

@@ -6,8 +6,14 @@ printed at the end of the pytest run."""
 import os
 from pathlib import Path
 
+import pytest
+
 from conftest import SUMMARY_LINES, require_image
 from host_tools import boards, suite
+
+# The whole suite is one test: its own bound is run-tests.py's 1800 s
+# (host_tools/suite.py); pytest-timeout's backstop sits above that.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 
 MICROPY_TOP = Path(os.environ.get("MICROPY_TOP", boards.PROJECT_TOP / "build/deps/micropython-1.25.0"))
 # What upstream MicroPython 1.25.0's own ports/qemu (MPS2_AN385) passes in the

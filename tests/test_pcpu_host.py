@@ -1,72 +1,23 @@
 """pcpu.py in CPython against a simulated register file: the semantics in
 milliseconds, beside the on-target tests that prove them on real registers."""
-import importlib
-import os
-import sys
 import types
 
 import pytest
 
+from host_tools import sim
 from host_tools.target import sysregs
+from host_tools.sim import HOST_VECTORS, VCPU_VECTORS
 
 from regs import HCR_BOOT, HCR_ENABLE
 
-# Where the fake's two vector tables are: any two distinct addresses do.
-HOST_VECTORS, VCPU_VECTORS = 0x4000_0800, 0x4000_2000
-
-
-class FakeAarch64(types.ModuleType):
-    def __init__(self, cpus=4):
-        super().__init__("aarch64")
-        self.regs = [{"VBAR_EL2": HOST_VECTORS, "HCR_EL2": HCR_BOOT} for _ in range(cpus)]
-        self.handlers = [None] * cpus
-        self.HOST_VECTORS, self.VCPU_VECTORS = HOST_VECTORS, VCPU_VECTORS
-        self.MAX_CPUS = 8
-        self.fail_write = None
-        outer = self
-
-        class IrqHandler:
-            def __init__(self, cb):
-                self.callback = cb
-        self.IrqHandler = IrqHandler
-        self.HOST_IRQ_HANDLER = IrqHandler(None)
-
-        def read_sysreg(name, cpu=None):
-            return outer.regs[cpu or 0][name]
-
-        def write_sysreg(name, value, cpu=None):
-            if outer.fail_write and outer.fail_write(name, value):
-                raise OSError("injected")
-            outer.regs[cpu or 0][name] = value
-
-        def set_irq_handler(h, cpu=None):
-            if outer.handlers[cpu or 0] is not None:
-                return False
-            outer.handlers[cpu or 0] = h
-            return True
-
-        self.read_sysreg, self.write_sysreg, self.set_irq_handler = read_sysreg, write_sysreg, set_irq_handler
-        self.get_irq_handler = lambda cpu=None: outer.handlers[cpu or 0]
-        self.cpu_count = lambda: cpus
-        self.current_el = lambda: 2
-        self.irq_counts = lambda cpu=None: (0, 0, 0, 0)
-
-
-# The target's own modules, imported by their target names as the firmware does.
-TARGET_MODULES = ("axerrno", "axvcpu", "percpu", "pcpu", "pcpu_status")
-
 
 @pytest.fixture
-def pcpu(monkeypatch):
-    fake = FakeAarch64()
-    monkeypatch.setitem(sys.modules, "aarch64", fake)
-    monkeypatch.setitem(sys.modules, "sysregs", sysregs)
-    monkeypatch.syspath_prepend(os.path.dirname(sysregs.__file__))
-    for name in TARGET_MODULES:
-        monkeypatch.delitem(sys.modules, name, raising=False)
-    module = importlib.import_module("pcpu")
-    module.fake = fake
-    return module
+def pcpu():
+    """pcpu.py on host_tools.sim's register file (the plugin's pcpu_sim does the same)."""
+    with sim.target_modules() as (fake, import_):
+        module = import_("pcpu")
+        module.fake = fake
+        yield module
 
 
 def test_enable_disable_cycle(pcpu):

@@ -65,6 +65,7 @@ typedef struct _cpu_local_t {
     volatile bool guard_faulted;
     volatile uint64_t guard_esr;
     volatile uint64_t guard_far;
+    volatile uint64_t guard_elr;    // the faulting instruction (aarch64.Fault.elr)
     uint64_t fault_esr, fault_far, fault_elr;   // an unguarded fault turned into a Python exception
 
     // IRQ_HANDLER: set once, called by exception_vector_base_vcpu for IRQs

@@ -63,6 +63,7 @@ void el2_sync_exception(trap_frame_t *frame, uint64_t kind) {
     if (cpu->guard_active && in_guarded_code(cpu, frame->elr)) {
         cpu->guard_esr = SYSREG_READ(esr_el2);
         cpu->guard_far = SYSREG_READ(far_el2);
+        cpu->guard_elr = frame->elr;
         cpu->guard_faulted = true;
         cpu->guard_active = false;
         frame->elr += 4;                // skip the faulting instruction

@@ -1,0 +1,36 @@
+// help() at the REPL: this port's page (MICROPY_PY_BUILTINS_HELP_TEXT), as
+// other ports have theirs. help('modules') lists every module; help(obj)
+// describes an object.
+#include "py/mpconfig.h"
+
+const char aarch64_el2_help_text[] =
+    "Welcome to MicroPython at EL2: the hypervisor exception level of an AArch64\n"
+    "machine (QEMU virt or a Raspberry Pi 4), with the whole machine to itself.\n"
+    "\n"
+    "This port's modules:\n"
+    "  aarch64  system registers by name on any CPU (read_sysreg, write_sysreg),\n"
+    "           cpu_count(), ram(), gic(), vectors, IRQ handlers, Fault, VERSION\n"
+    "  pcpu     per-CPU hypervisor state: Aarch64PerCpu.new(cpu).hardware_enable()\n"
+    "  vcpu     a vCPU running code you write: vcpu.Aarch64VCpu(vcpu.code(...)).run()\n"
+    "  vm       real guests at EL1 (a Linux Image, an ELF): vm.VM(ram=..., cpus=...)\n"
+    "  machine  mem8/mem16/mem32 (guarded), Timer, reset(), bootloader()\n"
+    "  and fdt, guest_image, vm_devicetree, sysregs, asyncio, os, vfs, ...\n"
+    "\n"
+    "Start here:\n"
+    "  import pcpu; pcpu.status()            # every CPU's EL2 state, as a table\n"
+    "  import aarch64; hex(aarch64.read_sysreg('HCR_EL2', cpu=1))\n"
+    "  import vm; v = vm.VM(ram=64 << 20)    # a guest: v.load('/guest.bin'); v.run()\n"
+    "    (copy a guest image to / first: aarch64-el2 put guest.bin)\n"
+    "\n"
+    "The filesystem at / is a RAM disk: it lasts until the machine is reset.\n"
+    "\n"
+    "Control commands:\n"
+    "  CTRL-A        -- on a blank line, enter raw REPL mode\n"
+    "  CTRL-B        -- on a blank line, enter normal REPL mode\n"
+    "  CTRL-C        -- interrupt a running program (a running guest too)\n"
+    "  CTRL-D        -- on a blank line, do a soft reset\n"
+    "  CTRL-E        -- on a blank line, enter paste mode\n"
+    "\n"
+    "For further help on a specific object, type help(obj)\n"
+    "For a list of available modules, type help('modules')\n"
+    "More: the project's README.md (aarch64-el2 --help on the host)\n";
