@@ -63,3 +63,28 @@ def test_target_only_python_is_not_built(tmp_path):
     assert not target & {"_boot", "manifest", "vcpu", "vm"}         # they import the firmware's C modules
     assert {"sysregs", "pcpu", "pcpu_status", "fdt", "guest_image"} <= target   # the host uses these
     assert (tmp_path / "host_tools" / "pytest_plugin.py").exists() and (tmp_path / "host_tools" / "sim.py").exists()
+
+
+def test_the_transport_sets_everything_mpremotes_constructor_sets():
+    # host_tools.transport.Transport opens its own port (mpremote's
+    # SerialTransport.__init__ turns "Permission denied" into "failed to
+    # access", cannot open socket:// and sets an inter-byte timeout that
+    # defeats block reads), so it sets what that constructor sets itself.
+    # An mpremote whose constructor sets something new fails here, not
+    # silently at a user's first exec.
+    import ast
+    import inspect
+    import textwrap
+
+    from mpremote.transport_serial import SerialTransport
+
+    from host_tools.transport import Transport
+    tree = ast.parse(textwrap.dedent(inspect.getsource(SerialTransport.__init__)))
+    theirs = {t.attr for n in ast.walk(tree) if isinstance(n, ast.Assign) for t in n.targets
+              if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.value.id == "self"}
+    assert {"serial", "in_raw_repl", "use_raw_paste"} <= theirs     # the parse found the constructor's body
+    t = Transport("loop://")
+    try:
+        assert sorted(n for n in theirs if not hasattr(t, n)) == []
+    finally:
+        t.serial.close()
