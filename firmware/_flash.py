@@ -10,7 +10,8 @@
 # committed. A full flash raises OSError(ENOSPC).
 #
 # A filesystem is made only on a blank bank (every erase block erased, all
-# 0xff, or all 0 as in a new image file; Flash.blank()). A bank that holds something littlefs cannot mount is left
+# 0xff, or all 0 as in a new image file; Flash.blank()) or one the host tools
+# have just made empty (FRESH_MARK). A bank that holds something littlefs cannot mount is left
 # alone, and the console says so: format() makes a new, empty filesystem there.
 import vfs
 import os
@@ -25,6 +26,18 @@ PATH = "/flash"
 # 1 KiB writes 3.9 MB/s, 512 B 2.2 MB/s (2 MiB written from the REPL).
 # 256 erase blocks: a lookahead of 32 bytes (a bit per block) sees them all.
 LFS = {"readsize": 1024, "progsize": 1024, "lookahead": 32}
+
+
+# What the host tools write at the start of a flash file they have just made
+# empty (host_tools/boards.py, FLASH_FRESH_MARK): such a bank is formatted
+# without reading its 64 MiB to see that it is blank.
+FRESH_MARK = b"EL2 flash: made empty by the host tools\n"
+
+
+def _marked_fresh(bdev):
+    buf = bytearray(len(FRESH_MARK))
+    bdev.readblocks(0, buf, 0)
+    return buf == FRESH_MARK
 
 
 def _fs(bdev):
@@ -42,7 +55,7 @@ def mount():
     try:
         fs = _fs(bdev)
     except OSError as e:
-        if not bdev.blank():
+        if not (_marked_fresh(bdev) or bdev.blank()):
             print("[%s: the flash holds no littlefs filesystem (%r); not mounted, nothing erased."
                   " import _flash; _flash.format() makes a new, empty one]" % (PATH, e))
             return False

@@ -23,7 +23,8 @@ def test_the_board_header_and_the_qemu_settings_name_the_same_bank():
 def test_a_new_backing_file_is_empty_and_exactly_the_bank_size(tmp_path):
     path = boards.flash_image("QEMU_VIRT", tmp_path / "sub" / "flash.img")
     assert path.stat().st_size == SIZE
-    assert path.read_bytes()[:4096] == bytes(4096)
+    mark = boards.FLASH_FRESH_MARK
+    assert path.read_bytes()[:4096] == mark + bytes(4096 - len(mark))
     assert path.stat().st_blocks * 512 < SIZE           # sparse: no 64 MiB written for an empty flash
 
 
@@ -32,7 +33,16 @@ def test_an_existing_backing_file_is_kept_and_fresh_empties_it(tmp_path):
     with open(path, "r+b") as f:
         f.write(b"files")
     assert boards.flash_image("QEMU_VIRT", path).read_bytes()[:5] == b"files"
-    assert boards.flash_image("QEMU_VIRT", path, fresh=True).read_bytes()[:5] == bytes(5)
+    assert boards.flash_image("QEMU_VIRT", path, fresh=True).read_bytes()[:64] == \
+        boards.FLASH_FRESH_MARK + bytes(64 - len(boards.FLASH_FRESH_MARK))
+
+
+def test_the_fresh_mark_is_the_one_the_firmware_looks_for():
+    import ast
+    source = (boards.PROJECT_TOP / "firmware" / "_flash.py").read_text()
+    marks = [ast.literal_eval(n.value) for n in ast.walk(ast.parse(source))
+             if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", None) == "FRESH_MARK"]
+    assert marks == [boards.FLASH_FRESH_MARK]
 
 
 def test_a_backing_file_of_another_size_is_refused_and_left_alone(tmp_path):

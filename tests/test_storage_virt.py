@@ -60,6 +60,17 @@ def test_a_blank_flash_is_formatted_and_is_the_current_directory(flash):
         assert t.exec("import os; print(os.getcwd(), os.listdir(), os.statvfs('/flash')[:3])").split() == \
             ["/flash", "[]", "(262144,", "262144,", "256)"]        # 256 erase blocks of 256 KiB: 64 MiB
     assert flash.stat().st_size == boards.BOARDS[BOARD].flash_size
+    with open(flash, "rb") as f:        # the host tools' fresh mark, erased by the format
+        assert f.read(len(boards.FLASH_FRESH_MARK)) != boards.FLASH_FRESH_MARK
+
+
+def test_a_flash_file_of_zeros_made_elsewhere_is_formatted_too(flash):
+    # Without the host tools' mark (boards.FLASH_FRESH_MARK) the firmware
+    # reads the whole bank to see it is blank before it formats it.
+    with open(flash, "wb") as f:
+        f.truncate(boards.BOARDS[BOARD].flash_size)
+    with boot(flash) as t:
+        assert t.exec("import os; print(os.getcwd(), os.listdir())").split() == ["/flash", "[]"]
 
 
 def test_files_written_are_there_after_qemu_restarts(flash):
@@ -149,8 +160,10 @@ def test_a_qemu_killed_in_the_middle_of_a_write_leaves_a_mountable_filesystem(fl
 
 
 def test_a_flash_that_holds_something_else_is_left_alone_until_formatted_on_purpose(flash):
-    boards.flash_image(BOARD, flash)
-    with open(flash, "r+b") as f:
+    # A file the host tools did not just make empty (no FLASH_FRESH_MARK):
+    # the firmware reads the whole bank before it formats anything.
+    with open(flash, "wb") as f:
+        f.truncate(boards.BOARDS[BOARD].flash_size)
         f.seek(5 << 20)
         f.write(b"someone else's data" * 100)
     c = Console(Qemu(BOARD, flash=flash))
