@@ -522,10 +522,13 @@ class _FastLine:
         self.switched = False
         t = self.target
         try:
+            if exc is not None and not isinstance(exc, TargetError):
+                # Cut short on the host's side: the receiver may still run (until its idle
+                # timeout), with the rest of a block on the line. A proven raw REPL first.
+                t.transport.recover()
             try:
                 t.set_baud(self.old, 0)
             except (LinkError, TargetError):
-                # A transfer cut short may have left the line in the middle of something.
                 t.transport.recover()
                 t.set_baud(self.old, 0)
         except (LinkError, TargetError) as e:

@@ -109,6 +109,29 @@ def test_a_rate_out_of_reach_is_refused_and_the_link_stays(target, board, free_r
     assert target.exec("print(6 * 7)").strip() == "42"
 
 
+def test_a_refused_upload_at_the_fast_rate_leaves_the_line_at_115200(target, board, firmware):
+    with pytest.raises(TargetError) as e:
+        target.upload(b"x" * 1000, firmware.symbol("__image_start"), fast_baud=FAST)
+    assert "overlaps the firmware" in e.value.message
+    assert [tuple(row) for row in target.call("aarch64.uart_baud_log")][-1] == (SLOW, *DIVISORS[board][SLOW], "set")
+    assert divisors(target, board) == DIVISORS[board][SLOW]
+    assert target.exec("print(6 * 7)").strip() == "42"
+
+
+def test_a_host_that_stops_mid_transfer_gets_the_line_back_at_115200(target, board, free_ram):
+    class Stop(Exception):
+        pass
+
+    def stop(sent, total):
+        raise Stop()
+
+    with pytest.raises(Stop):
+        target.upload(os.urandom(40_000), free_ram, block=8192, fast_baud=FAST, progress=stop)
+    assert [tuple(row) for row in target.call("aarch64.uart_baud_log")][-1] == (SLOW, *DIVISORS[board][SLOW], "set")
+    assert divisors(target, board) == DIVISORS[board][SLOW]
+    assert target.exec("print(6 * 7)").strip() == "42"
+
+
 def test_a_fast_firmware_load_comes_back_at_the_boot_rate(machine, board):
     require_image(board)
     machine.soft_reset()
@@ -122,7 +145,17 @@ def test_a_fast_firmware_load_comes_back_at_the_boot_rate(machine, board):
     assert machine.exec("print(6 * 7)").strip() == "42"
 
 
-def test_cli_load_and_upload_with_fast_baud(board, tmp_path):
+def test_a_refused_fast_firmware_load_leaves_the_old_one_at_115200(target, board):
+    target.exec("marker = 7")
+    with pytest.raises(TargetError) as e:
+        target.load_firmware(os.urandom(100_000), fast_baud=FAST)
+    assert "refused" in e.value.message
+    assert [tuple(row) for row in target.call("aarch64.uart_baud_log")][-1] == (SLOW, *DIVISORS[board][SLOW], "set")
+    assert divisors(target, board) == DIVISORS[board][SLOW]
+    assert target.exec("print(marker * 6)").strip() == "42"
+
+
+def test_cli_load_with_fast_baud(board):
     if board != "QEMU_VIRT":
         pytest.skip("one board is enough for the command line (it boots its own QEMU)")
     r = subprocess.run([CLI, "-p", "qemu:virt", "load", "--fast-baud", str(FAST)],
