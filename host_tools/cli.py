@@ -461,11 +461,19 @@ def cmd_upload(args):
         raise CliError("cannot read %s: %s" % (args.file, e.strerror)) from None
     start = time.monotonic()
     with _connect(args) as t, Progress() as progress:
-        r = t.upload(data, args.address, progress=progress, block=args.block, compress=not args.raw)
+        r = t.upload(data, args.address, progress=progress, block=args.block, compress=not args.raw,
+                     fast_baud=args.fast_baud)
     elapsed = time.monotonic() - start
     print("%d bytes to 0x%x in %.2f s (%.2f MB/s), CRC-32 checked; %d line bytes (%d of %d blocks deflated, "
           "%.2f MB/s on the line)" % (len(data), args.address, elapsed, len(data) / elapsed / 1e6,
-                                      r.line, r.deflated, r.blocks, r.line / r.seconds / 1e6))
+                                      r.line, r.deflated, r.blocks, r.line / r.seconds / 1e6)
+          + (" at %d baud" % r.baud if args.fast_baud else ""))
+
+
+def add_fast_baud(parser):
+    parser.add_argument("--fast-baud", type=int, metavar="BAUD",
+                        help="send at this line rate (e.g. 921600 on a real UART), switched with a handshake "
+                             "and back after; the rate now if either end cannot (a warning)")
 
 
 # -- parser -----------------------------------------------------------------
@@ -560,6 +568,7 @@ def build_parser():
     s.add_argument("address", type=_int, help="physical address (see aarch64.ram() on the target)")
     s.add_argument("--block", type=_int, default=UPLOAD_BLOCK, help="bytes per acknowledged block (default %(default)s)")
     s.add_argument("--raw", action="store_true", help="send the bytes as they are (default: blocks deflated where that helps)")
+    add_fast_baud(s)
     s.set_defaults(func=cmd_upload)
 
     from . import fs_commands, guest, load, sdcard

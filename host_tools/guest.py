@@ -147,12 +147,12 @@ def cmd_guest_run(args):
         t = Target(transport=Transport.boot(qemu, args.timeout))
     else:
         # A running target: the files go over its UART (aarch64-el2 upload).
-        t = Target(port, timeout=args.timeout)
+        t = Target(port, timeout=args.timeout, baudrate=args.baud)
         try:
             plan = plan_upload(t, files, args.ram)
             for path, address, _ in plan:
                 with Progress(os.path.basename(path)) as progress:
-                    t.upload(path, address, progress=progress)
+                    t.upload(path, address, progress=progress, fast_baud=args.fast_baud)
         except BaseException:
             t.close()
             raise
@@ -218,10 +218,13 @@ def add_commands(sub):
     r.add_argument("--dtb-out", help="write the guest's device tree blob here too")
     r.add_argument("--guest-elf", metavar="FILE", help="the guest's ELF (default: IMAGE, if it is one): a fault's "
                    "ELR/FAR in the stop report are named <function+0xoff (file:line)>")
+    from .cli import add_fast_baud
+    add_fast_baud(r)
     r.set_defaults(func=cmd_guest_run)
     lx = ss.add_parser("linux", help="boot Debian's kernel with our BusyBox initramfs (make linux-assets) to a shell here")
     lx.add_argument("--append", default="console=ttyAMA0", help="the kernel command line")
     lx.add_argument("--cpus", type=int, default=2)
     lx.add_argument("--ram", type=lambda text: int(text, 0) * MiB, default=256 * MiB, help="MiB (default 256)")
     lx.add_argument("--dtb-out", help="write the guest's device tree blob here too")
+    add_fast_baud(lx)
     lx.set_defaults(func=cmd_guest_linux)

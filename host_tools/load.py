@@ -3,6 +3,7 @@ the running one (Target.load_firmware; machine.bootloader() on the target).
 
     aarch64-el2 -p /dev/ttyUSB0 load build/RPI4/kernel8.img
     aarch64-el2 -p /dev/pts/5 load build/QEMU_VIRT/firmware.elf   (a QEMU from `aarch64-el2 boot`)
+    aarch64-el2 -p /dev/ttyUSB0 load --fast-baud 921600           (8x faster where the adapter can)
 
 FILE is the image the board's boot loader starts (kernel8.img on the Pi)
 or the firmware ELF (sent as the bytes it loads); without FILE, the image
@@ -34,10 +35,11 @@ def cmd_load(args):
         raise ValueError("cannot read %s: %s" % (path, e.strerror)) from None
     except ELFError as e:
         raise ValueError("%s: not a usable ELF: %s" % (path, e)) from None
-    with Target(args.port, timeout=args.timeout) as t, Progress() as progress:
-        r = t.load_firmware(image, progress=progress, block=args.block)
-    print("%s: %d bytes sent as %d line bytes in %.2f s, CRC-32 checked; the new firmware answered %.2f s "
-          "after the start:\n%s" % (path, r.payload, r.line, r.transfer, r.seconds, r.banner))
+    with Target(args.port, timeout=args.timeout, baudrate=args.baud) as t, Progress() as progress:
+        r = t.load_firmware(image, progress=progress, block=args.block, fast_baud=args.fast_baud)
+    at = " at %d baud" % r.baud if args.fast_baud else ""
+    print("%s: %d bytes sent as %d line bytes%s in %.2f s, CRC-32 checked; the new firmware answered %.2f s "
+          "after the start:\n%s" % (path, r.payload, r.line, at, r.transfer, r.seconds, r.banner))
 
 
 def add_commands(sub):
@@ -45,4 +47,6 @@ def add_commands(sub):
     s.add_argument("file", nargs="?", help="kernel8.img, firmware.elf or another image of this board's firmware "
                    "(default: the image of the board the port names)")
     s.add_argument("--block", type=int, default=UPLOAD_BLOCK, help="bytes per acknowledged block (default %(default)s)")
+    from .cli import add_fast_baud
+    add_fast_baud(s)
     s.set_defaults(func=cmd_load)

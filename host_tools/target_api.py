@@ -16,6 +16,7 @@ import collections
 import json
 import os
 import struct
+import sys
 import time
 import zlib
 
@@ -23,7 +24,7 @@ from elftools.common.exceptions import ELFError
 
 from . import boards, files, symbols
 from .elf import flat_image
-from .transport import DEFAULT_BAUD, DEFAULT_TIMEOUT, LinkError, TargetError, Transport, parse_exception
+from .transport import DEFAULT_BAUD, DEFAULT_TIMEOUT, LinkError, LinkTimeout, TargetError, Transport, parse_exception
 
 # The upload protocol (the target's end is aarch64.receive, port/aarch64_receive.c):
 # the target says ACK when it is ready and after each block it has stored.
@@ -40,6 +41,15 @@ UPLOAD_MIN_RATE = 10_000        # bytes/s a line must at least carry (115200 bau
 # (port/aarch64_chainload.c) and then receives as aarch64.receive does.
 LOAD_MAGIC = b"EL2-LOAD"
 LOAD_BOOT_TIMEOUT = 30          # s from the last block to the new firmware's prompt
+# A faster line for a transfer (set_baud; the target's end is aarch64.uart_baud,
+# port/aarch64_uart_baud.c): the target says ACK at the old rate and switches;
+# the host switches, sends the sync until the target answers, then confirms.
+BAUD_ACK = b"\x06"
+BAUD_SYNC = b"UUUUEL2-SYNC"     # 'U' is 0x55, alternate bits: a receiver finds its frames again on them
+BAUD_ANSWER = b"EL2-FAST"
+BAUD_CONFIRM = b"EL2-CONF"
+BAUD_CONFIRM_MS = 500           # how long each side waits for the other's step
+BAUD_RESEND = 0.05              # s between syncs until the answer
 
 # The fixed snippet: a class in __main__, used as a namespace (its functions
 # are called through the class). request() takes a JSON text naming one of
@@ -58,11 +68,12 @@ HELPER_NAME = "_host_tools"
 
 # What Target.upload did: `payload` bytes stored, `line` bytes sent for them
 # (headers and deflated blocks), `deflated` of `blocks` blocks went deflated.
-UploadResult = collections.namedtuple("UploadResult", "payload line seconds blocks deflated")
+# `baud`: the line's rate during the transfer.
+UploadResult = collections.namedtuple("UploadResult", "payload line seconds blocks deflated baud")
 # What Target.load_firmware did: `payload` image bytes, `line` bytes sent for
 # them; `transfer` seconds until the last block was stored, `seconds` until
 # the new firmware's prompt; its `banner`, and what the old one `said`.
-LoadResult = collections.namedtuple("LoadResult", "payload line transfer seconds banner said")
+LoadResult = collections.namedtuple("LoadResult", "payload line transfer seconds banner said baud")
 _HELPER_CLASS = """class _host_tools:
  def request(text, json=__import__('json')):
   op, args = json.loads(text)
@@ -263,7 +274,8 @@ class Target:
 
     # -- uploads ----------------------------------------------------------
 
-    def upload(self, data, pa, progress=None, block=UPLOAD_BLOCK, idle_ms=UPLOAD_IDLE_MS, compress=True):
+    def upload(self, data, pa, progress=None, block=UPLOAD_BLOCK, idle_ms=UPLOAD_IDLE_MS, compress=True,
+               fast_baud=None):
         """Write `data` (bytes, or the path of a file) into the target's
         physical RAM at `pa` over the console UART, checked with CRC-32, and
         clean it to the point of coherency. With `compress` each block is
@@ -273,7 +285,11 @@ class Target:
         block, `sent` counting payload bytes. A range the target refuses or a
         corrupted block raises TargetError (ValueError) before or after the
         bytes; a target that stops answering raises LinkTimeout. Returns an
-        UploadResult (payload and line bytes, seconds, blocks)."""
+        UploadResult (payload and line bytes, seconds, blocks, the rate).
+
+        With `fast_baud` the transfer goes at that line rate where both ends
+        switch to it (see set_baud; the rate now if not, with a warning) and
+        the line is back at the rate now afterwards, however it ended."""
         if isinstance(data, (str, os.PathLike)):
             with open(data, "rb") as f:
                 data = f.read()
@@ -292,9 +308,11 @@ class Target:
             if err:
                 raise parse_exception(err.decode(errors="replace"))
 
-        start = time.monotonic()
-        self._op(what, transfer)
-        return UploadResult(total, counts["line"], time.monotonic() - start, counts["blocks"], counts["deflated"])
+        with self._fast_line(fast_baud, what) as line:
+            start = time.monotonic()
+            self._op(what, transfer)
+            seconds = time.monotonic() - start
+        return UploadResult(total, counts["line"], seconds, counts["blocks"], counts["deflated"], line.baud)
 
     def _send_blocks(self, data, block, compress, what, progress, counts):
         """The transfer itself, once the receiver runs: its first ACK, then
@@ -364,7 +382,7 @@ class Target:
 
     # -- a new firmware -----------------------------------------------------
 
-    def load_firmware(self, image, progress=None, block=UPLOAD_BLOCK, boot_timeout=LOAD_BOOT_TIMEOUT):
+    def load_firmware(self, image, progress=None, block=UPLOAD_BLOCK, boot_timeout=LOAD_BOOT_TIMEOUT, fast_baud=None):
         """Replace the running firmware with `image` (bytes, or the path of a
         kernel8.img, firmware.elf or other image of this board's firmware):
         machine.bootloader() on the target receives it as upload() sends
@@ -372,7 +390,9 @@ class Target:
         and starts it in place of itself. Returns a LoadResult once the new
         firmware's REPL answers (in the raw REPL again, as after connect).
         A corrupted, cut or foreign image raises TargetError (or LinkError)
-        and the old firmware keeps running."""
+        and the old firmware keeps running. `fast_baud`: the image goes at
+        that rate, as with upload(); the new firmware starts at its boot
+        rate (115200), which the host takes again after the old one's last line."""
         if isinstance(image, (str, os.PathLike)):
             image = flat_image(image)
         data = memoryview(image).cast("B")
@@ -392,16 +412,20 @@ class Target:
             # The old firmware checks the image and says it starts it, or raises.
             t.deadline.at = time.monotonic() + boot_timeout
             out = b""
-            while not out.endswith(b">>> "):
+            while not out.endswith(b"\n") or b"bootloader:" not in out:
                 byte = t.serial.read(1)
                 if byte == b"\x04" and b"bootloader:" not in out:
                     err = t.read_until(1, b"\x04")[:-1]
                     raise parse_exception(err.decode(errors="replace"))
                 out += byte
+            # The new firmware talks at its boot rate.
+            line.target_restarted()
+            out += t.read_until(1, b">>> ")
             return out.decode(errors="replace").replace("\r\n", "\n")
 
-        start = time.monotonic()
-        out = self._op(what, transfer)
+        with self._fast_line(fast_baud, what) as line:
+            start = time.monotonic()
+            out = self._op(what, transfer)
         booted = time.monotonic()
         # The new firmware's friendly REPL: back to a proven raw REPL.
         t.in_raw_repl = False
@@ -409,7 +433,85 @@ class Target:
         t.op("enter raw REPL (new firmware)", lambda: t.enter_raw_repl(soft_reset=False))
         said, _, banner = out.partition("\n")
         return LoadResult(total, counts["line"], times["sent"] - start, booted - start,
-                          banner.rsplit("\n", 1)[0].strip(), said.strip())
+                          banner.rsplit("\n", 1)[0].strip(), said.strip(), line.baud)
+
+    # -- the line's rate ---------------------------------------------------
+
+    def set_baud(self, baud, confirm_ms=BAUD_CONFIRM_MS):
+        """Both ends of the line to `baud` (aarch64.uart_baud on the target):
+        True once each has heard the other at it. False if the handshake
+        failed: both are back at the rate before (the target on its own
+        timeout), checked by the raw REPL answering there. confirm_ms 0
+        switches without the handshake (back to a rate both knew before).
+        A rate the target's UART cannot reach raises TargetError
+        (ValueError) with the nearest it can, and nothing changes."""
+        t = self.transport
+        old = t.serial.baudrate
+        what = "switch to %d baud" % baud
+
+        def start():
+            t.exec_raw_no_follow("import aarch64\nprint(aarch64.uart_baud(%d, %d))\n" % (baud, confirm_ms))
+            reply = t.serial.read(1)
+            if reply == b"\x04":   # refused before it changed anything
+                err = t.read_until(1, b"\x04")[:-1]
+                raise parse_exception(err.decode(errors="replace"))
+            if reply != BAUD_ACK:
+                raise LinkError("%s: unexpected reply %r to the %s" % (self.port, reply, what))
+
+        self._op(what, start)
+        t.serial.baudrate = baud
+        if not confirm_ms:
+            out = self._op(what + " (end)", lambda: t.follow(None))
+            if out != (b"True\r\n", b""):
+                raise LinkError("%s: unexpected end of the %s: %r" % (self.port, what, out))
+            return True
+        try:
+            self._op(what + " (sync)", lambda: self._baud_handshake(confirm_ms), confirm_ms / 1000)
+            if self._op(what + " (end)", lambda: t.follow(None)) == (b"True\r\n", b""):
+                return True
+        except LinkError:
+            pass
+        # Nothing heard at the new rate: back at the old one, after the
+        # target's own timeouts (a step each, and its drain).
+        t.serial.baudrate = old
+        time.sleep(2 * confirm_ms / 1000 + 0.2)
+        try:
+            t.recover()
+        except LinkError:
+            # The target kept the new rate (it heard the confirm; its answer was lost): back from there.
+            t.serial.baudrate = baud
+            t.recover()
+            self.set_baud(old, 0)
+        if self.call("aarch64.uart_baud") != old:
+            raise LinkError("%s: after a failed %s the target is not back at %d baud" % (self.port, what, old))
+        return False
+
+    def _baud_handshake(self, confirm_ms):
+        """The host's steps at the new rate: the sync until the answer, then the confirm."""
+        t = self.transport
+        end = time.monotonic() + confirm_ms / 1000
+        heard = b""
+        while BAUD_ANSWER not in heard:
+            if time.monotonic() >= end:
+                raise LinkTimeout("%s: no answer at the new rate within %d ms" % (self.port, confirm_ms))
+            self._send_baud_sync()
+            time.sleep(BAUD_RESEND)
+            n = t.serial.in_waiting
+            heard = (heard + t.serial.read(n))[-64:] if n else heard
+        t.serial.write(BAUD_CONFIRM)
+
+    def _send_baud_sync(self):
+        self.transport.serial.write(BAUD_SYNC)
+
+    def _fast_line(self, baud, what):
+        """`with` this around a transfer: the line at `baud` for it if both
+        ends switch (else at the rate now, with a warning), and back at the
+        rate now after it, however it ends."""
+        return _FastLine(self, baud, what)
+
+    def warn(self, message):
+        """A one-line warning (to stderr; replace it to take them elsewhere)."""
+        print("warning: " + message, file=sys.stderr)
 
     def _upload_reply(self, where):
         """One ACK from the receiver; its exception if it ended instead."""
@@ -482,6 +584,50 @@ class Target:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class _FastLine:
+    """Target._fast_line: `baud` is the rate the body runs at."""
+
+    def __init__(self, target, baud, what):
+        self.target, self.fast, self.what = target, baud, what
+        self.old = self.baud = target.transport.serial.baudrate
+        self.switched = False
+
+    def __enter__(self):
+        if self.fast and self.fast != self.old:
+            if self.target.set_baud(self.fast):
+                self.baud, self.switched = self.fast, True
+            else:
+                self.target.warn("%s: %d baud did not work (no answer at it); the %s goes at %d baud"
+                                 % (self.target.port, self.fast, self.what, self.old))
+        return self
+
+    def target_restarted(self):
+        """The target started again (a new firmware) at its boot rate: the host takes it too."""
+        if self.switched:
+            self.switched = False
+            self.target.transport.serial.baudrate = self.old
+
+    def __exit__(self, exc_type, exc, tb):
+        if not self.switched:
+            return
+        self.switched = False
+        t = self.target
+        try:
+            if exc is not None and not isinstance(exc, TargetError):
+                # Cut short on the host's side: the receiver may still run (until its idle
+                # timeout), with the rest of a block on the line. A proven raw REPL first.
+                t.transport.recover()
+            try:
+                t.set_baud(self.old, 0)
+            except (LinkError, TargetError):
+                t.transport.recover()
+                t.set_baud(self.old, 0)
+        except (LinkError, TargetError) as e:
+            if exc_type is None:
+                raise
+            t.warn("%s: could not take the line back to %d baud: %s" % (t.port, self.old, e))
 
 
 def _upload_frame(data, start, length):

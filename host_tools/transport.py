@@ -241,6 +241,20 @@ class DeadlineSerial:
         except (OSError, serial.SerialException) as e:
             raise LinkError("%s: %s" % (self._url, e)) from None
 
+    @property
+    def baudrate(self):
+        return self._port.baudrate
+
+    @baudrate.setter
+    def baudrate(self, baud):
+        """A new line rate, once what was written has left (a pty takes the
+        setting and ignores it; a socket:// port has none)."""
+        try:
+            self._port.flush()
+            self._port.baudrate = baud
+        except (OSError, ValueError, serial.SerialException) as e:
+            raise LinkError("%s: cannot set %d baud: %s" % (self._url, baud, e)) from None
+
     def reset_input_buffer(self):
         self._buf.clear()
         self._port.reset_input_buffer()

@@ -90,6 +90,9 @@ MP_DECLARE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_receive_obj);
 void aarch64_receive_into(uint64_t pa, uint64_t size, uint32_t crc32, uint64_t block, mp_int_t timeout_ms, bool framed);
 // A transfer's header of `len` bytes starting with `magic` (see aarch64_receive.c).
 bool aarch64_receive_header(const uint8_t *magic, size_t magic_len, uint8_t *out, size_t len, mp_int_t wait_ms);
+// aarch64_uart_baud.c: the console's line rate, switched with a handshake.
+MP_DECLARE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_uart_baud_obj);
+MP_DECLARE_CONST_FUN_OBJ_0(aarch64_uart_baud_log_obj);
 // aarch64_chainload.c: machine.bootloader().
 NORETURN void aarch64_bootloader(size_t n_args, const mp_obj_t *args);
 

@@ -113,6 +113,8 @@ static const mp_rom_map_elem_t aarch64_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_cpu_timer), MP_ROM_PTR(&aarch64_cpu_timer_obj) },
     { MP_ROM_QSTR(MP_QSTR_stall_cpu), MP_ROM_PTR(&aarch64_stall_cpu_obj) },
     { MP_ROM_QSTR(MP_QSTR_receive), MP_ROM_PTR(&aarch64_receive_obj) },
+    { MP_ROM_QSTR(MP_QSTR_uart_baud), MP_ROM_PTR(&aarch64_uart_baud_obj) },
+    { MP_ROM_QSTR(MP_QSTR_uart_baud_log), MP_ROM_PTR(&aarch64_uart_baud_log_obj) },
     { MP_ROM_QSTR(MP_QSTR_RamDisk), MP_ROM_PTR(&aarch64_ramdisk_type) },
     #if defined(BOARD_SDHCI_BASE)
     { MP_ROM_QSTR(MP_QSTR_SDCard), MP_ROM_PTR(&aarch64_sdcard_type) },

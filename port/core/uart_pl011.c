@@ -38,7 +38,7 @@ static volatile bool rx_direct;     // a reader polls the FIFO itself (uart_rx_d
 #define INT_RX      (1 << 4)
 #define INT_RT      (1 << 6)
 
-#define UART_BAUD   115200
+#define UART_BAUD   115200      // the console's rate at boot, and the one a chainloaded firmware expects
 
 // The longest wait for room in the transmit FIFO. At 115200 baud a full
 // FIFO drains in under 3 ms; a transmitter that makes no room for this long
@@ -78,15 +78,25 @@ static void uart_rx_restart(void) {
     }
 }
 
+// The PL011's divisor for `baud`: clock / (16 * baud) as a 16.6 fixed-point
+// number (IBRD: the integer part, FBRD: 6 bits of fraction), rounded to the
+// nearest and kept within what the registers hold (IBRD 1..65535).
+static uint32_t uart_div64(uint32_t baud) {
+    uint64_t div64 = baud ? ((uint64_t)BOARD_UART_CLOCK_HZ * 4 + baud / 2) / baud : UINT64_MAX;
+    return div64 < 64 ? 64 : div64 > 0x3fffff ? 0x3fffff : (uint32_t)div64;
+}
+
+static uint32_t line_baud;      // the rate last set
+
 // 8N1 at `baud`, FIFOs on: the only place LCR_H is written, so every change
 // of the line settings (and the FIFO reset it may cause) restarts receive.
 // The divisors take effect with the LCR_H write that follows them.
 static void uart_set_line(uint32_t baud) {
-    // Divisor = clock / (16 * baud), as a 16.6 fixed-point number.
-    uint32_t div64 = (BOARD_UART_CLOCK_HZ * 4 + baud / 2) / baud;
+    uint32_t div64 = uart_div64(baud);
     UART_IBRD = div64 >> 6;
     UART_FBRD = div64 & 0x3f;
     UART_LCRH = LCRH_WLEN8 | LCRH_FEN;
+    line_baud = baud;
     uart_rx_restart();
 }
 
@@ -105,6 +115,33 @@ void uart_init(void) {
     UART_IFLS = 0;                          // RX interrupt at 1/8 full; timeout covers the rest
     UART_ICR = 0x7ff;
     UART_CR = CR_UARTEN | CR_TXE | CR_RXE;
+}
+
+uint32_t uart_baud_reachable(uint32_t baud) {
+    uint32_t div64 = uart_div64(baud);
+    return (uint32_t)(((uint64_t)BOARD_UART_CLOCK_HZ * 4 + div64 / 2) / div64);
+}
+
+uint32_t uart_baud(void) {
+    return line_baud;
+}
+
+void uart_divisors(uint32_t *ibrd, uint32_t *fbrd) {
+    *ibrd = UART_IBRD;
+    *fbrd = UART_FBRD;
+}
+
+// The PL011 wants its line settings changed with the UART disabled and the
+// transmitter idle (the TRM's order): what is queued goes out at the old
+// rate first, bounded like every wait here; received bytes stay in the FIFO.
+void uart_set_baud(uint32_t baud) {
+    uint64_t end = timer_counter() + tx_timeout_ticks;
+    while ((UART_FR & FR_BUSY) && timer_counter() < end) {
+    }
+    uint32_t cr = UART_CR;
+    UART_CR = 0;
+    uart_set_line(baud);
+    UART_CR = cr;
 }
 
 // Room for one byte in the transmit FIFO, waiting at most UART_TX_TIMEOUT_MS;

@@ -19,5 +19,12 @@ void uart_irq_enable(uart_rx_sink_t sink);  // each received byte to `sink`, in 
 void uart_rx_direct(bool on);
 void uart_rx_wake(bool on);
 size_t uart_rx_fifo(uint8_t *buf, size_t max);
+// The line's rate: what `baud` becomes with this UART's clock (the nearest
+// rate its divisors reach); the rate now; the
+// divisor registers as they are; a new rate once the transmitter is idle.
+uint32_t uart_baud_reachable(uint32_t baud);
+uint32_t uart_baud(void);
+void uart_divisors(uint32_t *ibrd, uint32_t *fbrd);
+void uart_set_baud(uint32_t baud);
 
 #endif
