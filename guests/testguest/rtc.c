@@ -9,20 +9,7 @@
    the RTC's masked status, clears it, and ends the interrupt. Also runs
    under plain QEMU virt (no hypervisor): the same result. */
 #include "testguest.h"
-
-#define GICD_FALLBACK_BASE      0x08000000ul
-#define GICC_FALLBACK_BASE      0x08010000ul
-#define GICD_CTLR               0x000
-#define GICD_ISENABLER(n)       (0x100 + 4 * (n))
-#define GICD_ICENABLER(n)       (0x180 + 4 * (n))
-#define GICD_IPRIORITYR(n)      (0x400 + (n))
-#define GICD_ITARGETSR(n)       (0x800 + (n))
-#define GICC_CTLR               0x000
-#define GICC_PMR                0x004
-#define GICC_IAR                0x00c
-#define GICC_EOIR               0x010
-#define INTID_MASK              0x3ff
-#define INTID_SPURIOUS          1023
+#include "gic.h"
 
 #define RTC_BASE                0x09010000ul    /* QEMU virt's PL031 */
 #define RTC_INTID               34              /* SPI 2 */
@@ -128,11 +115,7 @@ void mode_rtc(void)
         say("rtc: PL031 at 0x%lx, INTID %u, GICv3: GICD 0x%lx, GICR 0x%lx", RTC_BASE, RTC_INTID, gicd, gicc);
         gic3_setup(gicd, gicc);         /* (gicc: the redistributors, here) */
     } else {
-        node = fdt_find_compatible(-1, "arm,cortex-a15-gic");
-        if (node < 0 || !fdt_reg(node, 0, &gicd, &size) || !fdt_reg(node, 1, &gicc, &size)) {
-            gicd = GICD_FALLBACK_BASE;
-            gicc = GICC_FALLBACK_BASE;
-        }
+        gicv2_bases(&gicd, &gicc);
         say("rtc: PL031 at 0x%lx, INTID %u, GICD 0x%lx, GICC 0x%lx", RTC_BASE, RTC_INTID, gicd, gicc);
     }
     if (!v3) {

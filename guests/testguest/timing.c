@@ -15,19 +15,7 @@
    whose time is the loop's own. The timing starts 20 ms after the line
    before it, so that what the guest said before is out of the way. */
 #include "testguest.h"
-
-#define GICD_FALLBACK_BASE      0x08000000ul
-#define GICC_FALLBACK_BASE      0x08010000ul
-#define GICD_CTLR               0x000
-#define GICD_ISENABLER(n)       (0x100 + 4 * (n))
-#define GICD_ICENABLER(n)       (0x180 + 4 * (n))
-#define GICD_IPRIORITYR(n)      (0x400 + (n))
-#define GICC_CTLR               0x000
-#define GICC_PMR                0x004
-#define GICC_IAR                0x00c
-#define GICC_EOIR               0x010
-#define INTID_MASK              0x3ff
-#define INTID_SPURIOUS          1023
+#include "gic.h"
 
 #define VTIMER_INTID            27
 #define VTIMER_PRIORITY         0xa0    /* above GICC_PMR 0xf0: let through */
@@ -104,16 +92,6 @@ static void vtimer_irq(struct exception_frame *frame)
     mmio_write32(gicc + GICC_EOIR, iar);
 }
 
-static void gic_bases(uint64_t *gicd, uint64_t *gicc_base)
-{
-    uint64_t size;
-    int node = fdt_find_compatible(-1, "arm,cortex-a15-gic");
-    if (node < 0 || !fdt_reg(node, 0, gicd, &size) || !fdt_reg(node, 1, gicc_base, &size)) {
-        *gicd = GICD_FALLBACK_BASE;
-        *gicc_base = GICC_FALLBACK_BASE;
-    }
-}
-
 void mode_vtimer(void)
 {
     uint32_t n = (uint32_t)bootarg_number("n=", 100);
@@ -123,7 +101,7 @@ void mode_vtimer(void)
     uint64_t freq = read_sysreg(cntfrq_el0);
     vtimer_delta = freq / 1000 ? freq / 1000 : 100000;     /* 1 ms */
     uint64_t gicd;
-    gic_bases(&gicd, &gicc);
+    gicv2_bases(&gicd, &gicc);
     say("vtimer: %u interrupts, GICD 0x%lx, GICC 0x%lx, counter %lu Hz, every %lu ticks",
         n, gicd, gicc, freq, vtimer_delta);
 
