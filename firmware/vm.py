@@ -90,7 +90,9 @@ class Device:
     Two ways to spare the guest a round trip to Python (each costs the
     vCPU a wait for CPU 0): `posted`, ranges (offset, size) whose writes may
     reach write() later, in order, while the guest runs on (KVM's coalesced
-    MMIO: for a data register); and self.publish(offset, value), after which
+    MMIO: for a data register; a model that defines write_bytes(offset,
+    data) gets a run of them to one register as one call, each write's low
+    byte); and self.publish(offset, value), after which
     loads of that register read `value` without calling read() (for a
     status register: publish again whenever it changes)."""
     compatible = None
@@ -193,6 +195,22 @@ class PL011(Device):
         if 0xFE0 <= offset < 0x1000:
             return self.ID[(offset - 0xFE0) >> 2]
         return self.regs.get(offset, 0)
+
+    def write_bytes(self, offset, data):
+        # A run of posted writes to one register, as bytes (see Device).
+        if offset != self.DR:
+            for b in data:
+                self.write(offset, 1, b)
+            return
+        self.tx.extend(data)
+        if self.stamps is not None:
+            for b in data:
+                self._stamp(b)
+        if 10 in data or len(self.tx) >= 128:
+            self.flush()
+        if not self.ris & self.INT_TX:
+            self.ris |= self.INT_TX         # the FIFO took them at once: room again, as QEMU's PL011
+            self._update()
 
     def write(self, offset, width, value):
         if offset == self.DR:

@@ -356,14 +356,64 @@ static int model_access(vm_core_obj_t *self, uint64_t ipa, uint64_t width, bool 
     return MMIO_ANSWERED;
 }
 
-// Hand the posted writes to their models, oldest first. -1 when done, or
-// the vCPU whose write a model raised on (items filled, as for an exit).
+// A run of posted writes to one register of a model that takes them as
+// bytes: model.write_bytes(offset, data), each write's low byte (a data
+// register: a guest's console output is thousands of them, and one Python
+// call per byte paced a Linux boot). MMIO_ANSWERED or MMIO_RAISED.
+static int model_write_bytes(mp_obj_t *method, uint64_t offset, uint64_t ipa,
+    const uint8_t *data, size_t n, mp_obj_t *items) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        method[2] = mp_obj_new_int_from_uint(offset);
+        method[3] = mp_obj_new_bytes(data, n);
+        mp_call_method_n_kw(2, 0, method);
+        nlr_pop();
+        return MMIO_ANSWERED;
+    }
+    mp_obj_t e = MP_OBJ_FROM_PTR(nlr.ret_val);
+    if (!mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(e)), MP_OBJ_FROM_PTR(&mp_type_Exception))) {
+        nlr_jump(nlr.ret_val);
+    }
+    items[0] = MP_OBJ_NEW_SMALL_INT(EXIT_DEVICE_ERROR);
+    items[1] = mp_obj_new_int_from_uint(ipa);
+    items[2] = MP_OBJ_NEW_SMALL_INT(1);
+    items[3] = mp_const_true;
+    items[4] = e;
+    return MMIO_RAISED;
+}
+
+// Hand the posted writes to their models, oldest first: one write() each,
+// or one write_bytes() for a run to the same register where the model has
+// it. -1 when done, or the vCPU whose write a model raised on (items
+// filled, as for an exit).
 static int drain_posted(vm_core_obj_t *self, vm_t *vm, mp_obj_t *items) {
     vm_posted_t e;
-    while (vm_post_take(vm, &e)) {
-        uint64_t value = e.value;
-        if (model_access(self, e.ipa, e.width, true, &value, items) == MMIO_RAISED) {
-            return e.vcpu;
+    bool have = vm_post_take(vm, &e);
+    while (have) {
+        uint64_t base;
+        mp_obj_t model = device_at(self, e.ipa, &base);
+        mp_obj_t method[4] = { MP_OBJ_NULL, MP_OBJ_NULL };
+        if (model != MP_OBJ_NULL) {
+            mp_load_method_maybe(model, MP_QSTR_write_bytes, method);
+        }
+        if (method[0] == MP_OBJ_NULL || method[0] == mp_const_none) {    // (None: turned off)
+            uint64_t value = e.value;
+            if (model_access(self, e.ipa, e.width, true, &value, items) == MMIO_RAISED) {
+                return e.vcpu;
+            }
+            have = vm_post_take(vm, &e);
+            continue;
+        }
+        uint8_t run[256];
+        size_t n = 0;
+        uint64_t ipa = e.ipa;
+        unsigned int vcpu = e.vcpu;
+        do {
+            run[n++] = (uint8_t)e.value;
+            have = vm_post_take(vm, &e);
+        } while (have && e.ipa == ipa && n < sizeof(run));
+        if (model_write_bytes(method, ipa - base, ipa, run, n, items) == MMIO_RAISED) {
+            return vcpu;
         }
     }
     return -1;
