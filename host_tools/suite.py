@@ -55,6 +55,7 @@ class SuiteResult:
     failed: list = field(default_factory=list)
     seconds: float = 0.0
     output: str = ""
+    again: list = field(default_factory=list)     # failed, then passed when run a second time
 
     def add(self, other):
         self.performed += other.performed
@@ -62,10 +63,12 @@ class SuiteResult:
         self.skipped += other.skipped
         self.failed += other.failed
         self.output += other.output
+        self.again += other.again
 
     def summary(self):
-        return "%d passed, %d failed, %d skipped (%d performed) in %.0f s" % (
-            self.passed, len(self.failed), self.skipped, self.performed, self.seconds)
+        return "%d passed, %d failed, %d skipped (%d performed) in %.0f s%s" % (
+            self.passed, len(self.failed), self.skipped, self.performed, self.seconds,
+            "; passed only when run again: %s" % " ".join(self.again) if self.again else "")
 
 
 def parse(output):
@@ -97,9 +100,24 @@ def run_tests(target, dirs, micropy_top=DEFAULT_MICROPY_TOP, result_dir=None, ti
     if not run_tests_py.exists():
         raise FileNotFoundError("%s not found: run 'make setup' or set MICROPY_TOP" % run_tests_py)
     result_dir = result_dir or tempfile.mkdtemp(prefix="mpy-suite-")
-    r = subprocess.run([sys.executable, str(run_tests_py), "-t", target, "-r", str(result_dir), "-d", *dirs],
-                       cwd=tests_dir, capture_output=True, text=True, timeout=timeout, env=run_tests_env())
-    return parse(r.stdout + r.stderr)
+
+    def run(*args):
+        r = subprocess.run([sys.executable, str(run_tests_py), "-t", target, "-r", str(result_dir), *args],
+                           cwd=tests_dir, capture_output=True, text=True, timeout=timeout, env=run_tests_env())
+        return parse(r.stdout + r.stderr)
+    result = run("-d", *dirs)
+    if result.failed:
+        # A few upstream tests time asyncio sleeps to a tenth of a second
+        # (extmod/asyncio_fair.py): once, on a machine loaded far beyond
+        # CI's, one printed an extra line. Failures run once more
+        # (run-tests.py --run-failures); what passes then is reported by
+        # name, what fails again fails the suite.
+        second = run("--run-failures")
+        result.again = [t for t in result.failed if t not in second.failed]
+        result.passed += len(result.again)
+        result.failed = second.failed
+        result.output += second.output
+    return result
 
 
 def wait_for_prompt(port, timeout=10.0):
