@@ -12,6 +12,8 @@ run_target_file() sends one and returns what it printed.
 """
 import ast
 import io
+import subprocess
+import sys
 import time
 import tokenize
 from pathlib import Path
@@ -28,6 +30,16 @@ from host_tools.pytest_plugin import ALL_BOARDS, qemu_url, require_image   # noq
 
 pytest_plugins = ["host_tools.pytest_plugin"]
 TARGET_DIR = Path(__file__).resolve().parent / "target"
+
+
+# The installed command line, next to this interpreter (the venv's).
+CLI = str(Path(sys.executable).with_name("aarch64-el2"))
+
+
+def cli(*args):
+    """aarch64-el2 with `args`, no stdin: the CompletedProcess (text)."""
+    return subprocess.run([CLI] + [str(a) for a in args], stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=120)
 
 
 def _without_comments(text):

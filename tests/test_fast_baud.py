@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from conftest import require_image
+from test_upload import free_ram  # noqa: F401 (the fixture: free RAM above the firmware)
 from host_tools import TargetError, boards
 from host_tools.target_api import Target
 
 CLI = str(Path(sys.executable).with_name("aarch64-el2"))
 ROOT = Path(__file__).resolve().parent.parent
-SZ_2M = 2 << 20
 FAST = 921600
 SLOW = 115200
 # The divisors, worked out by hand from the clocks (IBRD, FBRD): clock / (16 * baud)
@@ -51,16 +51,6 @@ def divisors(target, board):
     base = board_define(board, "BOARD_UART_BASE")
     target.exec("import machine")
     return (target.eval("machine.mem32[%d]" % (base + 0x24)), target.eval("machine.mem32[%d]" % (base + 0x28)))
-
-
-@pytest.fixture(scope="module")
-def free_ram(machine, firmware):
-    heap_end = firmware.symbol("__heap_end")
-    for base, size in machine.call("aarch64.ram"):
-        pa = max(base, (heap_end + 2 * SZ_2M) & ~(SZ_2M - 1))
-        if pa + (4 << 20) <= base + size:
-            return pa
-    pytest.fail("no free RAM above the firmware in %r" % machine.call("aarch64.ram"))
 
 
 def lands(target, pa, data):

@@ -2,16 +2,14 @@
 them: Target.put/get (mpremote's fs functions over our link), and the CLI's
 put, get and fs cp|ls|cat|rm."""
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from host_tools import connect
 from host_tools.files import check_path
 
-CLI = str(Path(sys.executable).with_name("aarch64-el2"))
+from conftest import cli
+
 # Every byte value, then bytes no text encoding survives: a binary file.
 BINARY = bytes(range(256)) * 8 + os.urandom(40000) + b"\r\n\x04\x03\x00"
 
@@ -20,11 +18,6 @@ BINARY = bytes(range(256)) * 8 + os.urandom(40000) + b"\r\n\x04\x03\x00"
 def pty(target_port):
     """A QEMU's pty, or the board of pytest --port."""
     return target_port
-
-
-def cli(*args):
-    return subprocess.run([CLI] + [str(a) for a in args], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=120)
 
 
 def test_put_then_get_returns_the_same_bytes(pty, tmp_path):

@@ -2,25 +2,19 @@
 place it is written) and, from a target named with -p, the firmware's
 (aarch64.VERSION, built from the same line); a warning when they differ."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import cli
 
-CLI = str(Path(sys.executable).with_name("aarch64-el2"))
+
 
 
 @pytest.fixture(scope="module")
 def pty(target_port):
     """A QEMU's pty, or the board of pytest --port."""
     return target_port
-
-
-def cli(*args):
-    return subprocess.run([CLI] + [str(a) for a in args], stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=120)
 
 
 def _pyproject_version():
