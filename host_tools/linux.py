@@ -437,17 +437,6 @@ def boot_direct(smp=2, kernel=None, initrd=None, append=APPEND):
     return shell, seconds
 
 
-def direct_boot_time(smp=2, runs=3):
-    """Median wall seconds from starting QEMU to the guest's shell prompt; each run powered off."""
-    times = []
-    for _ in range(runs):
-        shell, seconds = boot_direct(smp)
-        with shell.console:
-            times.append(seconds)
-            shell.poweroff()
-    return sorted(times)[len(times) // 2]
-
-
 # -- command line ---------------------------------------------------------
 
 def main(argv=None):
