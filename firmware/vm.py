@@ -10,7 +10,8 @@
 
 Guest RAM sits at IPA 0x4000_0000 as on QEMU virt, backed by RAM above the
 firmware's own (free_ram()), mapped through stage 2 with the largest blocks
-that fit. vCPU i runs on physical CPU i + 1: CPU 0 keeps Python and the REPL.
+that fit up to STAGE2_BLOCK (4 KiB on QEMU virt, whose TCG flushes its whole
+TLB for a guest TLBI inside a larger block; 1 GiB on the Pi). vCPU i runs on physical CPU i + 1: CPU 0 keeps Python and the REPL.
 The C side (_vm, port/core/vm.c) enters the guest, answers PSCI queries and
 decodes MMIO; this module decides everything else: devices, CPU_ON, power
 off, faults. A guest owns only its RAM and the devices given to it; anything
@@ -41,6 +42,7 @@ PSCI_SUCCESS, PSCI_NOT_SUPPORTED, PSCI_INVALID_PARAMETERS = 0, -1, -2
 PSCI_ALREADY_ON, PSCI_ON_PENDING, PSCI_INVALID_ADDRESS = -4, -5, -9
 POWER_ON, POWER_OFF = 0, 1
 _EXIT_MMIO = _vm.EXIT_MMIO
+STAGE2_BLOCK = _vm.STAGE2_BLOCK     # the board's default for VM(stage2_block=)
 _U64 = (1 << 64) - 1
 
 
@@ -271,7 +273,7 @@ class VM:
     """A virtual machine: RAM, vCPUs, a device tree, devices. See the module doc."""
 
     def __init__(self, ram=256 << 20, cpus=1, cmdline="", psci="hvc", cpu_ids=None, console_out=None,
-                 on_reset="restart", routing="pcpu"):
+                 on_reset="restart", routing="pcpu", stage2_block=None):
         if cpu_ids is None:
             cpu_ids = list(range(1, cpus + 1))
         cpu_ids = list(cpu_ids)
@@ -300,7 +302,10 @@ class VM:
                 p.hardware_enable()
                 self._enabled.append(p)
         try:
-            self._core = _vm.Core(ram, cpu_ids, self.mpidrs)
+            if stage2_block is None:
+                self._core = _vm.Core(ram, cpu_ids, self.mpidrs)
+            else:
+                self._core = _vm.Core(ram, cpu_ids, self.mpidrs, stage2_block)
         except Exception:
             self._disable()
             raise
@@ -680,6 +685,12 @@ class VM:
         each vCPU sets on entry (VM, RW, TSC, IMO, FMO), whichever routing
         pcpu enabled its CPU with. 0 before its first entry."""
         return self._core.reg(i, 36)
+
+    @property
+    def stage2_block(self):
+        """The largest stage-2 block its RAM is mapped with, in bytes: the
+        board's default (STAGE2_BLOCK) unless VM(stage2_block=) said."""
+        return self._core.stage2_block
 
     def vgic_state(self):
         """The virtual GIC's state (a dict; None without one): the

@@ -76,10 +76,11 @@ static vcpu_ctx_t *vcpu_quiet(vm_t *vm, mp_obj_t i_in) {
     return v;
 }
 
-// Core(ram, cpus, mpidrs)
+// Core(ram, cpus, mpidrs[, stage2_block])
 static mp_obj_t vm_core_make_new(const mp_obj_type_t *type, size_t n_args, size_t n_kw, const mp_obj_t *args) {
-    mp_arg_check_num(n_args, n_kw, 3, 3, false);
+    mp_arg_check_num(n_args, n_kw, 3, 4, false);
     uint64_t ram = aarch64_u64_arg(args[0]);
+    uint64_t block = n_args > 3 ? aarch64_u64_arg(args[3]) : VM_STAGE2_BLOCK;
     size_t n, n2;
     mp_obj_t *cpu_objs, *mpidr_objs;
     mp_obj_get_array(args[1], &n, &cpu_objs);
@@ -105,12 +106,12 @@ static mp_obj_t vm_core_make_new(const mp_obj_type_t *type, size_t n_args, size_
         mp_raise_ValueError(MP_ERROR_TEXT("guests need interrupts, and this machine's interrupt controller is not driven (see the boot message)"));
     }
     const char *why = NULL;
-    vm_t *vm = vm_create(ram, n, cpus, mpidrs, &why);
+    vm_t *vm = vm_create(ram, n, cpus, mpidrs, block, &why);
     if (vm == NULL && vm_live()) {
         // A VM nobody refers to any more is closed when the collector
         // finalises it: collect once before refusing.
         gc_collect();
-        vm = vm_create(ram, n, cpus, mpidrs, &why);
+        vm = vm_create(ram, n, cpus, mpidrs, block, &why);
     }
     if (vm == NULL) {
         mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("%s"), why);
@@ -194,7 +195,7 @@ static mp_obj_t vm_core_map(size_t n_args, const mp_obj_t *args) {
     if (ipa < VM_RAM_IPA + vm->ram_size && VM_RAM_IPA < ipa + size) {
         mp_raise_ValueError(MP_ERROR_TEXT("that range overlaps the guest's RAM"));
     }
-    if (!stage2_map(&vm->s2, ipa, pa, size, STAGE2_DEVICE)) {
+    if (!stage2_map(&vm->s2, ipa, pa, size, STAGE2_DEVICE, STAGE2_1G)) {
         mp_raise_ValueError(MP_ERROR_TEXT("cannot map it: outside the IPA space, over an existing mapping, or out of table pages"));
     }
     for (unsigned int i = 0; i < vm->n_vcpus; ++i) {
@@ -681,6 +682,8 @@ static void vm_core_attr(mp_obj_t self_in, qstr attr, mp_obj_t *dest) {
         dest[0] = mp_obj_new_int_from_uint(self->vm->s2.vtcr);
     } else if (self->vm != NULL && attr == MP_QSTR_ipa_bits) {
         dest[0] = MP_OBJ_NEW_SMALL_INT(self->vm->s2.ipa_bits);
+    } else if (self->vm != NULL && attr == MP_QSTR_stage2_block) {
+        dest[0] = mp_obj_new_int_from_ull(self->vm->ram_block);
     } else {
         dest[1] = MP_OBJ_SENTINEL;
     }
@@ -745,6 +748,7 @@ static const mp_rom_map_elem_t vm_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_free_ram), MP_ROM_PTR(&vm_free_ram_obj) },
     { MP_ROM_QSTR(MP_QSTR_pa_bits), MP_ROM_PTR(&vm_pa_bits_obj) },
     { MP_ROM_QSTR(MP_QSTR_levels), MP_ROM_PTR(&vm_levels_obj) },
+    { MP_ROM_QSTR(MP_QSTR_STAGE2_BLOCK), MP_ROM_INT(VM_STAGE2_BLOCK) },
     { MP_ROM_QSTR(MP_QSTR_RAM_IPA), MP_ROM_INT(VM_RAM_IPA) },
     { MP_ROM_QSTR(MP_QSTR_MAX_VCPUS), MP_ROM_INT(VM_MAX_VCPUS) },
     { MP_ROM_QSTR(MP_QSTR_EXIT_MMIO), MP_ROM_INT(VM_EXIT_MMIO) },

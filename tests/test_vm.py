@@ -44,7 +44,7 @@ def run_testguest(t, board, **params):
 
 @pytest.mark.parametrize("cpus", [1, 3])
 def test_the_test_guest_passes(guest_target, board, cpus):
-    reason, status, vcpu, ipa, out = run_testguest(guest_target, board, CPUS=cpus)
+    reason, status, vcpu, ipa, out, _ = run_testguest(guest_target, board, CPUS=cpus)
     assert (reason, status, vcpu) == ("system_off", 0, 0), out
     lines = out.splitlines()
     assert "testguest: PASS" in lines
@@ -59,8 +59,24 @@ def test_the_test_guest_passes(guest_target, board, cpus):
     assert not [line for line in lines if line.endswith("FAILED")]
 
 
+# The board's default: 4 KiB pages on QEMU virt (QEMU's TCG flushes its
+# whole TLB for a guest TLBI inside a larger stage-2 block), the largest
+# blocks on the Pi (a TLB entry covers up to a block on hardware).
+STAGE2_DEFAULT = {"QEMU_VIRT": 4 << 10, "RPI4": 1 << 30}
+
+
+@pytest.mark.parametrize("block", [None, 4 << 10, 2 << 20])
+def test_the_test_guest_passes_with_each_stage2_block(guest_target, board, block):
+    reason, status, _, _, out, used = run_testguest(guest_target, board, CPUS=2, BLOCK=block)
+    assert (reason, status) == ("system_off", 0), out
+    assert used == (STAGE2_DEFAULT[board] if block is None else block)
+    lines = out.splitlines()
+    assert "testguest: memory 0x40000000 0x4000000" in lines
+    assert "testguest: PASS" in lines and not [line for line in lines if line.endswith("FAILED")]
+
+
 def test_psci_version_over_smc_returns_after_the_smc(guest_target, board):
-    reason, status, _, _, out = run_testguest(guest_target, board, MODE="mode=smc-version")
+    reason, status, _, _, out, _ = run_testguest(guest_target, board, MODE="mode=smc-version")
     assert (reason, status) == ("system_off", 0)
     assert "testguest: smc-version: smc #0 returned 0x10000 (version 1.0): ok" in out
 
@@ -75,7 +91,7 @@ def test_psci_version_over_smc_returns_after_the_smc(guest_target, board):
 def test_a_misbehaving_test_guest_is_stopped_with_a_report(guest_target, board, mode, reason, ipa):
     # Those that end by themselves get all the time they need; the others
     # are stopped after 10 s (long enough to say which mode they run).
-    got_reason, _, vcpu, got_ipa, out = run_testguest(guest_target, board, MODE=mode,
+    got_reason, _, vcpu, got_ipa, out, _ = run_testguest(guest_target, board, MODE=mode,
                                                       MS=240_000 if reason == "fault" else 10_000)
     assert got_reason in (("timeout", "fault") if reason is None else (reason,))
     if ipa is not None:
@@ -142,6 +158,7 @@ def test_bad_configurations_are_clear_errors(target):
     assert "4 vCPUs need 4 CPUs besides CPU 0" in error("vm.VM(cpus=4)")
     assert "not enough free RAM" in error("vm.VM(ram=64 << 30)")
     assert "multiple of 2 MiB" in error("vm.VM(ram=3 << 20)")
+    assert "stage2_block must be 4 KiB, 2 MiB or 1 GiB" in error("vm.VM(ram=2 << 20, stage2_block=8192)")
     assert "a VM exists already" in error("a = vm.VM(ram=2 << 20)\nb = vm.VM(ram=2 << 20)")
     target.exec("a.close()")
     assert "load() a kernel first" in error("vm.VM(ram=2 << 20).run()")

@@ -54,14 +54,14 @@ def test_the_guest_modes_under_plain_qemu():
 
 
 def test_the_guest_takes_n_virtual_timer_interrupts_with_intid_27(guest_target, board):
-    reason, status, vcpu, _, out = run_mode(guest_target, board, "mode=vtimer n=%d" % VTIMER_N)
+    reason, status, vcpu, _, out, _ = run_mode(guest_target, board, "mode=vtimer n=%d" % VTIMER_N)
     assert (reason, status, vcpu) == ("system_off", 0, 0), out
     check_vtimer(out.replace("\r\n", "\n"), VTIMER_N)
     assert guest_target.eval("6 * 7") == 42
 
 
 def test_console_bytes_arrive_in_order(guest_target, board):
-    reason, status, _, _, out = run_mode(guest_target, board, "mode=console n=%d" % CONSOLE_N)
+    reason, status, _, _, out, _ = run_mode(guest_target, board, "mode=console n=%d" % CONSOLE_N)
     assert (reason, status) == ("system_off", 0), out
     check_console(out.replace("\r\n", "\n"), CONSOLE_N, CONSOLE_BYTES)
 

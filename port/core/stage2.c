@@ -79,7 +79,7 @@ static uint64_t *next_table(stage2_t *s2, uint64_t *table, unsigned int level, u
     return t;
 }
 
-bool stage2_map(stage2_t *s2, uint64_t ipa, uint64_t pa, uint64_t size, int type) {
+bool stage2_map(stage2_t *s2, uint64_t ipa, uint64_t pa, uint64_t size, int type, uint64_t max_block) {
     if (((ipa | pa | size) & 0xfff) || ipa + size < ipa || ipa + size > (1ul << s2->ipa_bits)) {
         return false;
     }
@@ -91,7 +91,7 @@ bool stage2_map(stage2_t *s2, uint64_t ipa, uint64_t pa, uint64_t size, int type
         unsigned int level = 3;
         for (unsigned int l = 1; l < 3; ++l) {
             uint64_t block = 1ul << level_shift(l);
-            if (((ipa | pa) & (block - 1)) == 0 && size >= block) {
+            if (block <= max_block && ((ipa | pa) & (block - 1)) == 0 && size >= block) {
                 level = l;
                 break;
             }

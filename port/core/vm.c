@@ -117,7 +117,7 @@ void vm_host_idle(vm_t *vm, uint64_t deadline) {
 }
 
 vm_t *vm_create(uint64_t ram_size, unsigned int n_vcpus, const unsigned int *cpus,
-    const uint64_t *mpidrs, const char **why) {
+    const uint64_t *mpidrs, uint64_t ram_block, const char **why) {
     vm_t *vm = &the_vm;
     if (vm->live) {
         *why = "a VM exists already: close() it first (one VM at a time)";
@@ -144,19 +144,26 @@ vm_t *vm_create(uint64_t ram_size, unsigned int n_vcpus, const unsigned int *cpu
             return NULL;
         }
     }
+    if (ram_block != STAGE2_4K && ram_block != STAGE2_2M && ram_block != STAGE2_1G) {
+        *why = "stage2_block must be 4 KiB, 2 MiB or 1 GiB";
+        return NULL;
+    }
     stage2_init(&vm->s2, stage2_pool);
-    if (!stage2_map(&vm->s2, VM_RAM_IPA, base, ram_size, STAGE2_NORMAL)) {
-        *why = "guest RAM does not fit the stage-2 address space";
+    if (!stage2_map(&vm->s2, VM_RAM_IPA, base, ram_size, STAGE2_NORMAL, ram_block)) {
+        *why = ram_block < STAGE2_2M && ram_size / STAGE2_2M + 4 > STAGE2_POOL_PAGES
+            ? "guest RAM in 4 KiB pages needs more stage-2 tables than the firmware has: less ram or a larger stage2_block"
+            : "guest RAM does not fit the stage-2 address space";
         return NULL;
     }
     vm->ram_pa = base;
     vm->ram_size = ram_size;
+    vm->ram_block = ram_block;
     vm->n_vcpus = n_vcpus;
     vm->n_published = vm->n_posted = 0;     // (the_vm is reused: nothing of the last VM's)
     vm->post_head = vm->post_tail = 0;
     #ifdef BOARD_GICV_BASE
     if (vgic_init(&vm->vgic, n_vcpus) && !vm->vgic.v3       // (a GICv3's CPU interface is system registers)
-        && !stage2_map(&vm->s2, VM_GICC_IPA, BOARD_GICV_BASE, VM_GICV_SIZE, STAGE2_DEVICE)) {
+        && !stage2_map(&vm->s2, VM_GICC_IPA, BOARD_GICV_BASE, VM_GICV_SIZE, STAGE2_DEVICE, STAGE2_1G)) {
         *why = "the virtual CPU interface does not fit the stage-2 address space";
         return NULL;
     }

@@ -71,6 +71,7 @@ typedef struct { uint64_t ipa, value; uint32_t width, vcpu; } vm_posted_t;
 typedef struct _vm_t {
     stage2_t s2;
     uint64_t ram_pa, ram_size;          // guest RAM at IPA VM_RAM_IPA
+    uint64_t ram_block;                 // its largest stage-2 block (VM_STAGE2_BLOCK)
     unsigned int n_vcpus;
     vcpu_ctx_t vcpus[VM_MAX_VCPUS];
     volatile uint32_t power[VM_MAX_VCPUS];
@@ -85,13 +86,26 @@ typedef struct _vm_t {
     bool live;
 } vm_t;
 
+// The largest stage-2 block guest RAM is mapped with, unless the VM asks
+// otherwise. On hardware the largest that fit: a TLB entry then covers up to
+// a block. QEMU's TCG, though, records each guest TLB entry as large as the
+// larger of the two stages' mappings, and a TLBI by address that falls in a
+// recorded large page flushes the whole TLB: with 2 MiB blocks every one of
+// the guest's TLBIs did, and Linux makes tens of thousands while it boots.
+// QEMU virt (only ever QEMU) maps guest RAM in 4 KiB pages.
+#ifdef BOARD_STAGE2_RAM_BLOCK
+#define VM_STAGE2_BLOCK     BOARD_STAGE2_RAM_BLOCK
+#else
+#define VM_STAGE2_BLOCK     STAGE2_1G
+#endif
+
 // The physical memory guests may use: RAM above the firmware's own.
 void vm_guest_memory(uint64_t *base, uint64_t *size);
 // Make the VM (one at a time): RAM (2 MiB multiple) mapped at VM_RAM_IPA,
 // vCPU i on physical CPU cpus[i] with MPIDR mpidrs[i]. NULL with *why set
 // if it cannot be made.
 vm_t *vm_create(uint64_t ram_size, unsigned int n_vcpus, const unsigned int *cpus,
-    const uint64_t *mpidrs, const char **why);
+    const uint64_t *mpidrs, uint64_t ram_block, const char **why);
 bool vm_live(void);
 // Stop every vCPU and free the VM (also at soft reset).
 void vm_destroy(vm_t *vm);

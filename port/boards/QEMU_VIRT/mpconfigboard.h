@@ -32,6 +32,12 @@
 // redistributors, 128 KiB per CPU (RD_base, SGI_base).
 #define BOARD_GICR_BASE         0x080a0000UL
 
+// Guest RAM in 4 KiB stage-2 pages (core/vm.h says why: QEMU's TCG flushes
+// its whole TLB on a guest TLBI inside a larger stage-2 block). The tables
+// for that: one page per 2 MiB, for guests up to 1 GiB (QEMU runs with -m 1G).
+#define BOARD_STAGE2_RAM_BLOCK  0x1000UL
+#define BOARD_STAGE2_POOL_PAGES (512 + 16)
+
 // The second CFI flash bank (QEMU: -drive if=pflash,unit=1,format=raw,file=F;
 // F is exactly BOARD_FLASH_SIZE bytes): two x16 chips on a 32-bit bus
 // (port/flash_cfi.c), littlefs at /flash (firmware/_flash.py). The first bank,
