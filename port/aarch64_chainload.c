@@ -57,7 +57,7 @@ NORETURN void aarch64_bootloader(size_t n_args, const mp_obj_t *args) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("bootloader: no free RAM to stage %u bytes (see aarch64.ram())"), (unsigned)size);
     }
-    aarch64_receive_into(staged, size, crc, block, RECEIVE_IDLE_MS, true);
+    aarch64_receive_into(staged, size, crc, block, RECEIVE_IDLE_MS, true, 0);    // channel 0: the UART
     chainload_header_t hd;
     const char *why = chainload_check(staged, size, &hd);
     if (why) {
