@@ -49,7 +49,7 @@ from .progress import Progress
 from .qemu import Qemu, QemuError
 from .regfmt import canonical_name, describe
 from .target import pcpu_status, sysregs
-from .target_api import UPLOAD_BLOCK, Target
+from .target_api import UPLOAD_BLOCK, Target, channel_text
 from .transport import (DEFAULT_BAUD, DEFAULT_TIMEOUT, NO_BOUND, LinkError, TargetError, Transport, UrlError,
                         parse_qemu_url, qemu_url_flash, qemu_url_gic)
 
@@ -477,13 +477,9 @@ def cmd_upload(args):
     print("%d bytes to 0x%x in %.2f s (%.2f MB/s), CRC-32 checked; %d line bytes (%d of %d blocks deflated, "
           "%.2f MB/s on the line) over %s" % (len(data), args.address, elapsed, len(data) / elapsed / 1e6,
                                               r.line, r.deflated, r.blocks, r.line / r.seconds / 1e6,
-                                              _channel_name(r.channel))
+                                              channel_text(r.channel))
           + (" at %d baud" % r.baud if r.channel == "uart" and args.fast_baud else ""))
 
-
-def _channel_name(channel):
-    """UploadResult.channel as the commands say it."""
-    return "the UART" if channel == "uart" else "the virtio console (%s)" % channel.split(" ", 1)[1]
 
 
 def add_fast_baud(parser):

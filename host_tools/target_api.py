@@ -88,8 +88,9 @@ HELPER_NAME = "_host_tools"
 UploadResult = collections.namedtuple("UploadResult", "payload line seconds blocks deflated baud channel")
 # What Target.load_firmware did: `payload` image bytes, `line` bytes sent for
 # them; `transfer` seconds until the last block was stored, `seconds` until
-# the new firmware's prompt; its `banner`, and what the old one `said`.
-LoadResult = collections.namedtuple("LoadResult", "payload line transfer seconds banner said baud")
+# the new firmware's prompt; its `banner`, and what the old one `said`;
+# `channel` as UploadResult's.
+LoadResult = collections.namedtuple("LoadResult", "payload line transfer seconds banner said baud channel")
 _HELPER_CLASS = """class _host_tools:
  def request(text, json=__import__('json')):
   op, args = json.loads(text)
@@ -364,7 +365,7 @@ class Target:
             t.exec_raw_no_follow(code)
             if sink is not None:
                 self._channel_start(what)
-            self._send_blocks(data, block, framed, what, progress, counts, deflate, sink)
+            self._send_blocks(data, block, framed, what, progress, counts, deflate, sink, started=sink is not None)
             out, err = t.follow(None)
             if err:
                 raise parse_exception(err.decode(errors="replace"))
@@ -382,15 +383,16 @@ class Target:
         try:
             self._upload_reply(what + " (start)")
         except TargetError as e:
-            if "ENODEV" in e.message:
+            if "ENODEV" in e.message or "virtio_console" in e.message:     # the latter: a firmware from before it
                 raise _NoChannelDevice("the target has no virtio console (%s)" % e.message) from None
             raise
 
-    def _send_blocks(self, data, block, compress, what, progress, counts, deflate=None, sink=None):
+    def _send_blocks(self, data, block, compress, what, progress, counts, deflate=None, sink=None, started=False):
         """The transfer itself, once the receiver runs: its first ACK, then
         each block (framed with `compress`, deflated where that helps with
         `deflate`, which is `compress` unless given) and the ACK that it was
-        stored. The blocks go to `sink` (an _UploadChannel) or the UART."""
+        stored. The blocks go to `sink` (an _UploadChannel) or the UART.
+        `started`: the first ACK has been read already."""
         t = self.transport
         total = len(data)
         deflate = compress if deflate is None else deflate
@@ -399,7 +401,7 @@ class Target:
             length = min(block, total - start)
             return _upload_frame(data, start, length, deflate) if compress else data[start:start + length]
 
-        if sink is None:
+        if not started:
             self._upload_reply(what + " (start)")
         sent = 0
         wire = frame(0)
@@ -483,32 +485,67 @@ class Target:
 
     # -- a new firmware -----------------------------------------------------
 
-    def load_firmware(self, image, progress=None, block=UPLOAD_BLOCK, boot_timeout=LOAD_BOOT_TIMEOUT, fast_baud=None):
+    def load_firmware(self, image, progress=None, block=UPLOAD_BLOCK, boot_timeout=LOAD_BOOT_TIMEOUT, fast_baud=None,
+                      channel=None):
         """Replace the running firmware with `image` (bytes, or the path of a
         kernel8.img, firmware.elf or other image of this board's firmware):
         machine.bootloader() on the target receives it as upload() sends
-        (deflated blocks, CRC-32 checked), stages it in free RAM, checks it
-        and starts it in place of itself. Returns a LoadResult once the new
-        firmware's REPL answers (in the raw REPL again, as after connect).
-        A corrupted, cut or foreign image raises TargetError (or LinkError)
-        and the old firmware keeps running. `fast_baud`: the image goes at
-        that rate, as with upload(); the new firmware starts at its boot
-        rate (115200), which the host takes again after the old one's last line."""
+        (framed blocks, CRC-32 checked, deflated on the UART), stages it in
+        free RAM, checks it and starts it in place of itself. Returns a
+        LoadResult once the new firmware's REPL answers (in the raw REPL
+        again, as after connect). A corrupted, cut or foreign image raises
+        TargetError (or LinkError) and the old firmware keeps running.
+        `channel` as for upload(): the blocks over the upload channel where
+        one is known (and the firmware has aarch64.virtio_console), else over
+        the UART. `fast_baud`: the image goes at that rate, as with upload();
+        the new firmware starts at its boot rate (115200), which the host
+        takes again after the old one's last line."""
         if isinstance(image, (str, os.PathLike)):
             image = flat_image(image)
         data = memoryview(image).cast("B")
+        if channel is None:
+            channel = "virtio" if self.upload_channel and not fast_baud else "uart"
+        if channel not in RECEIVE_CHANNEL:
+            raise ValueError("upload channel %r: 'uart' or 'virtio'" % (channel,))
+        if channel == "uart":
+            return self._load(data, progress, block, boot_timeout, fast_baud, None)
+        if not self.upload_channel:
+            raise ValueError("no upload channel known for %s: give Target(upload_channel=PATH) or $%s"
+                             % (self.port, UPLOAD_CHANNEL_ENV))
+        sink = _UploadChannel(self.upload_channel, self.timeout)
+        try:
+            return self._load(data, progress, block, boot_timeout, fast_baud, sink)
+        except _NoChannelDevice as e:
+            self.warn("%s: %s; the firmware goes over the UART" % (self.port, e))
+        finally:
+            sink.close()
+        return self._load(data, progress, block, boot_timeout, fast_baud, None)
+
+    def _load(self, data, progress, block, boot_timeout, fast_baud, sink):
+        """load_firmware() over the UART (`sink` None) or the upload channel `sink`."""
         total = len(data)
-        header = struct.pack("<8sIIII", LOAD_MAGIC, total, zlib.crc32(data), block, 0)
-        what = "firmware load of %d bytes" % total
+        channel = "uart" if sink is None else "virtio " + sink.path
+        header = struct.pack("<8sIIII", LOAD_MAGIC, total, zlib.crc32(data), block,
+                             RECEIVE_CHANNEL[channel.split()[0]])
+        what = "firmware load of %d bytes over the %s" % (total, "UART" if sink is None else "virtio console")
         t = self.transport
         counts = {"line": 0, "blocks": 0, "deflated": 0}
         times = {}
+        if progress is not None and hasattr(progress, "set_channel"):
+            progress.set_channel(channel.split()[0])
+        # Over the channel, a firmware without one (or from before it) says so before waiting.
+        code = "import machine\nmachine.bootloader()\n" if sink is None else (
+            "import machine,aarch64\nif not aarch64.virtio_console():raise OSError('ENODEV: no virtio console')\n"
+            "machine.bootloader()\n")
 
         def transfer():
-            t.exec_raw_no_follow("import machine\nmachine.bootloader()\n")
-            self._upload_reply(what + " (waiting for the header)")
+            t.exec_raw_no_follow(code)
+            if sink is None:
+                self._upload_reply(what + " (waiting for the header)")
+            else:
+                self._channel_start(what + " (waiting for the header)")
             t.serial.write(header)
-            self._send_blocks(data, block, True, what, progress, counts)
+            self._send_blocks(data, block, True, what, progress, counts, sink is None, sink)
             times["sent"] = time.monotonic()
             # The old firmware checks the image and says it starts it, or raises.
             t.deadline.at = time.monotonic() + boot_timeout
@@ -524,7 +561,7 @@ class Target:
             out += t.read_until(1, b">>> ")
             return out.decode(errors="replace").replace("\r\n", "\n")
 
-        with self._fast_line(fast_baud, what) as line:
+        with self._fast_line(fast_baud if sink is None else None, what) as line:
             start = time.monotonic()
             out = self._op(what, transfer)
         booted = time.monotonic()
@@ -534,7 +571,7 @@ class Target:
         t.op("enter raw REPL (new firmware)", lambda: t.enter_raw_repl(soft_reset=False))
         said, _, banner = out.partition("\n")
         return LoadResult(total, counts["line"], times["sent"] - start, booted - start,
-                          banner.rsplit("\n", 1)[0].strip(), said.strip(), line.baud)
+                          banner.rsplit("\n", 1)[0].strip(), said.strip(), line.baud, channel)
 
     # -- the line's rate ---------------------------------------------------
 
@@ -798,6 +835,11 @@ def _upload_frame(data, start, length, deflate=True):
     if len(packed) < length:
         return struct.pack("<II", len(packed) | UPLOAD_DEFLATED, zlib.crc32(raw)) + packed
     return struct.pack("<II", length, zlib.crc32(raw)) + bytes(raw)
+
+
+def channel_text(channel):
+    """UploadResult/LoadResult.channel as the commands say it."""
+    return "the UART" if channel == "uart" else "the virtio console (%s)" % channel.split(" ", 1)[1]
 
 
 def env_upload_channel(port):

@@ -86,6 +86,7 @@ MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_stall_cpu_obj);
 
 // aarch64_receive.c
 MP_DECLARE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_receive_obj);
+MP_DECLARE_CONST_FUN_OBJ_0(aarch64_virtio_console_obj);
 // The same transfer from C: `size` bytes at `pa`, raising as aarch64.receive does.
 void aarch64_receive_into(uint64_t pa, uint64_t size, uint32_t crc32, uint64_t block, mp_int_t timeout_ms, bool framed,
     int channel);

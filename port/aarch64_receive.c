@@ -485,3 +485,17 @@ static mp_obj_t aarch64_receive(size_t n_args, const mp_obj_t *args) {
     return mp_const_none;
 }
 MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_receive_obj, 3, 7, aarch64_receive);
+
+// aarch64.virtio_console(): (address of its virtio-mmio transport, transport
+// version) of the virtio console receive(..., channel=1) reads, started on
+// the first call; None on a target without one.
+static mp_obj_t aarch64_virtio_console(void) {
+    if (!virtio_console_start()) {
+        return mp_const_none;
+    }
+    mp_obj_t t[2] = {
+        mp_obj_new_int_from_ull(virtio_console_base()), MP_OBJ_NEW_SMALL_INT(virtio_console_version()),
+    };
+    return mp_obj_new_tuple(2, t);
+}
+MP_DEFINE_CONST_FUN_OBJ_0(aarch64_virtio_console_obj, aarch64_virtio_console);

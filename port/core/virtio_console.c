@@ -309,6 +309,18 @@ bool virtio_console_rearm(void) {
     return vring.used_idx != next_used;
 }
 
+void virtio_console_stop(void) {
+    if (state > 0) {
+        REG(REG_STATUS) = 0;
+        if (version == 2) {
+            while (REG(REG_STATUS) != 0) {
+            }
+        }
+        __asm__ volatile ("dsb sy" ::: "memory");
+    }
+    state = 0;
+}
+
 #else   // no virtio-mmio transports on this board
 
 bool virtio_console_start(void) {
@@ -335,6 +347,9 @@ void virtio_console_wake(bool on) {
 
 bool virtio_console_rearm(void) {
     return false;
+}
+
+void virtio_console_stop(void) {
 }
 
 #endif

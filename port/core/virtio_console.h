@@ -29,5 +29,8 @@ size_t virtio_console_read(uint8_t *buf, size_t max);
 // came meanwhile (then do not sleep). wake(false) ends it.
 void virtio_console_wake(bool on);
 bool virtio_console_rearm(void);
+// Reset the device: it stops writing into our buffers (before a chainload,
+// whose new firmware overwrites them). A later start finds it again.
+void virtio_console_stop(void);
 
 #endif
