@@ -185,7 +185,8 @@ static size_t receive_upto(rx_wait_t *w, uint8_t *buf, size_t len, size_t at_lea
             timer_wake_arm(w->armed_until);
         }
         // The virtio console's interrupt stays raised until acknowledged:
-        // acknowledged here, and bytes that came just before are not slept through.
+        // acknowledged here, and bytes that came just before are not slept
+        // through (nor is a wait with no interrupt to end it: then it polls).
         if (w->virtio && virtio_console_rearm()) {
             continue;
         }

@@ -108,6 +108,7 @@ static unsigned int intid;
 static uint16_t next_used;      // the next used-ring entry to read
 static uint16_t next_avail;     // the available ring's index as we have filled it
 static uint32_t head_offset;    // bytes already read of the buffer at next_used
+static bool wake_irq;           // between wake(true) and wake(false): the interrupt ends a WFI
 
 #define REG(off) (*(volatile uint32_t *)(base + (off)))
 
@@ -287,13 +288,19 @@ size_t virtio_console_read(uint8_t *buf, size_t max) {
     return got;
 }
 
+// The interrupt is the firmware's only while no VM has it passed through
+// (gic_forward): one that has gets it left alone, and the reader polls.
 void virtio_console_wake(bool on) {
     if (state <= 0) {
         return;
     }
     if (on) {
-        gic_enable_irq(intid);
-    } else {
+        wake_irq = gic_driven() && !gic_is_forwarded(intid);
+        if (wake_irq) {
+            gic_enable_irq(intid);
+        }
+    } else if (wake_irq) {
+        wake_irq = false;
         gic_disable_irq(intid);
         REG(REG_INTERRUPT_ACK) = INTERRUPT_USED_BUFFER | INTERRUPT_CONFIG;
     }
@@ -302,6 +309,9 @@ void virtio_console_wake(bool on) {
 bool virtio_console_rearm(void) {
     if (state <= 0) {
         return false;
+    }
+    if (!wake_irq) {
+        return true;        // no interrupt to wake a WFI: look again rather than sleep
     }
     REG(REG_INTERRUPT_ACK) = INTERRUPT_USED_BUFFER | INTERRUPT_CONFIG;
     __asm__ volatile ("dsb sy" ::: "memory");

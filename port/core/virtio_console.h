@@ -26,7 +26,8 @@ size_t virtio_console_read(uint8_t *buf, size_t max);
 // For a caller that waits with WFI and IRQs masked at the CPU: wake(true)
 // lets the device's interrupt end a WFI (it is never taken); before each
 // WFI, rearm() clears the interrupt already told and says whether bytes
-// came meanwhile (then do not sleep). wake(false) ends it.
+// came meanwhile, or that there is no interrupt to wait for (a VM has it, or
+// no interrupt controller is driven): then do not sleep. wake(false) ends it.
 void virtio_console_wake(bool on);
 bool virtio_console_rearm(void);
 // Reset the device: it stops writing into our buffers (before a chainload,
