@@ -131,7 +131,7 @@ class _CuttingRelay(threading.Thread):
         qemu = socket.socket(socket.AF_UNIX)
         qemu.connect(self.channel)
         passed = 0
-        while passed < self.limit:
+        while passed < self.limit:     # limit 0: closed as soon as the host connects
             chunk = host.recv(min(65536, self.limit - passed))
             if not chunk:
                 break
@@ -142,9 +142,11 @@ class _CuttingRelay(threading.Thread):
         self.listener.close()
 
 
-def test_a_channel_closed_mid_transfer_is_one_clear_error_and_the_repl_answers(target, free_ram, tmp_path):
+@pytest.mark.parametrize("limit", [0, 100_000], ids=["at-once", "after-100000-bytes"])
+def test_a_channel_closed_mid_transfer_is_one_clear_error_and_the_repl_answers(target, free_ram, tmp_path, limit):
+    # At once: the host's write fails (EPIPE); later: the bytes stop coming and the target gives up.
     need_channel(target)
-    relay = _CuttingRelay(str(tmp_path / "cut"), target.upload_channel, 100_000)
+    relay = _CuttingRelay(str(tmp_path / "cut"), target.upload_channel, limit)
     relay.start()
     t = Target(transport=target.transport, upload_channel=str(tmp_path / "cut"))
     with pytest.raises(LinkError) as e:
