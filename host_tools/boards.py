@@ -3,7 +3,12 @@
 Every board fact lives in port/boards/<BOARD>/mpconfigboard.mk, which the
 port's Makefile includes; this module reads the QEMU settings from the same
 file (QEMU_MACHINE, QEMU_ARGS, QEMU_SMP, QEMU_SMP_FIXED, FIRMWARE_IMAGE,
-QEMU_GIC_VERSIONS, QEMU_FLASH, QEMU_FLASH_SIZE).
+QEMU_GIC_VERSIONS, QEMU_FLASH, QEMU_FLASH_SIZE, QEMU_UPLOAD_CHANNEL).
+
+A board with QEMU_UPLOAD_CHANNEL = virtio (virt) gets a virtio console
+besides its UART (upload_channel_args): Target.upload sends its data bytes
+there, the ACKs stay on the UART (QEMU's PL011 takes 16 bytes per turn of
+its main loop, the virtio console 4 KiB).
 
 A board with a flash bank (QEMU_FLASH: virt's second pflash bank, /flash on
 the target) keeps its files in a backing file on the host: flash_image()
@@ -29,7 +34,10 @@ BOARDS_DIR = PROJECT_TOP / "port" / "boards"
 # machine can be given (the first is the one QEMU_ARGS asks for).
 # `flash` the -drive options of its flash bank and `flash_size` the backing
 # file's size (None, 0: no flash).
-Board = namedtuple("Board", "name machine qemu_args smp smp_fixed image gic_versions flash flash_size")
+# `upload_channel`: "virtio" where the firmware drives a virtio console for
+# uploads (None: uploads go over the UART).
+Board = namedtuple("Board", "name machine qemu_args smp smp_fixed image gic_versions flash flash_size "
+                            "upload_channel")
 
 GIC_ENV = "EL2_QEMU_GIC"
 
@@ -62,7 +70,8 @@ def _board(path):
         return Board(name=path.parent.name, machine=mk["QEMU_MACHINE"], qemu_args=mk["QEMU_ARGS"].split(),
                      smp=int(mk["QEMU_SMP"]), smp_fixed=mk.get("QEMU_SMP_FIXED", "0") == "1",
                      image=mk["FIRMWARE_IMAGE"], gic_versions=tuple(mk.get("QEMU_GIC_VERSIONS", "").split()),
-                     flash=mk.get("QEMU_FLASH"), flash_size=int(mk.get("QEMU_FLASH_SIZE", "0"), 0))
+                     flash=mk.get("QEMU_FLASH"), flash_size=int(mk.get("QEMU_FLASH_SIZE", "0"), 0),
+                     upload_channel=mk.get("QEMU_UPLOAD_CHANNEL") or None)
     except KeyError as e:
         raise BoardError("%s does not say %s" % (path, e.args[0])) from None
     except ValueError:
@@ -154,6 +163,17 @@ def flash_args(board, path):
     if not spec.flash:
         raise BoardError("%s has no flash bank to back with a file" % board)
     return ["-drive", "%s,file=%s" % (spec.flash, str(path).replace(",", ",,"))]
+
+
+def upload_channel_args(board, path):
+    """QEMU's arguments for `board`'s upload channel: a virtio console whose
+    other end is a unix socket QEMU listens on at `path` (one client at a
+    time; Target.upload connects for each upload). [] for a board without one."""
+    if BOARDS[board].upload_channel != "virtio":
+        return []
+    return ["-device", "virtio-serial-device",
+            "-chardev", "socket,id=upload,path=%s,server=on,wait=off" % str(path).replace(",", ",,"),
+            "-device", "virtconsole,chardev=upload"]
 
 
 def qemu_command(board, smp=None, extra=(), gic=None, flash=None):

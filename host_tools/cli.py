@@ -2,7 +2,7 @@
 """aarch64-el2: drive the EL2 firmware from the host.
 
     aarch64-el2 boot                      start QEMU, print the port, wait (Ctrl-C stops)
-    eval "$(aarch64-el2 boot --env)"      the same in the background, EL2_PORT set in this shell
+    eval "$(aarch64-el2 boot --env)"      the same in the background, EL2_PORT (and EL2_UPLOAD_CHANNEL) set here
     aarch64-el2 devs                      the serial ports on this machine
     aarch64-el2 repl                      the REPL on this terminal (mpremote)
     aarch64-el2 exec CODE | run FILE.py   run code on the target, print its output
@@ -49,7 +49,7 @@ from .progress import Progress
 from .qemu import Qemu, QemuError
 from .regfmt import canonical_name, describe
 from .target import pcpu_status, sysregs
-from .target_api import UPLOAD_BLOCK, Target
+from .target_api import UPLOAD_BLOCK, Target, channel_text
 from .transport import (DEFAULT_BAUD, DEFAULT_TIMEOUT, NO_BOUND, LinkError, TargetError, Transport, UrlError,
                         parse_qemu_url, qemu_url_flash, qemu_url_gic)
 
@@ -122,9 +122,13 @@ def cmd_boot(args):
     with Qemu(board, smp=smp, extra=gdb, gic=gic, flash=flash) as q:
         _print_command(args, q.command)
         if args.json:
-            print(json.dumps({"port": q.port, "board": board, "pid": os.getpid()}), flush=True)
+            print(json.dumps({"port": q.port, "board": board, "pid": os.getpid(),
+                              "upload_channel": q.upload_channel}), flush=True)
         else:
             print(q.port, flush=True)
+        if q.upload_channel and not args.json:
+            print("upload channel (virtio console): %s (EL2_UPLOAD_CHANNEL=%s with EL2_PORT=%s: uploads go there)"
+                  % (q.upload_channel, q.upload_channel, q.port), file=sys.stderr, flush=True)
         print("QEMU is running %s%s; Ctrl-C stops it" % (
             board, " (gdbstub on :%d, stopped at the entry point)" % args.gdb_port if args.gdb else ""),
             file=sys.stderr, flush=True)
@@ -154,8 +158,9 @@ def _sd_card_args(board, image):
 
 def _boot_in_background(board, smp, gdb, flash=None):
     """QEMU in a process of its own that outlives this command; prints shell
-    assignments: EL2_PORT (the port every command then uses) and
-    EL2_BOOT_PID (kill it to stop QEMU)."""
+    assignments: EL2_PORT (the port every command then uses),
+    EL2_UPLOAD_CHANNEL (where uploads send their bytes, on a board with a
+    virtio console) and EL2_BOOT_PID (kill it to stop QEMU)."""
     import shlex
     r, w = os.pipe()
     pid = os.fork()         # before QEMU and its relay thread exist
@@ -169,7 +174,7 @@ def _boot_in_background(board, smp, gdb, flash=None):
         try:
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             with Qemu(board, smp=smp, extra=gdb, flash=flash) as q:
-                os.write(w, q.port.encode() + b"\n")
+                os.write(w, ("%s %s\n" % (q.port, q.upload_channel or "")).encode())
                 os.close(w)
                 w = None
                 q.proc.wait()
@@ -186,9 +191,13 @@ def _boot_in_background(board, smp, gdb, flash=None):
     if not line or line.startswith("error: "):
         os.waitpid(pid, 0)
         raise CliError(line[len("error: "):] if line else "QEMU did not start")
+    port, _, channel = line.partition(" ")
     elf = shlex.quote(str(boards.elf_path(board)))
     print("EL2_PORT=%s; EL2_ELF=%s; EL2_BOOT_PID=%d; export EL2_PORT EL2_ELF EL2_BOOT_PID"
-          % (shlex.quote(line), elf, pid))
+          % (shlex.quote(port), elf, pid))
+    # Where uploads send their bytes (Target.upload); a board without one
+    # clears what a former boot --env left.
+    print("EL2_UPLOAD_CHANNEL=%s; export EL2_UPLOAD_CHANNEL" % shlex.quote(channel))
     print("# QEMU is running %s in the background; kill $EL2_BOOT_PID stops it" % board)
 
 
@@ -461,13 +470,16 @@ def cmd_upload(args):
         raise CliError("cannot read %s: %s" % (args.file, e.strerror)) from None
     start = time.monotonic()
     with _connect(args) as t, Progress() as progress:
-        r = t.upload(data, args.address, progress=progress, block=args.block, compress=not args.raw,
-                     fast_baud=args.fast_baud)
+        r = t.upload(data, args.address, progress=progress, block=args.block,
+                     compress=False if args.raw else True if args.deflate else None,
+                     fast_baud=args.fast_baud, channel="uart" if args.uart else None)
     elapsed = time.monotonic() - start
     print("%d bytes to 0x%x in %.2f s (%.2f MB/s), CRC-32 checked; %d line bytes (%d of %d blocks deflated, "
-          "%.2f MB/s on the line)" % (len(data), args.address, elapsed, len(data) / elapsed / 1e6,
-                                      r.line, r.deflated, r.blocks, r.line / r.seconds / 1e6)
-          + (" at %d baud" % r.baud if args.fast_baud else ""))
+          "%.2f MB/s on the line) over %s" % (len(data), args.address, elapsed, len(data) / elapsed / 1e6,
+                                              r.line, r.deflated, r.blocks, r.line / r.seconds / 1e6,
+                                              channel_text(r.channel))
+          + (" at %d baud" % r.baud if r.channel == "uart" and args.fast_baud else ""))
+
 
 
 def add_fast_baud(parser):
@@ -563,11 +575,16 @@ def build_parser():
     g.add_argument("--address", type=_int)
     s.set_defaults(func=cmd_inspect)
 
-    s = sub.add_parser("upload", help="a file into the target's RAM over the UART (binary, CRC-32 checked)")
+    s = sub.add_parser("upload", help="a file into the target's RAM over the UART or the virtio console where "
+                                      "there is one (binary, CRC-32 checked)")
     s.add_argument("file")
     s.add_argument("address", type=_int, help="physical address (see aarch64.ram() on the target)")
     s.add_argument("--block", type=_int, default=UPLOAD_BLOCK, help="bytes per acknowledged block (default %(default)s)")
-    s.add_argument("--raw", action="store_true", help="send the bytes as they are (default: blocks deflated where that helps)")
+    s.add_argument("--raw", action="store_true", help="send the bytes as they are, unframed (default: blocks "
+                                                       "with a CRC-32 each, deflated where that helps on the UART)")
+    s.add_argument("--deflate", action="store_true", help="deflate blocks where that helps on the virtio console too")
+    s.add_argument("--uart", action="store_true",
+                   help="send over the UART even where an upload channel is known (qemu:virt, $EL2_UPLOAD_CHANNEL)")
     add_fast_baud(s)
     s.set_defaults(func=cmd_upload)
 

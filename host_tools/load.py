@@ -15,7 +15,7 @@ from elftools.common.exceptions import ELFError
 from . import boards
 from .elf import flat_image
 from .progress import Progress
-from .target_api import UPLOAD_BLOCK, Target
+from .target_api import UPLOAD_BLOCK, Target, channel_text
 from .transport import parse_qemu_url
 
 
@@ -36,17 +36,22 @@ def cmd_load(args):
     except ELFError as e:
         raise ValueError("%s: not a usable ELF: %s" % (path, e)) from None
     with Target(args.port, timeout=args.timeout, baudrate=args.baud) as t, Progress() as progress:
-        r = t.load_firmware(image, progress=progress, block=args.block, fast_baud=args.fast_baud)
-    at = " at %d baud" % r.baud if args.fast_baud else ""
-    print("%s: %d bytes sent as %d line bytes%s in %.2f s, CRC-32 checked; the new firmware answered %.2f s "
-          "after the start:\n%s" % (path, r.payload, r.line, at, r.transfer, r.seconds, r.banner))
+        r = t.load_firmware(image, progress=progress, block=args.block, fast_baud=args.fast_baud,
+                            channel="uart" if args.uart else None)
+    at = " at %d baud" % r.baud if r.channel == "uart" and args.fast_baud else ""
+    print("%s: %d bytes sent as %d line bytes%s in %.2f s over %s, CRC-32 checked; the new firmware answered "
+          "%.2f s after the start:\n%s" % (path, r.payload, r.line, at, r.transfer, channel_text(r.channel),
+                                           r.seconds, r.banner))
 
 
 def add_commands(sub):
-    s = sub.add_parser("load", help="a new firmware over the UART, started in place of the running one")
+    s = sub.add_parser("load", help="a new firmware over the UART (or the virtio console where there is one), "
+                                    "started in place of the running one")
     s.add_argument("file", nargs="?", help="kernel8.img, firmware.elf or another image of this board's firmware "
                    "(default: the image of the board the port names)")
     s.add_argument("--block", type=int, default=UPLOAD_BLOCK, help="bytes per acknowledged block (default %(default)s)")
+    s.add_argument("--uart", action="store_true",
+                   help="send over the UART even where an upload channel is known (qemu:virt, $EL2_UPLOAD_CHANNEL)")
     from .cli import add_fast_baud
     add_fast_baud(s)
     s.set_defaults(func=cmd_load)

@@ -14,14 +14,19 @@ class Progress:
         self.out = out or sys.stderr
         self.start = time.monotonic()
         self.shown = False
+        self.via = ""
+
+    def set_channel(self, channel):
+        """Target.upload says what carries the bytes ("uart", "virtio")."""
+        self.via = " over " + channel
 
     def __call__(self, sent, total):
         elapsed = time.monotonic() - self.start
         if elapsed < 1 and not self.shown:
             return
         self.shown = True
-        print("\r%s%d/%d KiB (%d%%) %.2f MB/s" % (self.label, sent >> 10, total >> 10, 100 * sent // max(total, 1),
-                                                sent / elapsed / 1e6), end="", file=self.out, flush=True)
+        print("\r%s%d/%d KiB (%d%%) %.2f MB/s%s" % (self.label, sent >> 10, total >> 10, 100 * sent // max(total, 1),
+                                                  sent / elapsed / 1e6, self.via), end="", file=self.out, flush=True)
 
     def __enter__(self):
         return self

@@ -213,7 +213,9 @@ class _PtyRelay(threading.Thread):
 
 
 class Qemu:
-    """A running QEMU; `port` is the pty its UART is on.
+    """A running QEMU; `port` is the pty its UART is on; `upload_channel`
+    the unix socket of its virtio console for uploads (boards.py
+    upload_channel_args), or None.
 
         with Qemu("QEMU_VIRT", smp=2) as q:     # a board of ours, UART relayed (_PtyRelay)
             print(q.port)
@@ -228,6 +230,7 @@ class Qemu:
         a new, empty file for this run only."""
         self.board = board if command is None else None
         self.relay = None
+        self.upload_channel = None
         self.flash = None
         self.output = b""
         if command is not None:
@@ -253,13 +256,19 @@ class Qemu:
             command = boards.qemu_command(board, smp, [
                 "-display", "none", "-monitor", "none",
                 "-chardev", "socket,id=uart,path=%s,server=on,wait=on" % sock_path,
-                "-serial", "chardev:uart"] + list(extra), gic=gic, flash=self.flash)
+                "-serial", "chardev:uart"] + boards.upload_channel_args(board, self._channel_path())
+                + list(extra), gic=gic, flash=self.flash)
         except boards.BoardError as e:
             raise QemuError(str(e)) from None
         self._start(command)
         self.relay = _PtyRelay(self._connect(sock_path, timeout))
         self.relay.start()
         self.port = self.relay.port
+        if boards.BOARDS[board].upload_channel:
+            self.upload_channel = self._channel_path()
+
+    def _channel_path(self):
+        return os.path.join(self._dir.name, "upload")
 
     def _start(self, command):
         self.command = command

@@ -13,11 +13,16 @@ result as JSON. An argument therefore cannot inject code, whatever it holds.
 """
 import ast
 import collections
+import errno
 import json
 import os
+import select
+import socket
+import stat
 import struct
 import sys
 import time
+import tty
 import zlib
 
 from elftools.common.exceptions import ELFError
@@ -37,6 +42,16 @@ UPLOAD_WINDOW = 32 * 1024       # deflate's reach back: the block compresses aga
 UPLOAD_BLOCK = 64 * 1024        # bytes per acknowledged block
 UPLOAD_IDLE_MS = 1000           # the target gives up after this long without a byte
 UPLOAD_MIN_RATE = 10_000        # bytes/s a line must at least carry (115200 baud: 11,520)
+# The second channel (QEMU virt: a virtio console beside the UART, see
+# boards.upload_channel_args): the data bytes go there, the ACKs and the
+# result still come over the UART, so the protocol is the same. Its host end
+# is a unix socket QEMU listens on (or a pty): a QEMU booted here knows it,
+# a running one is named with Target(upload_channel=...) or this variable
+# (`aarch64-el2 boot --env` exports it). The channel moves 40-50 MB/s under
+# QEMU, so blocks go framed (a CRC-32 each) but not deflated by default:
+# deflating costs the host more time than it saves the channel.
+UPLOAD_CHANNEL_ENV = "EL2_UPLOAD_CHANNEL"
+RECEIVE_CHANNEL = {"uart": 0, "virtio": 1}      # aarch64.receive's channel argument
 # A new firmware (load_firmware): machine.bootloader() reads this header
 # (port/aarch64_chainload.c) and then receives as aarch64.receive does.
 LOAD_MAGIC = b"EL2-LOAD"
@@ -68,12 +83,14 @@ HELPER_NAME = "_host_tools"
 
 # What Target.upload did: `payload` bytes stored, `line` bytes sent for them
 # (headers and deflated blocks), `deflated` of `blocks` blocks went deflated.
-# `baud`: the line's rate during the transfer.
-UploadResult = collections.namedtuple("UploadResult", "payload line seconds blocks deflated baud")
+# `baud`: the UART's rate during the transfer. `channel`: what carried the
+# data bytes, "uart" or "virtio <path>" (the virtio console's host end).
+UploadResult = collections.namedtuple("UploadResult", "payload line seconds blocks deflated baud channel")
 # What Target.load_firmware did: `payload` image bytes, `line` bytes sent for
 # them; `transfer` seconds until the last block was stored, `seconds` until
-# the new firmware's prompt; its `banner`, and what the old one `said`.
-LoadResult = collections.namedtuple("LoadResult", "payload line transfer seconds banner said baud")
+# the new firmware's prompt; its `banner`, and what the old one `said`;
+# `channel` as UploadResult's.
+LoadResult = collections.namedtuple("LoadResult", "payload line transfer seconds banner said baud channel")
 _HELPER_CLASS = """class _host_tools:
  def request(text, json=__import__('json')):
   op, args = json.loads(text)
@@ -131,7 +148,7 @@ class Target:
     locate() names any address."""
 
     def __init__(self, url="qemu", timeout=DEFAULT_TIMEOUT, soft_reset=False, qemu_extra=(), transport=None,
-                 baudrate=DEFAULT_BAUD, elf=None):
+                 baudrate=DEFAULT_BAUD, elf=None, upload_channel=None):
         self.transport = transport or Transport.open(url, timeout, soft_reset, qemu_extra, baudrate)
         self.url = url if transport is None else self.transport.port
         self.port = self.transport.port
@@ -141,6 +158,12 @@ class Target:
         self.elf = None if elf is None else str(elf)
         self._symbols = None
         self._installed = set()     # the snippet's operations on the target (see request)
+        # Where upload() sends its data bytes besides the UART (None: nowhere):
+        # given, else the QEMU booted here's own, else $EL2_UPLOAD_CHANNEL for
+        # a target running elsewhere (the one at $EL2_PORT, where that is set).
+        if upload_channel is None:
+            upload_channel = self.qemu.upload_channel if self.qemu is not None else env_upload_channel(self.port)
+        self.upload_channel = upload_channel
 
     # -- naming code ------------------------------------------------------
 
@@ -274,57 +297,112 @@ class Target:
 
     # -- uploads ----------------------------------------------------------
 
-    def upload(self, data, pa, progress=None, block=UPLOAD_BLOCK, idle_ms=UPLOAD_IDLE_MS, compress=True,
-               fast_baud=None):
+    def upload(self, data, pa, progress=None, block=UPLOAD_BLOCK, idle_ms=UPLOAD_IDLE_MS, compress=None,
+               fast_baud=None, channel=None):
         """Write `data` (bytes, or the path of a file) into the target's
-        physical RAM at `pa` over the console UART, checked with CRC-32, and
-        clean it to the point of coherency. With `compress` each block is
-        deflated where that makes it shorter (incompressible blocks go as
-        they are) and checked with its own CRC-32 as it is stored; without,
-        the bytes go as they are. progress(sent, total) is called after each
-        block, `sent` counting payload bytes. A range the target refuses or a
+        physical RAM at `pa`, checked with CRC-32, and clean it to the point
+        of coherency. progress(sent, total) is called after each block,
+        `sent` counting payload bytes. A range the target refuses or a
         corrupted block raises TargetError (ValueError) before or after the
         bytes; a target that stops answering raises LinkTimeout. Returns an
-        UploadResult (payload and line bytes, seconds, blocks, the rate).
+        UploadResult (payload and line bytes, seconds, blocks, the channel).
 
-        With `fast_baud` the transfer goes at that line rate where both ends
+        `channel`: "virtio" sends the data bytes over the upload channel
+        (self.upload_channel: QEMU virt's virtio console), "uart" over the
+        console UART; the ACKs come over the UART either way. None: the
+        upload channel where one is known and no `fast_baud` is asked for,
+        else the UART. A channel that cannot be opened raises LinkError before
+        anything starts; a target without the device (ENODEV) gets the
+        upload over the UART, with a warning.
+
+        Blocks go framed, each checked with its own CRC-32 as it is stored.
+        `compress`: True deflates each block where that makes it shorter
+        (incompressible blocks go as they are); None (the default) does so
+        on the UART, whose rate is the limit, and not on the virtio channel,
+        where deflating is slower than sending; False sends the bytes as they
+        are, unframed.
+
+        With `fast_baud` (the UART only) the transfer goes at that rate where both ends
         switch to it (see set_baud; the rate now if not, with a warning) and
         the line is back at the rate now afterwards, however it ended."""
         if isinstance(data, (str, os.PathLike)):
             with open(data, "rb") as f:
                 data = f.read()
         data = memoryview(data).cast("B")
+        if channel is None:
+            channel = "virtio" if self.upload_channel and not fast_baud else "uart"
+        if channel not in RECEIVE_CHANNEL:
+            raise ValueError("upload channel %r: 'uart' or 'virtio'" % (channel,))
+        if channel == "uart":
+            return self._upload(data, pa, progress, block, idle_ms, compress, fast_baud, None)
+        if not self.upload_channel:
+            raise ValueError("no upload channel known for %s: give Target(upload_channel=PATH) or $%s"
+                             % (self.port, UPLOAD_CHANNEL_ENV))
+        sink = _UploadChannel(self.upload_channel, self.timeout)
+        try:
+            return self._upload(data, pa, progress, block, idle_ms, compress, fast_baud, sink)
+        except _NoChannelDevice as e:
+            self.warn("%s: %s; the upload goes over the UART" % (self.port, e))
+        finally:
+            sink.close()
+        return self._upload(data, pa, progress, block, idle_ms, compress, fast_baud, None)
+
+    def _upload(self, data, pa, progress, block, idle_ms, compress, fast_baud, sink):
+        """upload() over the UART (`sink` None) or the upload channel `sink`."""
         total = len(data)
-        code = "import aarch64\naarch64.receive(%d, %d, %d, %d, %d%s)\n" % (
-            pa, total, zlib.crc32(data), block, idle_ms, ", True" if compress else "")
-        what = "upload of %d bytes to 0x%x" % (total, pa)
+        framed = compress is not False
+        deflate = compress if compress is not None else sink is None
+        channel = "uart" if sink is None else "virtio " + sink.path
+        code = "import aarch64\naarch64.receive(%d, %d, %d, %d, %d, %s, %d)\n" % (
+            pa, total, zlib.crc32(data), block, idle_ms, framed, RECEIVE_CHANNEL[channel.split()[0]])
+        what = "upload of %d bytes to 0x%x over the %s" % (total, pa, "UART" if sink is None else "virtio console")
         t = self.transport
         counts = {"line": 0, "blocks": 0, "deflated": 0}
+        if progress is not None and hasattr(progress, "set_channel"):
+            progress.set_channel(channel.split()[0])
 
         def transfer():
             t.exec_raw_no_follow(code)
-            self._send_blocks(data, block, compress, what, progress, counts)
+            if sink is not None:
+                self._channel_start(what)
+            self._send_blocks(data, block, framed, what, progress, counts, deflate, sink, started=sink is not None)
             out, err = t.follow(None)
             if err:
                 raise parse_exception(err.decode(errors="replace"))
 
-        with self._fast_line(fast_baud, what) as line:
+        with self._fast_line(fast_baud if sink is None else None, what) as line:
             start = time.monotonic()
             self._op(what, transfer)
             seconds = time.monotonic() - start
-        return UploadResult(total, counts["line"], seconds, counts["blocks"], counts["deflated"], line.baud)
+        return UploadResult(total, counts["line"], seconds, counts["blocks"], counts["deflated"], line.baud,
+                            channel)
 
-    def _send_blocks(self, data, block, compress, what, progress, counts):
+    def _channel_start(self, what):
+        """The receiver's first ACK when it takes its bytes from the upload
+        channel; a target without the device says ENODEV instead."""
+        try:
+            self._upload_reply(what + " (start)")
+        except TargetError as e:
+            if "ENODEV" in e.message or "virtio_console" in e.message:     # the latter: a firmware from before it
+                raise _NoChannelDevice("the target has no virtio console (%s)" % e.message) from None
+            raise
+
+    def _send_blocks(self, data, block, compress, what, progress, counts, deflate=None, sink=None, started=False):
         """The transfer itself, once the receiver runs: its first ACK, then
-        each block (framed with `compress`) and the ACK that it was stored."""
+        each block (framed with `compress`, deflated where that helps with
+        `deflate`, which is `compress` unless given) and the ACK that it was
+        stored. The blocks go to `sink` (an _UploadChannel) or the UART.
+        `started`: the first ACK has been read already."""
         t = self.transport
         total = len(data)
+        deflate = compress if deflate is None else deflate
 
         def frame(start):
             length = min(block, total - start)
-            return _upload_frame(data, start, length) if compress else data[start:start + length]
+            return _upload_frame(data, start, length, deflate) if compress else data[start:start + length]
 
-        self._upload_reply(what + " (start)")
+        if not started:
+            self._upload_reply(what + " (start)")
         sent = 0
         wire = frame(0)
         while sent < total:
@@ -334,13 +412,38 @@ class Target:
             counts["deflated"] += bool(compress and struct.unpack_from("<I", wire)[0] & UPLOAD_DEFLATED)
             # Each block has its own deadline: the whole transfer may take minutes.
             t.deadline.at = time.monotonic() + self.timeout + len(wire) / UPLOAD_MIN_RATE
-            t.serial.write(wire)
+            if sink is None:
+                t.serial.write(wire)
+            else:
+                self._channel_write(sink, wire, what, sent, total)
             # The next block is deflated while the line still carries this one's tail.
             wire = frame(sent + length) if sent + length < total else None
             sent += length
-            self._upload_reply("%s (at byte %d)" % (what, sent))
+            try:
+                self._upload_reply("%s (at byte %d)" % (what, sent))
+            except TargetError as e:
+                if sink is not None and "ETIMEDOUT" in e.message:
+                    raise LinkError("%s: the upload channel %s stopped carrying bytes during %s; the target says: %s"
+                                    % (self.port, sink.path, what, e.message)) from None
+                raise
             if progress:
                 progress(sent, total)
+
+    def _channel_write(self, sink, wire, what, sent, total):
+        """One block into the upload channel; if the channel fails (closed,
+        QEMU gone), the receiver is let run out (it gives up once no byte comes
+        for its idle time, and says so on the UART) and one LinkError says what happened."""
+        try:
+            sink.write(wire, self.timeout + len(wire) / UPLOAD_MIN_RATE)
+        except OSError as e:
+            said = ""
+            try:
+                while True:     # ACKs of blocks still stored, then the receiver's error
+                    self._upload_reply(what)
+            except TargetError as end:
+                said = "; the target says: %s" % end.message
+            raise LinkError("%s: the upload channel %s failed after %d of %d bytes (%s)%s"
+                            % (self.port, sink.path, sent, total, e.strerror or e, said)) from None
 
     # -- files (the filesystem at /, through mpremote's fs functions) -------
 
@@ -382,32 +485,67 @@ class Target:
 
     # -- a new firmware -----------------------------------------------------
 
-    def load_firmware(self, image, progress=None, block=UPLOAD_BLOCK, boot_timeout=LOAD_BOOT_TIMEOUT, fast_baud=None):
+    def load_firmware(self, image, progress=None, block=UPLOAD_BLOCK, boot_timeout=LOAD_BOOT_TIMEOUT, fast_baud=None,
+                      channel=None):
         """Replace the running firmware with `image` (bytes, or the path of a
         kernel8.img, firmware.elf or other image of this board's firmware):
         machine.bootloader() on the target receives it as upload() sends
-        (deflated blocks, CRC-32 checked), stages it in free RAM, checks it
-        and starts it in place of itself. Returns a LoadResult once the new
-        firmware's REPL answers (in the raw REPL again, as after connect).
-        A corrupted, cut or foreign image raises TargetError (or LinkError)
-        and the old firmware keeps running. `fast_baud`: the image goes at
-        that rate, as with upload(); the new firmware starts at its boot
-        rate (115200), which the host takes again after the old one's last line."""
+        (framed blocks, CRC-32 checked, deflated on the UART), stages it in
+        free RAM, checks it and starts it in place of itself. Returns a
+        LoadResult once the new firmware's REPL answers (in the raw REPL
+        again, as after connect). A corrupted, cut or foreign image raises
+        TargetError (or LinkError) and the old firmware keeps running.
+        `channel` as for upload(): the blocks over the upload channel where
+        one is known (and the firmware has aarch64.virtio_console), else over
+        the UART. `fast_baud`: the image goes at that rate, as with upload();
+        the new firmware starts at its boot rate (115200), which the host
+        takes again after the old one's last line."""
         if isinstance(image, (str, os.PathLike)):
             image = flat_image(image)
         data = memoryview(image).cast("B")
+        if channel is None:
+            channel = "virtio" if self.upload_channel and not fast_baud else "uart"
+        if channel not in RECEIVE_CHANNEL:
+            raise ValueError("upload channel %r: 'uart' or 'virtio'" % (channel,))
+        if channel == "uart":
+            return self._load(data, progress, block, boot_timeout, fast_baud, None)
+        if not self.upload_channel:
+            raise ValueError("no upload channel known for %s: give Target(upload_channel=PATH) or $%s"
+                             % (self.port, UPLOAD_CHANNEL_ENV))
+        sink = _UploadChannel(self.upload_channel, self.timeout)
+        try:
+            return self._load(data, progress, block, boot_timeout, fast_baud, sink)
+        except _NoChannelDevice as e:
+            self.warn("%s: %s; the firmware goes over the UART" % (self.port, e))
+        finally:
+            sink.close()
+        return self._load(data, progress, block, boot_timeout, fast_baud, None)
+
+    def _load(self, data, progress, block, boot_timeout, fast_baud, sink):
+        """load_firmware() over the UART (`sink` None) or the upload channel `sink`."""
         total = len(data)
-        header = struct.pack("<8sIIII", LOAD_MAGIC, total, zlib.crc32(data), block, 0)
-        what = "firmware load of %d bytes" % total
+        channel = "uart" if sink is None else "virtio " + sink.path
+        header = struct.pack("<8sIIII", LOAD_MAGIC, total, zlib.crc32(data), block,
+                             RECEIVE_CHANNEL[channel.split()[0]])
+        what = "firmware load of %d bytes over the %s" % (total, "UART" if sink is None else "virtio console")
         t = self.transport
         counts = {"line": 0, "blocks": 0, "deflated": 0}
         times = {}
+        if progress is not None and hasattr(progress, "set_channel"):
+            progress.set_channel(channel.split()[0])
+        # Over the channel, a firmware without one (or from before it) says so before waiting.
+        code = "import machine\nmachine.bootloader()\n" if sink is None else (
+            "import machine,aarch64\nif not aarch64.virtio_console():raise OSError('ENODEV: no virtio console')\n"
+            "machine.bootloader()\n")
 
         def transfer():
-            t.exec_raw_no_follow("import machine\nmachine.bootloader()\n")
-            self._upload_reply(what + " (waiting for the header)")
+            t.exec_raw_no_follow(code)
+            if sink is None:
+                self._upload_reply(what + " (waiting for the header)")
+            else:
+                self._channel_start(what + " (waiting for the header)")
             t.serial.write(header)
-            self._send_blocks(data, block, True, what, progress, counts)
+            self._send_blocks(data, block, True, what, progress, counts, sink is None, sink)
             times["sent"] = time.monotonic()
             # The old firmware checks the image and says it starts it, or raises.
             t.deadline.at = time.monotonic() + boot_timeout
@@ -423,7 +561,7 @@ class Target:
             out += t.read_until(1, b">>> ")
             return out.decode(errors="replace").replace("\r\n", "\n")
 
-        with self._fast_line(fast_baud, what) as line:
+        with self._fast_line(fast_baud if sink is None else None, what) as line:
             start = time.monotonic()
             out = self._op(what, transfer)
         booted = time.monotonic()
@@ -433,7 +571,7 @@ class Target:
         t.op("enter raw REPL (new firmware)", lambda: t.enter_raw_repl(soft_reset=False))
         said, _, banner = out.partition("\n")
         return LoadResult(total, counts["line"], times["sent"] - start, booted - start,
-                          banner.rsplit("\n", 1)[0].strip(), said.strip(), line.baud)
+                          banner.rsplit("\n", 1)[0].strip(), said.strip(), line.baud, channel)
 
     # -- the line's rate ---------------------------------------------------
 
@@ -630,11 +768,66 @@ class _FastLine:
             t.warn("%s: could not take the line back to %d baud: %s" % (t.port, self.old, e))
 
 
-def _upload_frame(data, start, length):
+class _NoChannelDevice(Exception):
+    """The target has no virtio console: upload() goes over the UART instead."""
+
+
+class _UploadChannel:
+    """The host end of the upload channel, for one upload: a unix socket QEMU
+    listens on (-chardev socket,server=on: boards.upload_channel_args) or a
+    pty (-chardev pty). Opening a path that is neither, or that nobody
+    serves, raises LinkError."""
+
+    def __init__(self, path, timeout):
+        self.path = str(path)
+        self.sock = self.fd = None
+        try:
+            mode = os.stat(self.path).st_mode
+            if stat.S_ISSOCK(mode):
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.settimeout(timeout)
+                self.sock.connect(self.path)
+            elif stat.S_ISCHR(mode):
+                self.fd = os.open(self.path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+                tty.setraw(self.fd)
+            else:
+                raise LinkError("upload channel %s: neither a unix socket nor a pty" % self.path)
+        except OSError as e:
+            self.close()
+            raise LinkError("upload channel %s: cannot open it: %s (is it the upload channel of a running QEMU? "
+                            "see $%s)" % (self.path, e.strerror or e, UPLOAD_CHANNEL_ENV)) from None
+
+    def write(self, data, timeout):
+        if self.sock is not None:
+            self.sock.settimeout(timeout)
+            self.sock.sendall(data, socket.MSG_NOSIGNAL)
+            return
+        view, deadline = memoryview(data), time.monotonic() + timeout
+        while view:
+            if not select.select([], [self.fd], [], max(0.0, deadline - time.monotonic()))[1]:
+                raise TimeoutError(errno.ETIMEDOUT, "nothing taken for %.0f s" % timeout)
+            try:
+                view = view[os.write(self.fd, view):]
+            except BlockingIOError:
+                pass
+
+    def close(self):
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _upload_frame(data, start, length, deflate=True):
     """The framed block for data[start:start + length]: its header (length
     and flag, CRC-32 of the block) and its bytes, deflated (raw, against the
-    32 KiB before it, which the target has already stored) if that is shorter."""
+    32 KiB before it, which the target has already stored) if that is shorter
+    and `deflate`."""
     raw = data[start:start + length]
+    if not deflate:
+        return struct.pack("<II", length, zlib.crc32(raw)) + bytes(raw)
     window = bytes(data[max(0, start - UPLOAD_WINDOW):start])
     c = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zdict=window) if window else \
         zlib.compressobj(9, zlib.DEFLATED, -15, 9)
@@ -642,6 +835,20 @@ def _upload_frame(data, start, length):
     if len(packed) < length:
         return struct.pack("<II", len(packed) | UPLOAD_DEFLATED, zlib.crc32(raw)) + packed
     return struct.pack("<II", length, zlib.crc32(raw)) + bytes(raw)
+
+
+def channel_text(channel):
+    """UploadResult/LoadResult.channel as the commands say it."""
+    return "the UART" if channel == "uart" else "the virtio console (%s)" % channel.split(" ", 1)[1]
+
+
+def env_upload_channel(port):
+    """$EL2_UPLOAD_CHANNEL, the upload channel of the target at $EL2_PORT
+    (as `aarch64-el2 boot --env` sets both), for a target at `port`: None
+    if unset, or if $EL2_PORT names another port."""
+    path = os.environ.get(UPLOAD_CHANNEL_ENV) or None
+    named = os.environ.get("EL2_PORT")
+    return path if path and (not named or named == port) else None
 
 
 def connect(url="qemu", timeout=DEFAULT_TIMEOUT, **kw):

@@ -86,8 +86,10 @@ MP_DECLARE_CONST_FUN_OBJ_KW(aarch64_stall_cpu_obj);
 
 // aarch64_receive.c
 MP_DECLARE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_receive_obj);
+MP_DECLARE_CONST_FUN_OBJ_0(aarch64_virtio_console_obj);
 // The same transfer from C: `size` bytes at `pa`, raising as aarch64.receive does.
-void aarch64_receive_into(uint64_t pa, uint64_t size, uint32_t crc32, uint64_t block, mp_int_t timeout_ms, bool framed);
+void aarch64_receive_into(uint64_t pa, uint64_t size, uint32_t crc32, uint64_t block, mp_int_t timeout_ms, bool framed,
+    int channel);
 // A transfer's header of `len` bytes starting with `magic` (see aarch64_receive.c).
 bool aarch64_receive_header(const uint8_t *magic, size_t magic_len, uint8_t *out, size_t len, mp_int_t wait_ms);
 // aarch64_uart_baud.c: the console's line rate, switched with a handshake.

@@ -5,9 +5,12 @@
 // The protocol is aarch64.receive's with a header in front, since the
 // target learns the size from the line:
 //   target: ACK                  ready for the header
-//   host:   "EL2-LOAD", u32 size, u32 crc32, u32 block, u32 0   little-endian
-//   ...     aarch64.receive(staging, size, crc32, block, deflate=True)'s
+//   host:   "EL2-LOAD", u32 size, u32 crc32, u32 block, u32 channel   little-endian
+//   ...     aarch64.receive(staging, size, crc32, block, deflate=True, channel)'s
 //           transfer: ACK, framed blocks (deflated where that helps), ACKs
+// channel 1 takes the blocks from the virtio console (QEMU virt; the host
+// asks aarch64.virtio_console() first), 0 from the UART; the header and the
+// ACKs always go over the UART.
 // The image goes to a staging area in free RAM (core/chainload.c picks it),
 // is checked there (the transfer's CRC-32, then that it is an arm64 Image
 // of this board's firmware), and only then does the firmware give up the
@@ -18,6 +21,7 @@
 #include "py/runtime.h"
 #include "shared/runtime/pyexec.h"
 #include "core/chainload.h"
+#include "core/virtio_console.h"
 #include "core/vm.h"
 #include "aarch64.h"
 
@@ -47,17 +51,18 @@ NORETURN void aarch64_bootloader(size_t n_args, const mp_obj_t *args) {
             MP_ERROR_TEXT("[Errno %d] ETIMEDOUT: bootloader: no firmware image came within %d ms"),
             MP_ETIMEDOUT, (int)wait_ms);
     }
-    uint32_t size = le32(h + 8), crc = le32(h + 12), block = le32(h + 16);
-    if (size == 0 || block == 0 || block > BLOCK_MAX) {
+    uint32_t size = le32(h + 8), crc = le32(h + 12), block = le32(h + 16), channel = le32(h + 20);
+    if (size == 0 || block == 0 || block > BLOCK_MAX || channel > 1) {
         mp_raise_msg_varg(&mp_type_ValueError,
-            MP_ERROR_TEXT("bootloader: bad header: %u bytes in blocks of %u"), (unsigned)size, (unsigned)block);
+            MP_ERROR_TEXT("bootloader: bad header: %u bytes in blocks of %u over channel %u"),
+            (unsigned)size, (unsigned)block, (unsigned)channel);
     }
     uint64_t staged = chainload_staging(size);
     if (!staged) {
         mp_raise_msg_varg(&mp_type_ValueError,
             MP_ERROR_TEXT("bootloader: no free RAM to stage %u bytes (see aarch64.ram())"), (unsigned)size);
     }
-    aarch64_receive_into(staged, size, crc, block, RECEIVE_IDLE_MS, true);
+    aarch64_receive_into(staged, size, crc, block, RECEIVE_IDLE_MS, true, (int)channel);
     chainload_header_t hd;
     const char *why = chainload_check(staged, size, &hd);
     if (why) {
@@ -69,5 +74,8 @@ NORETURN void aarch64_bootloader(size_t n_args, const mp_obj_t *args) {
     }
     mp_printf(&mp_plat_print, "bootloader: %u bytes, CRC-32 0x%08x good; starting them at 0x%lx\n",
         (unsigned)size, (unsigned)crc, (unsigned long)hd.load);
+    // The virtio console's rings and buffers are in this firmware's memory,
+    // which the new one overwrites: the device lets go of them first.
+    virtio_console_stop();
     chainload_start(staged, size);
 }

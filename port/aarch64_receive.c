@@ -1,7 +1,11 @@
-// aarch64.receive(pa, size, crc32, block=65536, timeout_ms=1000, deflate=False):
+// aarch64.receive(pa, size, crc32, block=65536, timeout_ms=1000, deflate=False, channel=0):
 // the target's end of the host's binary upload (host_tools Target.upload,
 // `aarch64-el2 upload`): `size` bytes from the console UART into physical
 // RAM at `pa`, checked against the CRC-32 (zlib's) the host sent.
+// channel=1 takes the data bytes from the virtio console instead (QEMU virt:
+// core/virtio_console.c), up to 4 KiB per turn of QEMU's main loop where the
+// PL011 takes 16; the ACKs and the result still go over the UART, so the
+// protocol below is the same on both.
 //
 // The protocol, after the host has started this function in the raw REPL:
 //   target: ACK                 ready; the UART belongs to the transfer
@@ -30,6 +34,7 @@
 #include "core/mmu.h"
 #include "core/timer.h"
 #include "core/uart_pl011.h"
+#include "core/virtio_console.h"
 #include "aarch64.h"
 // MicroPython's inflater (lib/uzlib), compiled into the firmware by its
 // deflate module (extmod/moddeflate.c includes tinflate.c).
@@ -44,6 +49,8 @@
 #define DRAIN_LONGEST_MS 3000   // ...within this long, or the error is raised anyway
 #define FRAME_DEFLATED (1u << 31)   // a framed block's header: its bytes are deflated
 #define DEFLATE_WINDOW 32768        // how far back a deflate stream may refer
+#define CHANNEL_UART 0              // the data bytes' way in: the console UART...
+#define CHANNEL_VIRTIO 1            // ...or the virtio console
 
 extern char __image_start[], __heap_end[];
 
@@ -115,23 +122,34 @@ static void clean_to_poc(uint64_t start, uint64_t len) {
     __asm__ volatile ("dsb sy\n ic iallu\n dsb sy\n isb" ::: "memory");
 }
 
-// Waiting for bytes: the receive interrupt armed as a wake-up (masked at
-// the CPU, so it is never taken) and the wake-up timer as the idle deadline.
+// Waiting for bytes: the receive interrupt (the UART's, or the virtio
+// console's) armed as a wake-up (masked at the CPU, so it is never taken)
+// and the wake-up timer as the idle deadline.
 typedef struct {
     uint64_t idle;          // ticks without a byte before the sender counts as gone
     uint64_t armed_until;   // the wake-up timer's deadline; 0: not armed
     uint64_t daif;          // the interrupt mask from before
+    bool virtio;            // the bytes come from the virtio console
 } rx_wait_t;
 
-static void rx_wait_begin(rx_wait_t *w, uint64_t idle) {
+static void rx_wait_begin(rx_wait_t *w, uint64_t idle, int channel) {
     w->idle = idle;
     w->armed_until = 0;
+    w->virtio = channel == CHANNEL_VIRTIO;
     w->daif = irq_save();
-    uart_rx_wake(true);
+    if (w->virtio) {
+        virtio_console_wake(true);
+    } else {
+        uart_rx_wake(true);
+    }
 }
 
 static void rx_wait_end(rx_wait_t *w) {
-    uart_rx_wake(false);
+    if (w->virtio) {
+        virtio_console_wake(false);
+    } else {
+        uart_rx_wake(false);
+    }
     timer_wake_arm(0);
     irq_restore(w->daif);
 }
@@ -150,7 +168,7 @@ static size_t receive_upto(rx_wait_t *w, uint8_t *buf, size_t len, size_t at_lea
     size_t got = 0;
     uint64_t idle_since = 0;    // 0: bytes came on the last look
     while (got < at_least) {
-        size_t n = uart_rx_fifo(buf + got, len - got);
+        size_t n = w->virtio ? virtio_console_read(buf + got, len - got) : uart_rx_fifo(buf + got, len - got);
         if (n) {
             got += n;
             idle_since = 0;
@@ -166,6 +184,12 @@ static size_t receive_upto(rx_wait_t *w, uint8_t *buf, size_t len, size_t at_lea
             w->armed_until = idle_since + w->idle;
             timer_wake_arm(w->armed_until);
         }
+        // The virtio console's interrupt stays raised until acknowledged:
+        // acknowledged here, and bytes that came just before are not slept
+        // through (nor is a wait with no interrupt to end it: then it polls).
+        if (w->virtio && virtio_console_rearm()) {
+            continue;
+        }
         timer_wfi();
     }
     return got;
@@ -176,10 +200,10 @@ static size_t receive_bytes(rx_wait_t *w, uint8_t *buf, size_t len) {
 }
 
 // After a failure: drop what the host still sends until the line is quiet.
-static void drain(void) {
+static void drain(int channel) {
     uint8_t sink[64];
     rx_wait_t w;
-    rx_wait_begin(&w, timer_ms_to_ticks(DRAIN_QUIET_MS));
+    rx_wait_begin(&w, timer_ms_to_ticks(DRAIN_QUIET_MS), channel);
     uint64_t end = timer_counter() + timer_ms_to_ticks(DRAIN_LONGEST_MS);
     while (receive_bytes(&w, sink, sizeof(sink)) != 0 && timer_counter() < end) {
     }
@@ -195,6 +219,7 @@ typedef struct {
     uint64_t block;         // bytes per acknowledged block
     uint64_t idle;          // ticks without a byte before the sender counts as gone
     bool framed;            // blocks come with headers, deflated or not
+    int channel;            // CHANNEL_UART or CHANNEL_VIRTIO: where the data bytes come from
     // results
     uint64_t done;          // bytes stored (and checked, when framed)
     uint32_t crc;           // running CRC-32 of them (~0 at the start)
@@ -300,7 +325,7 @@ static rx_status_t receive_transfer(rx_transfer_t *t) {
     while (t->done < t->size) {
         size_t want = t->size - t->done < t->block ? t->size - t->done : t->block;
         // IRQs masked for a block, taken between blocks (others' timers, SGIs).
-        rx_wait_begin(&w, t->idle);
+        rx_wait_begin(&w, t->idle, t->channel);
         size_t got;
         if (t->framed) {
             status = receive_framed_block(t, &w, want);
@@ -335,7 +360,7 @@ bool aarch64_receive_header(const uint8_t *magic, size_t magic_len, uint8_t *out
     while (status == 0) {
         rx_wait_t w;
         // IRQs masked for a look of at most 100 ms, taken between looks.
-        rx_wait_begin(&w, timer_ms_to_ticks(100));
+        rx_wait_begin(&w, timer_ms_to_ticks(100), CHANNEL_UART);
         uint8_t c;
         while (matched < magic_len && receive_bytes(&w, &c, 1) == 1) {
             if (c == magic[matched]) {
@@ -357,7 +382,7 @@ bool aarch64_receive_header(const uint8_t *magic, size_t magic_len, uint8_t *out
         rx_wait_end(&w);
     }
     if (status == -3) {
-        drain();
+        drain(CHANNEL_UART);
     }
     uart_rx_direct(false);
     if (status == -2) {
@@ -371,7 +396,7 @@ bool aarch64_receive_header(const uint8_t *magic, size_t magic_len, uint8_t *out
 }
 
 void aarch64_receive_into(uint64_t pa, uint64_t size, uint32_t expected, uint64_t block, mp_int_t timeout_ms,
-    bool framed) {
+    bool framed, int channel) {
     if (block == 0 || timeout_ms <= 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("receive: block and timeout_ms must be positive"));
     }
@@ -379,18 +404,32 @@ void aarch64_receive_into(uint64_t pa, uint64_t size, uint32_t expected, uint64_
         mp_raise_ValueError(MP_ERROR_TEXT("receive: a framed block must be under 2 GiB"));
     }
     check_range(pa, size);
+    if (channel != CHANNEL_UART && channel != CHANNEL_VIRTIO) {
+        mp_raise_ValueError(MP_ERROR_TEXT("receive: channel must be 0 (the UART) or 1 (the virtio console)"));
+    }
+    if (channel == CHANNEL_VIRTIO && !virtio_console_start()) {
+        mp_raise_msg_varg(&mp_type_OSError,
+            MP_ERROR_TEXT("[Errno %d] ENODEV: receive: no virtio console on this target (channel 1); use channel 0, the UART"),
+            MP_ENODEV);
+    }
 
     rx_transfer_t t = {
         .dst = (uint8_t *)(uintptr_t)pa, .size = size, .block = block,
         .idle = timer_ms_to_ticks(timeout_ms), .crc = ~0u,
-        .framed = framed,
+        .framed = framed, .channel = channel,
     };
     // From here until uart_rx_direct(false) nothing raises: the UART's receive
     // path is ours, and must be given back on every way out.
     uart_rx_direct(true);
+    if (channel == CHANNEL_VIRTIO) {
+        // What an earlier transfer cut short left there is not this one's.
+        uint8_t sink[256];
+        while (virtio_console_read(sink, sizeof(sink))) {
+        }
+    }
     rx_status_t status = receive_transfer(&t);
     if (status != RX_OK) {
-        drain();
+        drain(channel);
     }
     uart_rx_direct(false);
     // The bytes stored, and those of a block that failed half-way (written, not counted).
@@ -442,7 +481,22 @@ static mp_obj_t aarch64_receive(size_t n_args, const mp_obj_t *args) {
     uint64_t block = n_args > 3 ? aarch64_u64_arg(args[3]) : 65536;
     mp_int_t timeout_ms = n_args > 4 ? mp_obj_get_int(args[4]) : 1000;
     bool framed = n_args > 5 && mp_obj_is_true(args[5]);
-    aarch64_receive_into(pa, size, expected, block, timeout_ms, framed);
+    int channel = n_args > 6 ? mp_obj_get_int(args[6]) : CHANNEL_UART;
+    aarch64_receive_into(pa, size, expected, block, timeout_ms, framed, channel);
     return mp_const_none;
 }
-MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_receive_obj, 3, 6, aarch64_receive);
+MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(aarch64_receive_obj, 3, 7, aarch64_receive);
+
+// aarch64.virtio_console(): (address of its virtio-mmio transport, transport
+// version) of the virtio console receive(..., channel=1) reads, started on
+// the first call; None on a target without one.
+static mp_obj_t aarch64_virtio_console(void) {
+    if (!virtio_console_start()) {
+        return mp_const_none;
+    }
+    mp_obj_t t[2] = {
+        mp_obj_new_int_from_ull(virtio_console_base()), MP_OBJ_NEW_SMALL_INT(virtio_console_version()),
+    };
+    return mp_obj_new_tuple(2, t);
+}
+MP_DEFINE_CONST_FUN_OBJ_0(aarch64_virtio_console_obj, aarch64_virtio_console);

@@ -113,6 +113,7 @@ static const mp_rom_map_elem_t aarch64_module_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_cpu_timer), MP_ROM_PTR(&aarch64_cpu_timer_obj) },
     { MP_ROM_QSTR(MP_QSTR_stall_cpu), MP_ROM_PTR(&aarch64_stall_cpu_obj) },
     { MP_ROM_QSTR(MP_QSTR_receive), MP_ROM_PTR(&aarch64_receive_obj) },
+    { MP_ROM_QSTR(MP_QSTR_virtio_console), MP_ROM_PTR(&aarch64_virtio_console_obj) },
     { MP_ROM_QSTR(MP_QSTR_uart_baud), MP_ROM_PTR(&aarch64_uart_baud_obj) },
     { MP_ROM_QSTR(MP_QSTR_uart_baud_log), MP_ROM_PTR(&aarch64_uart_baud_log_obj) },
     { MP_ROM_QSTR(MP_QSTR_RamDisk), MP_ROM_PTR(&aarch64_ramdisk_type) },

@@ -137,7 +137,9 @@ def test_a_compressed_upload_lands_in_ram_as_sent(target, free_ram):
     # block size and offset put those references across block boundaries.
     data = kernel_like(300_001)
     calls = []
-    r = target.upload(data, free_ram + 1, progress=lambda sent, total: calls.append(sent), block=20_000)
+    # compress=True: deflated on every channel (by default only on the UART).
+    r = target.upload(data, free_ram + 1, progress=lambda sent, total: calls.append(sent), block=20_000,
+                      compress=True)
     assert r.payload == len(data) and r.blocks == 16 and calls[-1] == len(data)
     assert 0 < r.deflated < r.blocks and r.line < len(data) * 0.7
     assert target_crc32(target, free_ram + 1, len(data)) == zlib.crc32(data)
@@ -149,7 +151,7 @@ def test_a_compressed_upload_lands_in_ram_as_sent(target, free_ram):
 def test_incompressible_data_goes_as_it_is(target, free_ram):
     # Random blocks go raw (framed), a zero block in the middle goes deflated.
     data = os.urandom(40_000) + bytes(20_000) + os.urandom(30_000)
-    r = target.upload(data, free_ram, block=20_000)
+    r = target.upload(data, free_ram, block=20_000, compress=True)
     assert r.blocks == 5 and r.deflated == 1
     raw_line = 3 * (20_000 + 8) + 10_000 + 8     # the four random blocks, each with its header
     assert raw_line + 8 < r.line < raw_line + 200
@@ -176,7 +178,7 @@ def test_a_corrupted_deflated_block_is_refused(target, free_ram):
         assert target.exec("print(1 + 1)").strip() == "2"
     # The first block was stored and checked before the second failed.
     assert target_crc32(target, free_ram, 4096) == zlib.crc32(good)
-    r = target.upload(good + bad + good, free_ram, block=4096)
+    r = target.upload(good + bad + good, free_ram, block=4096, compress=True)
     assert r.deflated == 3 and target_crc32(target, free_ram, 3 * 4096) == zlib.crc32(good + bad + good)
 
 
@@ -223,6 +225,10 @@ def test_cli_upload(board, free_ram, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "50000 bytes to 0x%x" % free_ram in r.stdout and "MB/s" in r.stdout
     assert "50008 line bytes (0 of 1 blocks deflated" in r.stdout     # random data goes as it is
+    assert "over the virtio console (" in r.stdout                      # qemu:virt's upload channel
+    uart = subprocess.run([CLI, "-p", "qemu:virt", "upload", "--uart", str(path), hex(free_ram)],
+                          capture_output=True, text=True, timeout=120)
+    assert uart.returncode == 0 and "over the UART" in uart.stdout, uart.stderr
     bad = subprocess.run([CLI, "-p", "qemu:virt", "upload", str(path), "0x40200000"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "overlaps the firmware" in bad.stderr

@@ -47,6 +47,14 @@
 #define BOARD_FLASH_SIZE        0x04000000UL    // 64 MiB
 #define BOARD_FLASH_CHIPS       2
 
+// virtio-mmio transports (QEMU's virt.c: 32 of them, 0x200 apart, SPI 16
+// onwards): the firmware drives a virtio console on one (core/virtio_console.c),
+// the uploads' second channel; `-device virtio-serial-device` fills the last one.
+#define BOARD_VIRTIO_MMIO_BASE  0x0a000000UL
+#define BOARD_VIRTIO_MMIO_STRIDE 0x200UL
+#define BOARD_VIRTIO_MMIO_COUNT 32
+#define BOARD_VIRTIO_MMIO_INTID 48              // the first transport's; +1 each
+
 #define BOARD_SMP_PSCI          1               // secondaries start with PSCI CPU_ON over SMC
 #define BOARD_RESET_PSCI        1               // reset: PSCI SYSTEM_RESET
 

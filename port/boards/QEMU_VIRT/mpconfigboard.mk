@@ -20,3 +20,6 @@ FIRMWARE_IMAGE = firmware.elf
 # is given its backing file, and the file's size, which QEMU wants exact.
 QEMU_FLASH = if=pflash,unit=1,format=raw
 QEMU_FLASH_SIZE = 0x4000000
+# A virtio console beside the UART for uploads (core/virtio_console.c; the
+# host adds it: host_tools/boards.py upload_channel_args).
+QEMU_UPLOAD_CHANNEL = virtio
