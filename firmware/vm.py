@@ -682,8 +682,9 @@ class VM:
 
     def guest_hcr(self, i=0):
         """The HCR_EL2 vCPU i last ran with: the host's value plus the bits
-        each vCPU sets on entry (VM, RW, TSC, IMO, FMO), whichever routing
-        pcpu enabled its CPU with. 0 before its first entry."""
+        each vCPU sets on entry (VM, RW, TSC, IMO, FMO; TTLB while it is the
+        only vCPU on), whichever routing pcpu enabled its CPU with. 0 before
+        its first entry."""
         return self._core.reg(i, 36)
 
     @property

@@ -63,6 +63,9 @@ def test_the_escape_key_pauses_linux_and_run_resumes_it(console, shell):
     assert "42" in console.repl_line("6 * 7").split()
     t = console.target
     assert t.exec("print(v.stopped, v.vgic_state()['enabled'])").split() == ["None", "True"]
+    # Both vCPUs are on: neither traps TLB maintenance (HCR_EL2.TTLB, bit 25,
+    # is set only while a VM has one vCPU on; test_hcr_routing has that case).
+    assert t.exec("print([v.guest_hcr(i) >> 25 & 1 for i in range(2)])").strip() == "[0, 0]"
     # v.run(): the same shell, its variables and working directory, answers.
     console.resume()
     out, status = shell.run("echo $MARK $(pwd); nproc", COMMAND_TIMEOUT, without_kernel_log=True)

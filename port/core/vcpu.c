@@ -159,6 +159,9 @@ int vcpu_run_local(vcpu_ctx_t *v, uint64_t timeout_ticks) {
     // The host's value comes back at the exit.
     uint64_t host_hcr = SYSREG_READ(hcr_el2);
     uint64_t guest_hcr = host_hcr | VCPU_HCR_EL2;
+    if (v->vm != NULL && vm_one_vcpu_on(v->vm)) {
+        guest_hcr |= HCR_EL2_TTLB;      // its TLBIs done on this CPU alone (vm.c)
+    }
     if (guest_hcr != host_hcr) {
         SYSREG_WRITE(hcr_el2, guest_hcr);
     }

@@ -351,6 +351,10 @@ void vm_vcpu_reset(vm_t *vm, unsigned int i, uint64_t pc, uint64_t x0) {
     v->el1.vpidr_el2 = vpidr;
     v->vm_exit = 0;
     v->run_state = VM_RUN_IDLE;
+    // Its CPU may hold this VMID's translations from before (an earlier
+    // CPU_OFF, the last boot), which TLBIs done while it was off did not
+    // reach (vm_tlbi_local): its first entry drops them.
+    v->tlb_fresh = true;
 }
 
 // -- the runner ----------------------------------------------------------
@@ -409,6 +413,48 @@ static bool sysreg_raz_wi(uint32_t iss) {
     bool pmu = op0 == 3 && ((op1 == 3 && (crn == 9 || (crn == 14 && crm >= 8)))
                             || (op1 == 0 && crn == 9 && crm == 14));
     return debug || pmu;
+}
+
+// -- TLB maintenance while one vCPU is on ----------------------------------
+// Linux patches its own text early in boot, alone on its boot CPU, through
+// the fixmap: tens of thousands of broadcast TLBIs. QEMU's TCG carries out
+// each broadcast invalidation on every vCPU thread of the machine and wakes
+// the idle ones (CPU 0, CPUs no vCPU uses) to do it. While only one of the
+// VM's vCPUs is powered on, no other CPU holds the VM's translations (a
+// vCPU that comes on starts with its TLB flushed: vm_vcpu_reset), so its
+// runner traps TLB maintenance (HCR_EL2.TTLB) and does it on this CPU alone.
+bool vm_one_vcpu_on(const vm_t *vm) {
+    unsigned int on = 0;
+    for (unsigned int i = 0; i < vm->n_vcpus; ++i) {
+        on += __atomic_load_n(&vm->power[i], __ATOMIC_ACQUIRE) != VM_POWER_OFF;
+    }
+    return on <= 1;
+}
+
+#define SYSREG_ISS_OP2(iss)     (((iss) >> 17) & 7)
+
+// A trapped EL1 TLBI (Op0 1, Op1 0, CRn 8), done on this CPU for the guest's
+// VMID (the current one): the same operation without the broadcast, or all
+// of the VMID's stage 1 entries for an encoding not named here (the range
+// and outer-shareable forms: more than asked, never less). False if `iss`
+// is not an EL1 TLBI.
+static bool vm_tlbi_local(uint32_t iss, const uint64_t *x) {
+    if (SYSREG_ISS_OP0(iss) != 1 || SYSREG_ISS_OP1(iss) != 0 || SYSREG_ISS_CRN(iss) != 8
+        || (iss & SYSREG_ISS_READ)) {
+        return false;
+    }
+    unsigned int crm = SYSREG_ISS_CRM(iss), rt = SYSREG_ISS_RT(iss);
+    uint64_t xt = rt == 31 ? 0 : x[rt];
+    switch (crm == 3 || crm == 7 ? SYSREG_ISS_OP2(iss) : 0) {
+        case 1: __asm__ volatile ("tlbi vae1, %0" :: "r" (xt) : "memory"); break;
+        case 2: __asm__ volatile ("tlbi aside1, %0" :: "r" (xt) : "memory"); break;
+        case 3: __asm__ volatile ("tlbi vaae1, %0" :: "r" (xt) : "memory"); break;
+        case 5: __asm__ volatile ("tlbi vale1, %0" :: "r" (xt) : "memory"); break;
+        case 7: __asm__ volatile ("tlbi vaale1, %0" :: "r" (xt) : "memory"); break;
+        default: __asm__ volatile ("tlbi vmalle1" ::: "memory"); break;
+    }
+    __asm__ volatile ("dsb nsh" ::: "memory");
+    return true;
 }
 
 // -- registers answered on the vCPU's CPU ---------------------------------
@@ -679,6 +725,10 @@ bool vm_fast_exit(vcpu_ctx_t *v, trap_frame_t *frame, uint64_t esr) {
     }
     if (ec == EC_SYSREG && v->vm->vgic.v3 && vgic_sysreg(v, iss, frame->x)) {
         frame->elr += 4;        // a guest SGI (vgic3.c)
+        return true;
+    }
+    if (ec == EC_SYSREG && vm_tlbi_local(iss, frame->x)) {
+        frame->elr += 4;
         return true;
     }
     if (ec == EC_SYSREG && sysreg_raz_wi(iss)) {

@@ -123,6 +123,10 @@ const char *vm_ram_copy_from_pa(vm_t *vm, uint64_t ipa, uint64_t pa, uint64_t le
 // MMU off, interrupts masked, its EL1 registers at their reset values.
 void vm_vcpu_reset(vm_t *vm, unsigned int i, uint64_t pc, uint64_t x0);
 
+// At most one of its vCPUs powered on: its runner traps TLB maintenance
+// and does it on its own CPU (vm.c).
+bool vm_one_vcpu_on(const vm_t *vm);
+
 // Published registers and posted ranges (CPU 0; false when the table is full).
 bool vm_publish(vm_t *vm, uint64_t ipa, uint64_t value);
 bool vm_post_range(vm_t *vm, uint64_t start, uint64_t size);
